@@ -1,0 +1,353 @@
+"""Assembly: from installed plugins and configuration to connector instances and a catalog."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio
+from pydantic import ValidationError
+
+from plugboard.catalog import Catalog, Owner, build_prompt, build_resource, build_tool
+from plugboard.components import (
+    PromptSpec,
+    ResourceSpec,
+    ToolSpec,
+    prompt,
+    prompt_spec,
+    resource,
+    resource_spec,
+    tool,
+    tool_spec,
+)
+from plugboard.config import Config, InstanceConfig, validation_messages
+from plugboard.connector import Connector
+from plugboard.errors import AssemblyError
+from plugboard.middleware import Middleware
+from plugboard.plugins import PluginRegistry
+
+logger = logging.getLogger(__name__)
+
+InstanceStatus = Literal["configured", "ready", "not configured", "failed", "stopped"]
+
+START_TIMEOUT = 30.0
+"""Seconds a connector may take to start before it is reported as failed."""
+
+
+@dataclass(slots=True)
+class InstanceState:
+    """One configured connector instance and how it is doing."""
+
+    name: str
+    connector: str
+    plugin: str
+    status: InstanceStatus
+    problems: list[str] = field(default_factory=list)
+    obj: Connector[Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {
+            "name": self.name,
+            "connector": self.connector,
+            "plugin": self.plugin,
+            "status": self.status,
+            "problems": self.problems,
+        }
+
+
+@dataclass(slots=True)
+class Assembly:
+    """The assembled server: plugins, connector instances, catalog and auth backends."""
+
+    registry: PluginRegistry
+    config: Config
+    catalog: Catalog
+    instances: dict[str, InstanceState]
+    middleware: list[Middleware]
+    auth_backends: list[Any]
+    problems: list[str] = field(default_factory=list)
+    """Assembly errors (configuration and plugin problems), for ``config check``."""
+    _full_catalog: Catalog | None = None
+
+    async def start(self) -> None:
+        """Start every configured connector instance concurrently.
+
+        An instance whose ``start`` raises or times out is marked failed and its
+        components are withdrawn from the catalog; the others serve.
+        """
+        self._full_catalog = self.catalog
+
+        async def start_one(state: InstanceState) -> None:
+            assert state.obj is not None
+            try:
+                with anyio.fail_after(START_TIMEOUT):
+                    await state.obj.start()
+            except Exception as error:
+                state.status = "failed"
+                state.problems.append(f"failed to start: {type(error).__name__}: {error}")
+                logger.warning("connector instance %s failed to start: %s", state.name, error)
+            else:
+                state.status = "ready"
+
+        async with anyio.create_task_group() as group:
+            for state in self.instances.values():
+                if state.status == "configured":
+                    group.start_soon(start_one, state)
+        failed = {name for name, state in self.instances.items() if state.status == "failed"}
+        if failed:
+            self.catalog = self.catalog.without_instances(failed)
+
+    async def stop(self) -> None:
+        """Stop every started instance; errors are logged, never raised."""
+        for state in self.instances.values():
+            if state.status != "ready" or state.obj is None:
+                continue
+            try:
+                with anyio.fail_after(START_TIMEOUT), anyio.CancelScope(shield=True):
+                    await state.obj.stop()
+            except Exception:
+                logger.exception("connector instance %s did not stop cleanly", state.name)
+            state.status = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class _ConnectorClass:
+    plugin: str
+    cls: type[Connector[Any]]
+
+
+def _collect_connectors(registry: PluginRegistry) -> dict[str, _ConnectorClass]:
+    connectors: dict[str, _ConnectorClass] = {}
+    for registration in registry.collect("register_connectors"):
+        cls = registration.item
+        if not (isinstance(cls, type) and issubclass(cls, Connector)):
+            registry.fail(registration.plugin, f"register_connectors: {cls!r} is not a Connector subclass")
+            continue
+        name = getattr(cls, "name", None)
+        if not isinstance(name, str) or not name:
+            registry.fail(registration.plugin, f"register_connectors: {cls.__name__} has no name")
+            continue
+        if (existing := connectors.get(name)) is not None:
+            registry.fail(
+                registration.plugin,
+                f"register_connectors: connector name {name!r} is already registered by plugin "
+                f"{existing.plugin!r}",
+            )
+            continue
+        connectors[name] = _ConnectorClass(registration.plugin, cls)
+    return connectors
+
+
+def _settings_hint(instance: str, field_name: str) -> str:
+    variable = f"PLUGBOARD_{instance.upper().replace('-', '_')}__{field_name.upper()}"
+    return f"set {field_name!r} in [connectors.{instance}] or the environment variable {variable}"
+
+
+def _configure_instance(
+    wanted: InstanceConfig, found: _ConnectorClass | None, config: Config
+) -> InstanceState:
+    plugin = found.plugin if found else "?"
+    state = InstanceState(name=wanted.name, connector=wanted.plugin, plugin=plugin, status="not configured")
+    if found is None:
+        state.problems.append(
+            f"no installed plugin provides the connector {wanted.plugin!r} "
+            "(is its package installed? see `plugboard plugins`)"
+        )
+        return state
+    for variable in wanted.missing_variables:
+        state.problems.append(f"the environment variable {variable} is not set")
+    values = {**wanted.values, **config.env_overrides(wanted.name)}
+    try:
+        settings = found.cls.settings_model.model_validate(values)
+    except ValidationError as error:
+        for item in error.errors(include_input=False, include_url=False):
+            location = ".".join(str(part) for part in item["loc"])
+            if item["type"] == "missing" and len(item["loc"]) == 1:
+                state.problems.append(f"{location} is required: {_settings_hint(wanted.name, location)}")
+            else:
+                state.problems.append(f"{location}: {item['msg']}")
+        return state
+    if state.problems:
+        return state
+    try:
+        state.obj = found.cls(wanted.name, settings)
+    except Exception as error:
+        state.status = "failed"
+        state.problems.append(f"could not be created: {type(error).__name__}: {error}")
+        return state
+    state.status = "configured"
+    return state
+
+
+def _wanted_instances(config: Config, connectors: Mapping[str, _ConnectorClass]) -> list[InstanceConfig]:
+    if config.instances is not None:
+        return list(config.instances)
+    # No [connectors] table: every connector runs once under its own name, on its
+    # defaults and environment variables. Those that need more are listed as not
+    # configured, with what to set.
+    return [InstanceConfig(name=name, plugin=name, values={}) for name in connectors]
+
+
+def _add_components(
+    catalog: Catalog,
+    owner: Owner,
+    functions: list[tuple[Callable[..., Any], ToolSpec | None, ResourceSpec | None, PromptSpec | None]],
+    *,
+    scheme: str | None,
+    middleware: list[Middleware],
+    config: Config,
+) -> None:
+    timeout = config.server.call_timeout
+    for function, t_spec, r_spec, p_spec in functions:
+        if t_spec is not None:
+            catalog.add_tool(
+                build_tool(function, t_spec, owner, middleware=middleware, default_timeout=timeout)
+            )
+        if r_spec is not None:
+            catalog.add_resource(
+                build_resource(
+                    function, r_spec, owner, scheme=scheme, middleware=middleware, default_timeout=timeout
+                )
+            )
+        if p_spec is not None:
+            catalog.add_prompt(
+                build_prompt(function, p_spec, owner, middleware=middleware, default_timeout=timeout)
+            )
+
+
+def _freestanding(
+    registry: PluginRegistry,
+    hook: str,
+    mark: Callable[..., Any],
+    spec_of: Callable[[Any], Any],
+) -> list[tuple[str, Callable[..., Any], Any]]:
+    found = []
+    for registration in registry.collect(hook):
+        function = registration.item
+        if not callable(function):
+            registry.fail(registration.plugin, f"{hook}: {function!r} is not callable")
+            continue
+        try:
+            if registration.options or spec_of(function) is None:
+                function = mark(**registration.options)(function) if registration.options else mark(function)
+        except TypeError as error:
+            registry.fail(registration.plugin, f"{hook}: {error}")
+            continue
+        found.append((registration.plugin, function, spec_of(function)))
+    return found
+
+
+def assemble(registry: PluginRegistry, config: Config) -> Assembly:
+    """Build the server's catalog from the registry and configuration.
+
+    Problems that belong to one plugin or instance (a broken hook, missing
+    settings, a name clash) are recorded and that piece is left out; the rest is
+    assembled. ``Assembly.problems`` lists them all.
+    """
+    problems: list[str] = []
+    middleware: list[Middleware] = [item.item for item in registry.collect("register_middleware")]
+    auth_backends = [item.item for item in registry.collect("register_auth")]
+    connectors = _collect_connectors(registry)
+
+    catalog = Catalog()
+    instances: dict[str, InstanceState] = {}
+    for wanted in _wanted_instances(config, connectors):
+        found = connectors.get(wanted.plugin)
+        state = _configure_instance(wanted, found, config)
+        instances[wanted.name] = state
+        if state.obj is None:
+            if config.instances is not None:
+                problems.extend(f"[connectors.{state.name}]: {problem}" for problem in state.problems)
+            continue
+        assert found is not None
+        owner = Owner(plugin=found.plugin, instance=state.name, connector=state.obj)
+        members = [
+            (getattr(state.obj, attribute), tool_spec(fn), resource_spec(fn), prompt_spec(fn))
+            for attribute, fn in found.cls.members()
+        ]
+        staged = Catalog()
+        try:
+            _add_components(
+                staged,
+                owner,
+                members,
+                scheme=found.cls.uri_scheme or found.cls.name,
+                middleware=middleware,
+                config=config,
+            )
+            _merge(catalog, staged)
+        except AssemblyError as error:
+            state.status = "failed"
+            state.obj = None
+            state.problems.append(str(error))
+            registry.fail(found.plugin, str(error))
+
+    for hook, mark, spec_of in (
+        ("register_tools", tool, tool_spec),
+        ("register_resources", _resource_mark, resource_spec),
+        ("register_prompts", prompt, prompt_spec),
+    ):
+        for plugin, function, _spec in _freestanding(registry, hook, mark, spec_of):
+            owner = Owner(plugin=plugin)
+            staged = Catalog()
+            try:
+                _add_components(
+                    staged,
+                    owner,
+                    [(function, tool_spec(function), resource_spec(function), prompt_spec(function))],
+                    scheme=None,
+                    middleware=middleware,
+                    config=config,
+                )
+                _merge(catalog, staged)
+            except AssemblyError as error:
+                registry.fail(plugin, str(error))
+
+    problems.extend(
+        f"plugin {info.name!r}: {error}" for info in registry.plugins.values() for error in info.errors
+    )
+    return Assembly(
+        registry=registry,
+        config=config,
+        catalog=catalog,
+        instances=instances,
+        middleware=middleware,
+        auth_backends=auth_backends,
+        problems=problems,
+    )
+
+
+def _resource_mark(function: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+    """``register(fn, uri=...)`` for resources: the URI is required."""
+    if function is not None:
+        raise TypeError(
+            f"{getattr(function, '__name__', function)!r}: register resources decorated with "
+            "@resource(uri) or as register(fn, uri=...)"
+        )
+    return resource(**options)
+
+
+def _merge(catalog: Catalog, staged: Catalog) -> None:
+    """Add one owner's components all together, or none of them if any clashes."""
+    for name, entry in staged.tools.items():
+        if name in catalog.tools:
+            catalog.add_tool(entry)  # raises with both owners named
+    for entry in staged.prompts.values():
+        if entry.definition.name in catalog.prompts:
+            catalog.add_prompt(entry)
+    for uri, entry in staged.resources.items():
+        if uri in catalog.resources:
+            catalog.add_resource(entry)
+    probe = Catalog(templates=list(catalog.templates))
+    for entry in staged.templates:
+        probe.add_resource(entry)
+    for entry in staged.tools.values():
+        catalog.add_tool(entry)
+    for entry in staged.prompts.values():
+        catalog.add_prompt(entry)
+    for entry in staged.resources.values():
+        catalog.add_resource(entry)
+    catalog.templates.extend(staged.templates)

@@ -1,0 +1,273 @@
+"""The ``plugboard`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import click
+import mcp_types as types
+
+from plugboard import __version__
+from plugboard.assembly import Assembly, assemble
+from plugboard.config import load_config
+from plugboard.errors import ConfigError
+from plugboard.middleware import Call
+from plugboard.plugins import load_plugins
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Configuration file (default: $PLUGBOARD_CONFIG, else ./plugboard.toml if present).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _setup_logging(verbose: bool) -> None:
+    # Always standard error: on stdio, standard output belongs to the protocol.
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _assemble(config_path: Path | None) -> Assembly:
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        for problem in error.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(2) from None
+    registry = load_plugins(config.environ)
+    return assemble(registry, config)
+
+
+def _report_instances(assembly: Assembly) -> None:
+    for state in assembly.instances.values():
+        if state.status != "configured":
+            for problem in state.problems:
+                click.echo(f"warning: {state.name} ({state.connector}) {state.status}: {problem}", err=True)
+    for info in assembly.registry.plugins.values():
+        if info.status == "failed":
+            for error in info.errors:
+                click.echo(f"warning: plugin {info.name} failed: {error}", err=True)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="plugboard")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def cli(verbose: bool) -> None:
+    """One MCP server assembled from the plugboard plugins you have installed."""
+    _setup_logging(verbose)
+
+
+@cli.command()
+@config_option
+@click.option("--stdio", is_flag=True, help="Serve one client over standard input/output.")
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
+@click.option("--stateless/--stateful", default=None, help="Stateless HTTP: no sessions, any worker.")
+@click.option("--json-response/--sse-response", default=None, help="Answer POSTs with JSON, not SSE.")
+def serve(
+    config_path: Path | None,
+    stdio: bool,
+    host: str | None,
+    port: int | None,
+    stateless: bool | None,
+    json_response: bool | None,
+) -> None:
+    """Serve the assembled MCP server (HTTP at http://127.0.0.1:8000/mcp by default)."""
+    assembly = _assemble(config_path)
+    _report_instances(assembly)
+    if stdio:
+        from plugboard.transports import serve_stdio
+
+        anyio.run(serve_stdio, assembly)
+        return
+    from plugboard.transports import run_http
+
+    settings = assembly.config.server
+    run_http(
+        assembly,
+        host=host or settings.host,
+        port=settings.port if port is None else port,
+        stateless=stateless,
+        json_response=json_response,
+    )
+
+
+@cli.command()
+@config_option
+@json_option
+def plugins(config_path: Path | None, as_json: bool) -> None:
+    """List plugins with their versions, hooks, status and errors, and connector instances."""
+    assembly = _assemble(config_path)
+    infos = list(assembly.registry.plugins.values())
+    if as_json:
+        document = {
+            "plugins": [info.as_dict() for info in infos],
+            "instances": [state.as_dict() for state in assembly.instances.values()],
+        }
+        click.echo(json.dumps(document, indent=2))
+        return
+    for info in infos:
+        version = info.version or "-"
+        click.echo(f"{info.name:<20} {version:<10} {info.status:<8} {', '.join(info.hooks)}")
+        for error in info.errors:
+            click.echo(f"    error: {error}")
+    if assembly.instances:
+        click.echo("\nconnector instances:")
+    for state in assembly.instances.values():
+        click.echo(f"{state.name:<20} {state.connector:<15} {state.status}")
+        for problem in state.problems:
+            click.echo(f"    {problem}")
+
+
+def _dump(models: list[Any]) -> list[dict[str, Any]]:
+    return [model.model_dump(mode="json", by_alias=True, exclude_none=True) for model in models]
+
+
+@cli.command()
+@config_option
+@json_option
+def tools(config_path: Path | None, as_json: bool) -> None:
+    """List the tools the assembled server exposes."""
+    assembly = _assemble(config_path)
+    definitions = [entry.definition for entry in assembly.catalog.tools.values()]
+    if as_json:
+        click.echo(json.dumps(_dump(definitions), indent=2))
+        return
+    for tool in definitions:
+        summary = (tool.description or "").split("\n", 1)[0]
+        click.echo(f"{tool.name:<40} {summary}")
+
+
+@cli.command()
+@config_option
+@json_option
+def resources(config_path: Path | None, as_json: bool) -> None:
+    """List the resources and resource templates the assembled server exposes."""
+    assembly = _assemble(config_path)
+    catalog = assembly.catalog
+    definitions = [entry.definition for entry in catalog.resources.values()]
+    definitions += [entry.definition for entry in catalog.templates]
+    if as_json:
+        click.echo(json.dumps(_dump(definitions), indent=2))
+        return
+    for item in definitions:
+        uri = item.uri if isinstance(item, types.Resource) else item.uri_template
+        click.echo(f"{uri:<50} {item.description or ''}".rstrip())
+
+
+@cli.command()
+@config_option
+@json_option
+def prompts(config_path: Path | None, as_json: bool) -> None:
+    """List the prompts the assembled server exposes."""
+    assembly = _assemble(config_path)
+    definitions = [entry.definition for entry in assembly.catalog.prompts.values()]
+    if as_json:
+        click.echo(json.dumps(_dump(definitions), indent=2))
+        return
+    for item in definitions:
+        click.echo(f"{item.name:<40} {(item.description or '').split(chr(10), 1)[0]}")
+
+
+def _parse_arguments(pairs: tuple[str, ...], json_arguments: str | None) -> dict[str, Any]:
+    arguments: dict[str, Any] = {}
+    if json_arguments:
+        try:
+            loaded = json.loads(json_arguments)
+        except json.JSONDecodeError as error:
+            raise click.BadParameter(f"not JSON: {error}", param_hint="--args") from None
+        if not isinstance(loaded, dict):
+            raise click.BadParameter("must be a JSON object", param_hint="--args")
+        arguments.update(loaded)
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="ARGUMENTS")
+        try:
+            arguments[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            arguments[key] = raw
+    return arguments
+
+
+@cli.command()
+@config_option
+@click.argument("tool_name")
+@click.argument("pairs", nargs=-1, metavar="[KEY=VALUE]...")
+@click.option("--args", "json_arguments", default=None, help="All arguments as one JSON object.")
+def call(config_path: Path | None, tool_name: str, pairs: tuple[str, ...], json_arguments: str | None) -> None:
+    """Call one tool in-process and print its result (values are parsed as JSON when they can be)."""
+    arguments = _parse_arguments(pairs, json_arguments)
+    assembly = _assemble(config_path)
+
+    async def run() -> types.CallToolResult:
+        await assembly.start()
+        try:
+            entry = assembly.catalog.tools.get(tool_name)
+            if entry is None:
+                known = ", ".join(sorted(assembly.catalog.tools)) or "none"
+                raise click.UsageError(f"unknown tool {tool_name!r}; the tools are: {known}")
+            call = Call(
+                kind="tool",
+                name=tool_name,
+                arguments=arguments,
+                instance=entry.owner.instance,
+                plugin=entry.owner.plugin,
+                annotations=entry.annotations,
+                timeout=entry.timeout,
+            )
+            return await entry.handle(call)
+        finally:
+            await assembly.stop()
+
+    result = anyio.run(run)
+    if result.structured_content is not None:
+        click.echo(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
+    else:
+        for block in result.content:
+            if isinstance(block, types.TextContent):
+                click.echo(block.text)
+            else:
+                click.echo(json.dumps(block.model_dump(mode="json", by_alias=True, exclude_none=True)))
+    if result.is_error:
+        raise SystemExit(1)
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the configuration."""
+
+
+@config_group.command("check")
+@config_option
+def config_check(config_path: Path | None) -> None:
+    """Report every configuration and plugin problem at once; exit 1 if there is any."""
+    assembly = _assemble(config_path)
+    problems = list(assembly.problems)
+    for state in assembly.instances.values():
+        if state.status == "not configured" and assembly.config.instances is None:
+            problems.extend(f"{state.name} is not configured: {problem}" for problem in state.problems)
+    if not problems:
+        ready = [name for name, state in assembly.instances.items() if state.obj is not None]
+        click.echo(f"configuration OK: {len(ready)} connector instance(s) ({', '.join(ready) or 'none'}), "
+                   f"{len(assembly.catalog.tools)} tool(s)")
+        return
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    raise SystemExit(1)
+
+
+def main() -> None:
+    """Entry point of the ``plugboard`` script."""
+    cli()

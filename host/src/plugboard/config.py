@@ -1,0 +1,207 @@
+"""Reading ``plugboard.toml``, ``.env`` and the environment into one configuration.
+
+Precedence, lowest first: the connector's defaults, ``plugboard.toml`` (where
+``${VAR}`` and ``${VAR:-default}`` are replaced from the environment), then
+``PLUGBOARD_<INSTANCE>__<SETTING>`` variables. The environment is the process
+environment laid over the ``.env`` file beside the configuration file (or in the
+current directory when there is none).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from plugboard.errors import ConfigError
+
+CONFIG_ENV = "PLUGBOARD_CONFIG"
+DEFAULT_CONFIG_NAME = "plugboard.toml"
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_INSTANCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
+
+
+class ServerConfig(BaseModel):
+    """The ``[server]`` table: how the assembled server presents itself and listens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "plugboard"
+    instructions: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    path: str = "/mcp"
+    stateless: bool = False
+    json_response: bool = False
+    legacy_sse: bool = True
+    call_timeout: float | None = Field(default=120.0, gt=0)
+    page_size: int = Field(default=200, ge=1)
+    max_request_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    allowed_hosts: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceConfig:
+    """One ``[connectors.<name>]`` table."""
+
+    name: str
+    plugin: str
+    values: dict[str, Any]
+    missing_variables: tuple[str, ...] = ()
+    """``${VAR}`` references that are not set (and have no default)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole configuration, as read; connector settings are validated at assembly."""
+
+    server: ServerConfig = field(default_factory=ServerConfig)
+    instances: tuple[InstanceConfig, ...] | None = None
+    """``None`` when no ``[connectors]`` table exists: every connector that needs no
+    settings then runs as one instance named after the connector."""
+    environ: Mapping[str, str] = field(default_factory=dict)
+    source: Path | None = None
+
+    def env_overrides(self, instance: str) -> dict[str, str]:
+        """Settings given as ``PLUGBOARD_<INSTANCE>__<SETTING>`` variables."""
+        prefix = f"PLUGBOARD_{instance.upper().replace('-', '_')}__"
+        return {
+            key[len(prefix) :].lower(): value
+            for key, value in self.environ.items()
+            if key.startswith(prefix)
+        }
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The configuration file to read: the given one, ``$PLUGBOARD_CONFIG`` or ``./plugboard.toml``."""
+    if explicit is not None:
+        return Path(explicit)
+    if from_env := os.environ.get(CONFIG_ENV):
+        return Path(from_env)
+    default = Path(DEFAULT_CONFIG_NAME)
+    return default if default.is_file() else None
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read the configuration.
+
+    Args:
+        path: The TOML file; found with :func:`find_config_file` when ``None``. With no
+            file at all the embedded defaults apply.
+        environ: The environment to use instead of ``os.environ`` and ``.env``.
+
+    Returns:
+        The configuration.
+
+    Raises:
+        ConfigError: With every problem found: unreadable file, invalid TOML, bad
+            ``[server]`` values, malformed ``[connectors]`` tables.
+    """
+    source = find_config_file(path)
+    if environ is None:
+        dotenv_dir = source.parent if source is not None else Path.cwd()
+        dotenv = {k: v for k, v in dotenv_values(dotenv_dir / ".env").items() if v is not None}
+        environ = {**dotenv, **os.environ}
+    if source is None:
+        return Config(environ=environ)
+    try:
+        document = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{source}: no such configuration file"]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError([f"{source}: cannot read it ({error})"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{source}: not valid TOML: {error}"]) from None
+    return parse_config(document, environ=environ, source=source)
+
+
+def parse_config(
+    document: Mapping[str, Any], *, environ: Mapping[str, str], source: Path | None = None
+) -> Config:
+    """Build a :class:`Config` from a parsed TOML document; see :func:`load_config`."""
+    where = str(source) if source else "configuration"
+    problems: list[str] = []
+    unknown = sorted(set(document) - {"server", "connectors"})
+    problems.extend(f"{where}: unknown table [{key}]" for key in unknown)
+    server = ServerConfig()
+    try:
+        server = ServerConfig.model_validate(_interpolate(document.get("server", {}), environ, []))
+    except ValidationError as error:
+        problems.extend(f"{where}: [server] {line}" for line in validation_messages(error))
+    instances: tuple[InstanceConfig, ...] | None = None
+    if "connectors" in document:
+        instances = tuple(_read_instances(document["connectors"], where, environ, problems))
+    if problems:
+        raise ConfigError(problems)
+    return Config(server=server, instances=instances, environ=environ, source=source)
+
+
+def _read_instances(
+    tables: Any, where: str, environ: Mapping[str, str], problems: list[str]
+) -> list[InstanceConfig]:
+    if not isinstance(tables, dict):
+        problems.append(f"{where}: [connectors] must be a table of [connectors.<name>] tables")
+        return []
+    instances = []
+    for name, table in tables.items():
+        location = f"{where}: [connectors.{name}]"
+        if not _INSTANCE_NAME.match(name):
+            problems.append(
+                f"{location}: instance names start with a letter and use only letters, "
+                "digits, '_' and '-' (at most 40 characters)"
+            )
+            continue
+        if not isinstance(table, dict):
+            problems.append(f"{location} must be a table")
+            continue
+        values = dict(table)
+        plugin = values.pop("plugin", name)
+        if not isinstance(plugin, str):
+            problems.append(f"{location}: 'plugin' must be a connector name")
+            continue
+        missing: list[str] = []
+        values = _interpolate(values, environ, missing)
+        instances.append(InstanceConfig(name, plugin, values, tuple(dict.fromkeys(missing))))
+    return instances
+
+
+def _interpolate(value: Any, environ: Mapping[str, str], missing: list[str]) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of ``value``."""
+    if isinstance(value, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in environ:
+                return environ[name]
+            if default is not None:
+                return default
+            missing.append(name)
+            return ""
+
+        return _VARIABLE.sub(replace, value)
+    if isinstance(value, dict):
+        return {key: _interpolate(item, environ, missing) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(item, environ, missing) for item in value]
+    return value
+
+
+def validation_messages(error: ValidationError) -> list[str]:
+    """One readable line per pydantic error, with its location and without the input value.
+
+    Input values are left out on purpose: they may be secrets.
+    """
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in item["loc"]) or "value"
+        lines.append(f"{location}: {item['msg']}")
+    return lines

@@ -1,0 +1,48 @@
+"""The per-call context a tool can ask for by adding a parameter typed :class:`Context`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plugboard.auth import LOCAL_PRINCIPAL, Principal
+
+
+class Context:
+    """What a running tool, resource or prompt may know and do about its call.
+
+    Declare a parameter typed ``Context`` to receive it; it is not part of the input
+    schema. Outside a live MCP request (``plugboard call``, direct tests) progress and
+    log messages are dropped quietly, so tools need no special casing.
+    """
+
+    __slots__ = ("_request", "principal")
+
+    def __init__(self, request: Any = None, principal: Principal = LOCAL_PRINCIPAL) -> None:
+        self._request = request
+        self.principal = principal
+        """The authenticated caller (``local`` on stdio)."""
+
+    @property
+    def request_id(self) -> str | int | None:
+        """The JSON-RPC id of the request being served, if there is one."""
+        return getattr(self._request, "request_id", None)
+
+    async def report_progress(
+        self, progress: float, total: float | None = None, message: str | None = None
+    ) -> None:
+        """Tell the client how far the call has come.
+
+        Sent only when the client asked for progress (a ``progressToken`` on the
+        request); otherwise a no-op.
+        """
+        request = self._request
+        if request is None or request.meta is None:
+            return
+        token = request.meta.get("progress_token") if isinstance(request.meta, dict) else None
+        if token is None:
+            token = getattr(request.meta, "progress_token", None)
+        if token is None:
+            return
+        await request.session.send_progress_notification(
+            token, progress, total=total, message=message, related_request_id=request.request_id
+        )

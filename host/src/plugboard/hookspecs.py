@@ -1,0 +1,120 @@
+"""The plugin contract: every hook a plugboard plugin may implement.
+
+A plugin is a module listed under the ``plugboard`` entry-point group. It implements
+any of the hooks below with the :data:`hookimpl` marker. Each hook receives a
+``register`` callback: the plugin says *what* it adds, the host decides *how* to
+keep it. Hooks run once, when the server is assembled, never while a request is
+being served. The host calls each plugin's implementation on its own, so a plugin
+whose hook raises is reported and the others still load.
+
+Example::
+
+    from plugboard import hookimpl
+
+    @hookimpl
+    def register_connectors(register):
+        register(CopperConnector)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from plugboard.auth import AuthBackend
+    from plugboard.connector import Connector
+    from plugboard.middleware import Middleware
+
+PROJECT_NAME = "plugboard"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_connectors(register: Callable[[type[Connector[Any]]], None]) -> None:
+    """Register connector classes: configurable backends with tools, resources and prompts.
+
+    Called once at assembly. A connector class carries a settings model and methods
+    marked with :func:`plugboard.tool`, :func:`plugboard.resource` and
+    :func:`plugboard.prompt`. The user configures one or more *instances* of it in
+    ``plugboard.toml``; each instance gets its own namespace (``<instance>_<tool>``).
+
+    Args:
+        register: Call it with each :class:`plugboard.Connector` subclass the plugin
+            provides. Connector names (``Connector.name``) must be unique across plugins.
+    """
+
+
+@hookspec
+def register_tools(register: Callable[..., None]) -> None:
+    """Register freestanding tools that need no configuration.
+
+    Called once at assembly. The tool keeps the name it was given (no instance
+    prefix), so pick a distinctive one; a clash with another tool is an assembly error
+    that names both plugins.
+
+    Args:
+        register: Call it with a function, plain or decorated with
+            :func:`plugboard.tool`. Keyword arguments are passed on to
+            :func:`plugboard.tool` (``register(fn, name="x", read_only=True)``).
+    """
+
+
+@hookspec
+def register_resources(register: Callable[..., None]) -> None:
+    """Register freestanding resources and resource templates.
+
+    Called once at assembly. The URI is used as given: a fixed URI makes a resource,
+    a URI with RFC 6570 variables (``notes://{name}``) makes a resource template whose
+    variables become the function's arguments.
+
+    Args:
+        register: Call it with a function decorated with :func:`plugboard.resource`,
+            or as ``register(fn, uri="notes://{name}", mime_type="text/plain")``.
+    """
+
+
+@hookspec
+def register_prompts(register: Callable[..., None]) -> None:
+    """Register freestanding prompts.
+
+    Called once at assembly. The prompt's arguments come from the function's
+    parameters; it returns a string (one user message) or a list of messages.
+
+    Args:
+        register: Call it with a function, plain or decorated with
+            :func:`plugboard.prompt`.
+    """
+
+
+@hookspec
+def register_auth(register: Callable[[AuthBackend], None]) -> None:
+    """Register authentication backends for the HTTP transports.
+
+    Called once at assembly. When at least one backend is registered, every HTTP
+    request must be accepted by one of them: backends are asked in registration
+    order and the first that returns a :class:`plugboard.Principal` wins. A request
+    no backend accepts gets ``401``. stdio is local trust and never asks them.
+
+    Args:
+        register: Call it with each :class:`plugboard.AuthBackend` instance.
+    """
+
+
+@hookspec
+def register_middleware(register: Callable[[Middleware], None]) -> None:
+    """Register middleware that wraps every tool call, resource read and prompt get.
+
+    Called once at assembly; the chain is composed then, so a call pays only for
+    the middleware that is registered. A middleware is ``async (call, call_next)``:
+    it receives a :class:`plugboard.Call` and returns what ``await call_next(call)``
+    returns, or raises :class:`plugboard.ToolError` to refuse the call. Middleware
+    registered first runs outermost.
+
+    Args:
+        register: Call it with each middleware callable.
+    """

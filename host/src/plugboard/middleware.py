@@ -1,0 +1,69 @@
+"""Middleware: code that wraps every tool call, resource read and prompt get."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from plugboard.auth import LOCAL_PRINCIPAL, Principal
+
+CallKind = Literal["tool", "resource", "prompt"]
+
+
+@dataclass(slots=True)
+class Call:
+    """One call on its way to a tool, resource or prompt.
+
+    Attributes:
+        kind: What is being called.
+        name: The exposed name (``crm_search_people``) or, for resources, the URI.
+        arguments: The arguments as the client sent them (tool arguments, template
+            variables, prompt arguments). Middleware may replace them.
+        principal: The authenticated caller.
+        instance: The connector instance that serves the call, or ``None`` for
+            freestanding components.
+        plugin: The plugin that registered the component.
+        annotations: The tool's declared annotations (``read_only`` ...), empty for
+            resources and prompts.
+        timeout: Seconds the call may take, when one applies.
+        state: Free space for middleware to pass facts to each other.
+        request: The MCP SDK's request context, when the call arrived over MCP
+            (``None`` for ``plugboard call`` and direct calls).
+    """
+
+    kind: CallKind
+    name: str
+    arguments: Mapping[str, Any]
+    principal: Principal = LOCAL_PRINCIPAL
+    instance: str | None = None
+    plugin: str | None = None
+    annotations: Mapping[str, bool | None] = field(default_factory=dict)
+    timeout: float | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    request: Any = None
+
+
+CallNext = Callable[[Call], Awaitable[Any]]
+"""Runs the rest of the chain and, at its end, the component itself."""
+
+Middleware = Callable[[Call, CallNext], Awaitable[Any]]
+"""``async (call, call_next) -> result``; see the ``register_middleware`` hook."""
+
+
+def compose(middleware: Sequence[Middleware], endpoint: CallNext) -> CallNext:
+    """Wrap ``endpoint`` in ``middleware``, the first one outermost.
+
+    Composed once at assembly, so an empty chain costs nothing per call.
+    """
+    call_next = endpoint
+    for layer in reversed(middleware):
+        call_next = _bind(layer, call_next)
+    return call_next
+
+
+def _bind(layer: Middleware, call_next: CallNext) -> CallNext:
+    async def run(call: Call) -> Any:
+        return await layer(call, call_next)
+
+    return run

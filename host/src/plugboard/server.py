@@ -1,0 +1,237 @@
+"""The MCP server: the SDK's low-level ``Server`` serving an :class:`Assembly`.
+
+This is the only module that knows the SDK's request handlers. Each handler is a
+lookup in the catalog and a call; lists are paged with opaque cursors.
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import mcp_types as types
+from mcp.server import Server, ServerRequestContext
+from mcp.shared.exceptions import MCPError
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
+
+from plugboard import __version__
+from plugboard.assembly import Assembly
+from plugboard.auth import LOCAL_PRINCIPAL, Principal
+from plugboard.catalog import PromptEntry, ResourceEntry
+from plugboard.errors import ToolError
+from plugboard.middleware import Call
+
+logger = logging.getLogger(__name__)
+
+RESOURCE_NOT_FOUND = -32002
+"""The MCP error code for a resource URI that no resource serves."""
+PRINCIPAL_SCOPE_KEY = "plugboard.principal"
+"""Where the HTTP authentication layer leaves the caller in the ASGI scope."""
+MAX_COMPLETIONS = 100
+
+T = TypeVar("T")
+
+
+def principal_of(ctx: ServerRequestContext[Any, Any]) -> Principal:
+    """The caller of a request: from the HTTP authentication layer, else local trust."""
+    request = ctx.request
+    if request is None:
+        return LOCAL_PRINCIPAL
+    principal: Principal = request.scope.get(PRINCIPAL_SCOPE_KEY, LOCAL_PRINCIPAL)
+    return principal
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def _page(items: Sequence[T], cursor: str | None, size: int) -> tuple[list[T], str | None]:
+    """One page of ``items`` after ``cursor``, and the cursor of the next page."""
+    offset = 0
+    if cursor:
+        try:
+            kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+            offset = int(value)
+            if kind != "o" or offset < 0:
+                raise ValueError(cursor)
+        except ValueError:
+            raise MCPError(INVALID_PARAMS, "Invalid cursor: pass back a nextCursor from a previous page") from None
+    end = offset + size
+    return list(items[offset:end]), (_encode_cursor(end) if end < len(items) else None)
+
+
+async def _run_guarded(entry: ResourceEntry | PromptEntry, call: Call) -> Any:
+    """Run a resource or prompt; failures become JSON-RPC errors without internals."""
+    try:
+        return await entry.handle(call)
+    except ToolError as error:
+        raise MCPError(INVALID_PARAMS, str(error)) from None
+    except MCPError:
+        raise
+    except Exception as error:
+        reference = uuid.uuid4().hex[:12]
+        logger.error("%s %s failed (reference %s)", call.kind, call.name, reference, exc_info=error)
+        raise MCPError(
+            INTERNAL_ERROR,
+            f"{call.name} failed unexpectedly ({type(error).__name__}); "
+            f"the server log has the details under reference {reference}",
+        ) from None
+
+
+class PlugboardServer:
+    """Builds the SDK server for an assembly; one per process, shared by all sessions."""
+
+    def __init__(self, assembly: Assembly) -> None:
+        self.assembly = assembly
+        self.page_size = assembly.config.server.page_size
+        self.sdk = Server(
+            assembly.config.server.name,
+            version=__version__,
+            instructions=assembly.config.server.instructions,
+            on_list_tools=self.list_tools,
+            on_list_resources=self.list_resources,
+            on_list_resource_templates=self.list_resource_templates,
+            on_read_resource=self.read_resource,
+            on_list_prompts=self.list_prompts,
+            on_get_prompt=self.get_prompt,
+            on_completion=self.complete,
+        )
+        # Registered directly so the handler may return the result without the SDK's
+        # constructor-level typing getting in the way of the fast path.
+        self.sdk.add_request_handler("tools/call", types.CallToolRequestParams, self.call_tool)
+
+    async def list_tools(
+        self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        """``tools/list``: the catalog's tools, a page at a time."""
+        tools = [entry.definition for entry in self.assembly.catalog.tools.values()]
+        page, cursor = _page(tools, params.cursor if params else None, self.page_size)
+        return types.ListToolsResult(tools=page, next_cursor=cursor)
+
+    async def call_tool(
+        self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        """``tools/call``: look the tool up and run it through the middleware chain."""
+        entry = self.assembly.catalog.tools.get(params.name)
+        if entry is None:
+            raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}")
+        call = Call(
+            kind="tool",
+            name=params.name,
+            arguments=params.arguments or {},
+            principal=principal_of(ctx),
+            instance=entry.owner.instance,
+            plugin=entry.owner.plugin,
+            annotations=entry.annotations,
+            timeout=entry.timeout,
+            request=ctx,
+        )
+        return await entry.handle(call)
+
+    async def list_resources(
+        self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        """``resources/list``: the fixed resources."""
+        resources = [entry.definition for entry in self.assembly.catalog.resources.values()]
+        page, cursor = _page(resources, params.cursor if params else None, self.page_size)
+        return types.ListResourcesResult(resources=page, next_cursor=cursor)  # type: ignore[arg-type]
+
+    async def list_resource_templates(
+        self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourceTemplatesResult:
+        """``resources/templates/list``: the resource templates."""
+        templates = [entry.definition for entry in self.assembly.catalog.templates]
+        page, cursor = _page(templates, params.cursor if params else None, self.page_size)
+        return types.ListResourceTemplatesResult(resource_templates=page, next_cursor=cursor)  # type: ignore[arg-type]
+
+    async def read_resource(
+        self, ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        """``resources/read``: find the resource or template serving the URI and read it."""
+        uri = str(params.uri)
+        found = self.assembly.catalog.find_resource(uri)
+        if found is None:
+            raise MCPError(RESOURCE_NOT_FOUND, f"Resource not found: {uri}", data={"uri": uri})
+        entry, variables = found
+        call = Call(
+            kind="resource",
+            name=uri,
+            arguments=variables,
+            principal=principal_of(ctx),
+            instance=entry.owner.instance,
+            plugin=entry.owner.plugin,
+            timeout=entry.timeout,
+            request=ctx,
+        )
+        contents = await _run_guarded(entry, call)
+        return types.ReadResourceResult(contents=contents)
+
+    async def list_prompts(
+        self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListPromptsResult:
+        """``prompts/list``."""
+        prompts = [entry.definition for entry in self.assembly.catalog.prompts.values()]
+        page, cursor = _page(prompts, params.cursor if params else None, self.page_size)
+        return types.ListPromptsResult(prompts=page, next_cursor=cursor)
+
+    async def get_prompt(
+        self, ctx: ServerRequestContext[Any, Any], params: types.GetPromptRequestParams
+    ) -> types.GetPromptResult:
+        """``prompts/get``."""
+        entry = self.assembly.catalog.prompts.get(params.name)
+        if entry is None:
+            raise MCPError(INVALID_PARAMS, f"Unknown prompt: {params.name}")
+        call = Call(
+            kind="prompt",
+            name=params.name,
+            arguments=params.arguments or {},
+            principal=principal_of(ctx),
+            instance=entry.owner.instance,
+            plugin=entry.owner.plugin,
+            timeout=entry.timeout,
+            request=ctx,
+        )
+        result: types.GetPromptResult = await _run_guarded(entry, call)
+        return result
+
+    async def complete(
+        self, ctx: ServerRequestContext[Any, Any], params: types.CompleteRequestParams
+    ) -> types.CompleteResult:
+        """``completion/complete``: ask the completer the author declared for the argument."""
+        ref = params.ref
+        entry: ResourceEntry | PromptEntry | None
+        if isinstance(ref, types.PromptReference):
+            entry = self.assembly.catalog.prompts.get(ref.name)
+        else:
+            entry = next(
+                (
+                    item
+                    for item in self.assembly.catalog.templates
+                    if isinstance(item.definition, types.ResourceTemplate)
+                    and item.definition.uri_template == ref.uri
+                ),
+                None,
+            )
+        completer = entry.completers.get(params.argument.name) if entry else None
+        if completer is None:
+            return types.CompleteResult(completion=types.Completion(values=[]))
+        context = dict(params.context.arguments or {}) if params.context else {}
+        try:
+            values = completer(params.argument.value, context)
+            if inspect.isawaitable(values):
+                values = await values
+        except Exception:
+            logger.exception("completer for %s failed", params.argument.name)
+            return types.CompleteResult(completion=types.Completion(values=[]))
+        values = [str(value) for value in values]
+        return types.CompleteResult(
+            completion=types.Completion(
+                values=values[:MAX_COMPLETIONS],
+                total=len(values),
+                has_more=len(values) > MAX_COMPLETIONS,
+            )
+        )
