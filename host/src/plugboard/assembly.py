@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -70,7 +70,17 @@ class Assembly:
     auth_backends: list[Any]
     problems: list[str] = field(default_factory=list)
     """Assembly errors (configuration and plugin problems), for ``config check``."""
-    _full_catalog: Catalog | None = None
+    listeners: list[Callable[[Catalog, Catalog], Awaitable[None]]] = field(default_factory=list)
+    """Called with the old and the new catalog whenever :meth:`replace_catalog` swaps them."""
+
+    async def replace_catalog(self, catalog: Catalog) -> None:
+        """Serve a new catalog from now on and tell the listeners (connected clients).
+
+        The swap is one assignment, so a call in flight finishes on the entry it found.
+        """
+        previous, self.catalog = self.catalog, catalog
+        for listener in self.listeners:
+            await listener(previous, catalog)
 
     async def start(self) -> None:
         """Start every configured connector instance concurrently.
@@ -78,8 +88,6 @@ class Assembly:
         An instance whose ``start`` raises or times out is marked failed and its
         components are withdrawn from the catalog; the others serve.
         """
-        self._full_catalog = self.catalog
-
         async def start_one(state: InstanceState) -> None:
             assert state.obj is not None
             try:
@@ -98,7 +106,7 @@ class Assembly:
                     group.start_soon(start_one, state)
         failed = {name for name, state in self.instances.items() if state.status == "failed"}
         if failed:
-            self.catalog = self.catalog.without_instances(failed)
+            await self.replace_catalog(self.catalog.without_instances(failed))
 
     async def stop(self) -> None:
         """Stop every started instance; errors are logged, never raised."""

@@ -36,13 +36,8 @@ class Context:
         request); otherwise a no-op.
         """
         request = self._request
-        if request is None or request.meta is None:
+        if request is None:
             return
-        token = request.meta.get("progress_token") if isinstance(request.meta, dict) else None
-        if token is None:
-            token = getattr(request.meta, "progress_token", None)
-        if token is None:
-            return
-        await request.session.send_progress_notification(
-            token, progress, total=total, message=message, related_request_id=request.request_id
-        )
+        # The session knows the caller's progress token however the request arrived:
+        # on 2026-07-28+ (and in-process) it is not in ``request.meta`` at all.
+        await request.session.report_progress(progress, total, message)

@@ -14,16 +14,19 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import mcp_types as types
-from mcp.server import Server, ServerRequestContext
+from mcp.server import ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
+from pydantic import ValidationError
 
 from plugboard import __version__
 from plugboard.assembly import Assembly
 from plugboard.auth import LOCAL_PRINCIPAL, Principal
-from plugboard.catalog import PromptEntry, ResourceEntry
+from plugboard.catalog import Catalog, PromptEntry, ResourceEntry
 from plugboard.errors import ToolError
 from plugboard.middleware import Call
+from plugboard.notifications import ListChanges, ListChangingServer, ListKind
 
 logger = logging.getLogger(__name__)
 
@@ -82,13 +85,28 @@ async def _run_guarded(entry: ResourceEntry | PromptEntry, call: Call) -> Any:
         ) from None
 
 
+async def _hide_internal_errors(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Keep exception text off the wire: the legacy era would send ``str(error)`` as the message."""
+    try:
+        return await call_next(ctx)
+    except (MCPError, ValidationError):
+        raise
+    except Exception as error:
+        reference = uuid.uuid4().hex[:12]
+        logger.error("%s failed (reference %s)", ctx.method, reference, exc_info=error)
+        raise MCPError(
+            INTERNAL_ERROR, f"Internal error; the server log has the details under reference {reference}"
+        ) from None
+
+
 class PlugboardServer:
     """Builds the SDK server for an assembly; one per process, shared by all sessions."""
 
     def __init__(self, assembly: Assembly) -> None:
         self.assembly = assembly
         self.page_size = assembly.config.server.page_size
-        self.sdk = Server(
+        self.list_changes = ListChanges()
+        self.sdk = ListChangingServer(
             assembly.config.server.name,
             version=__version__,
             instructions=assembly.config.server.instructions,
@@ -99,10 +117,34 @@ class PlugboardServer:
             on_list_prompts=self.list_prompts,
             on_get_prompt=self.get_prompt,
             on_completion=self.complete,
+            on_subscriptions_listen=self.list_changes.listen_handler,
+            get_tool_input_schema=self.tool_input_schema,
         )
+        self.sdk.middleware.append(_hide_internal_errors)
+        self.sdk.middleware.append(self.list_changes.track_sessions)
+        assembly.listeners.append(self._catalog_replaced)
         # Registered directly so the handler may return the result without the SDK's
         # constructor-level typing getting in the way of the fast path.
         self.sdk.add_request_handler("tools/call", types.CallToolRequestParams, self.call_tool)
+
+    async def _catalog_replaced(self, previous: Catalog, current: Catalog) -> None:
+        def definitions(catalog: Catalog) -> dict[ListKind, list[Any]]:
+            return {
+                "tools": [entry.definition for entry in catalog.tools.values()],
+                "resources": [entry.definition for entry in catalog.resources.values()]
+                + [entry.definition for entry in catalog.templates],
+                "prompts": [entry.definition for entry in catalog.prompts.values()],
+            }
+
+        before, after = definitions(previous), definitions(current)
+        changed = [kind for kind in before if before[kind] != after[kind]]
+        if changed:
+            await self.list_changes.publish(changed)
+
+    def tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        """A tool's input schema, for the SDK's header validation; spares it a ``tools/list``."""
+        entry = self.assembly.catalog.tools.get(name)
+        return entry.definition.input_schema if entry is not None else None
 
     async def list_tools(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None

@@ -11,7 +11,8 @@ import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, get_type_hints
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from pydantic.fields import FieldInfo
@@ -76,6 +77,9 @@ class Parameters:
 
 
 def _is_context(annotation: Any) -> bool:
+    """Whether a parameter asks for the call context (``Context`` or ``Context | None``)."""
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_is_context(arg) for arg in get_args(annotation) if arg is not type(None))
     return isinstance(annotation, type) and issubclass(annotation, Context)
 
 
@@ -112,7 +116,9 @@ def function_parameters(
         if isinstance(default, FieldInfo):
             info = default
             if info.description is None and parameter.name in descriptions:
-                info.description = descriptions[parameter.name]
+                # Setting ``info.description`` would be lost when pydantic merges the
+                # field (and would mutate the function's default); add it as metadata.
+                annotation = Annotated[annotation, Field(description=descriptions[parameter.name])]
         else:
             info = Field(
                 default=... if default is parameter.empty else default,

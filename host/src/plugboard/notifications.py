@@ -1,0 +1,93 @@
+"""Telling connected clients that the lists of tools, resources or prompts changed.
+
+The two protocol eras deliver these differently: handshake-era (2025-11-25) clients hear
+``notifications/*/list_changed`` on their session's standalone channel, so the live
+sessions are tracked here; 2026-07-28 clients subscribe with ``subscriptions/listen``,
+served from a subscription bus. :meth:`ListChanges.publish` reaches both.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from mcp.server import NotificationOptions, Server, ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult
+from mcp.server.models import InitializationOptions
+from mcp.server.session import ServerSession
+from mcp.server.subscriptions import (
+    InMemorySubscriptionBus,
+    ListenHandler,
+    PromptsListChanged,
+    ResourcesListChanged,
+    ToolsListChanged,
+)
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+logger = logging.getLogger(__name__)
+
+ListKind = Literal["tools", "resources", "prompts"]
+ALL_LISTS: tuple[ListKind, ...] = ("tools", "resources", "prompts")
+
+
+class ListChangingServer(Server[Any]):
+    """The SDK server, advertising ``listChanged`` to handshake-era clients on every transport.
+
+    The SDK's transports build initialization options without notification flags;
+    this makes the flags the server's own.
+    """
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+    ) -> InitializationOptions:
+        """Initialization options with all three list-changed flags on by default."""
+        options = notification_options or NotificationOptions(
+            prompts_changed=True, resources_changed=True, tools_changed=True
+        )
+        return super().create_initialization_options(options, experimental_capabilities, extensions)
+
+
+class ListChanges:
+    """Tracks who should hear about list changes and tells them."""
+
+    def __init__(self) -> None:
+        self.bus = InMemorySubscriptionBus()
+        self.listen_handler = ListenHandler(self.bus)
+        self._sessions: dict[Any, ServerSession] = {}
+
+    async def track_sessions(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        """SDK middleware that remembers each live handshake-era session until it closes."""
+        if ctx.request_id is not None and ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            # The SDK (2.3) has no public handle on a session's connection; it is the
+            # only key that lives exactly as long as the client stays connected.
+            connection = getattr(ctx.session, "_connection", None)
+            if connection is not None and connection not in self._sessions:
+                self._sessions[connection] = ctx.session
+                connection.exit_stack.callback(self._sessions.pop, connection, None)
+        return await call_next(ctx)
+
+    @property
+    def session_count(self) -> int:
+        """How many handshake-era sessions are connected."""
+        return len(self._sessions)
+
+    async def publish(self, kinds: Iterable[ListKind] = ALL_LISTS) -> None:
+        """Tell every connected client, in either era, that these lists changed."""
+        kinds = tuple(kinds)
+        events = {"tools": ToolsListChanged, "resources": ResourcesListChanged, "prompts": PromptsListChanged}
+        for kind in kinds:
+            await self.bus.publish(events[kind]())
+        for session in list(self._sessions.values()):
+            try:
+                if "tools" in kinds:
+                    await session.send_tool_list_changed()
+                if "resources" in kinds:
+                    await session.send_resource_list_changed()
+                if "prompts" in kinds:
+                    await session.send_prompt_list_changed()
+            except Exception:  # a client that went away must not stop the others hearing it
+                logger.debug("could not notify a session of list changes", exc_info=True)
