@@ -22,7 +22,7 @@ from plugboard.components import (
     tool,
     tool_spec,
 )
-from plugboard.config import Config, InstanceConfig, validation_messages
+from plugboard.config import Config, InstanceConfig
 from plugboard.connector import Connector
 from plugboard.errors import AssemblyError
 from plugboard.middleware import Middleware
@@ -88,6 +88,7 @@ class Assembly:
         An instance whose ``start`` raises or times out is marked failed and its
         components are withdrawn from the catalog; the others serve.
         """
+
         async def start_one(state: InstanceState) -> None:
             assert state.obj is not None
             try:
@@ -132,7 +133,9 @@ def _collect_connectors(registry: PluginRegistry) -> dict[str, _ConnectorClass]:
     for registration in registry.collect("register_connectors"):
         cls = registration.item
         if not (isinstance(cls, type) and issubclass(cls, Connector)):
-            registry.fail(registration.plugin, f"register_connectors: {cls!r} is not a Connector subclass")
+            registry.fail(
+                registration.plugin, f"register_connectors: {cls!r} is not a Connector subclass"
+            )
             continue
         name = getattr(cls, "name", None)
         if not isinstance(name, str) or not name:
@@ -158,7 +161,9 @@ def _configure_instance(
     wanted: InstanceConfig, found: _ConnectorClass | None, config: Config
 ) -> InstanceState:
     plugin = found.plugin if found else "?"
-    state = InstanceState(name=wanted.name, connector=wanted.plugin, plugin=plugin, status="not configured")
+    state = InstanceState(
+        name=wanted.name, connector=wanted.plugin, plugin=plugin, status="not configured"
+    )
     if found is None:
         state.problems.append(
             f"no installed plugin provides the connector {wanted.plugin!r} "
@@ -174,7 +179,9 @@ def _configure_instance(
         for item in error.errors(include_input=False, include_url=False):
             location = ".".join(str(part) for part in item["loc"])
             if item["type"] == "missing" and len(item["loc"]) == 1:
-                state.problems.append(f"{location} is required: {_settings_hint(wanted.name, location)}")
+                state.problems.append(
+                    f"{location} is required: {_settings_hint(wanted.name, location)}"
+                )
             else:
                 state.problems.append(f"{location}: {item['msg']}")
         return state
@@ -190,7 +197,9 @@ def _configure_instance(
     return state
 
 
-def _wanted_instances(config: Config, connectors: Mapping[str, _ConnectorClass]) -> list[InstanceConfig]:
+def _wanted_instances(
+    config: Config, connectors: Mapping[str, _ConnectorClass]
+) -> list[InstanceConfig]:
     if config.instances is not None:
         return list(config.instances)
     # No [connectors] table: every connector runs once under its own name, on its
@@ -202,7 +211,9 @@ def _wanted_instances(config: Config, connectors: Mapping[str, _ConnectorClass])
 def _add_components(
     catalog: Catalog,
     owner: Owner,
-    functions: list[tuple[Callable[..., Any], ToolSpec | None, ResourceSpec | None, PromptSpec | None]],
+    functions: list[
+        tuple[Callable[..., Any], ToolSpec | None, ResourceSpec | None, PromptSpec | None]
+    ],
     *,
     scheme: str | None,
     middleware: list[Middleware],
@@ -217,12 +228,19 @@ def _add_components(
         if r_spec is not None:
             catalog.add_resource(
                 build_resource(
-                    function, r_spec, owner, scheme=scheme, middleware=middleware, default_timeout=timeout
+                    function,
+                    r_spec,
+                    owner,
+                    scheme=scheme,
+                    middleware=middleware,
+                    default_timeout=timeout,
                 )
             )
         if p_spec is not None:
             catalog.add_prompt(
-                build_prompt(function, p_spec, owner, middleware=middleware, default_timeout=timeout)
+                build_prompt(
+                    function, p_spec, owner, middleware=middleware, default_timeout=timeout
+                )
             )
 
 
@@ -240,7 +258,11 @@ def _freestanding(
             continue
         try:
             if registration.options or spec_of(function) is None:
-                function = mark(**registration.options)(function) if registration.options else mark(function)
+                function = (
+                    mark(**registration.options)(function)
+                    if registration.options
+                    else mark(function)
+                )
         except TypeError as error:
             registry.fail(registration.plugin, f"{hook}: {error}")
             continue
@@ -268,7 +290,9 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
         instances[wanted.name] = state
         if state.obj is None:
             if config.instances is not None:
-                problems.extend(f"[connectors.{state.name}]: {problem}" for problem in state.problems)
+                problems.extend(
+                    f"[connectors.{state.name}]: {problem}" for problem in state.problems
+                )
             continue
         assert found is not None
         owner = Owner(plugin=found.plugin, instance=state.name, connector=state.obj)
@@ -286,7 +310,7 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
                 middleware=middleware,
                 config=config,
             )
-            _merge(catalog, staged)
+            catalog = catalog.merged(staged)
         except AssemblyError as error:
             state.status = "failed"
             state.obj = None
@@ -305,17 +329,26 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
                 _add_components(
                     staged,
                     owner,
-                    [(function, tool_spec(function), resource_spec(function), prompt_spec(function))],
+                    [
+                        (
+                            function,
+                            tool_spec(function),
+                            resource_spec(function),
+                            prompt_spec(function),
+                        )
+                    ],
                     scheme=None,
                     middleware=middleware,
                     config=config,
                 )
-                _merge(catalog, staged)
+                catalog = catalog.merged(staged)
             except AssemblyError as error:
                 registry.fail(plugin, str(error))
 
     problems.extend(
-        f"plugin {info.name!r}: {error}" for info in registry.plugins.values() for error in info.errors
+        f"plugin {info.name!r}: {error}"
+        for info in registry.plugins.values()
+        for error in info.errors
     )
     return Assembly(
         registry=registry,
@@ -336,26 +369,3 @@ def _resource_mark(function: Callable[..., Any] | None = None, /, **options: Any
             "@resource(uri) or as register(fn, uri=...)"
         )
     return resource(**options)
-
-
-def _merge(catalog: Catalog, staged: Catalog) -> None:
-    """Add one owner's components all together, or none of them if any clashes."""
-    for name, entry in staged.tools.items():
-        if name in catalog.tools:
-            catalog.add_tool(entry)  # raises with both owners named
-    for entry in staged.prompts.values():
-        if entry.definition.name in catalog.prompts:
-            catalog.add_prompt(entry)
-    for uri, entry in staged.resources.items():
-        if uri in catalog.resources:
-            catalog.add_resource(entry)
-    probe = Catalog(templates=list(catalog.templates))
-    for entry in staged.templates:
-        probe.add_resource(entry)
-    for entry in staged.tools.values():
-        catalog.add_tool(entry)
-    for entry in staged.prompts.values():
-        catalog.add_prompt(entry)
-    for entry in staged.resources.values():
-        catalog.add_resource(entry)
-    catalog.templates.extend(staged.templates)

@@ -75,7 +75,9 @@ class ResourceEntry:
     owner: Owner
     template: UriTemplate | None
     timeout: float | None
-    handle: Callable[[Call], Awaitable[list[types.TextResourceContents | types.BlobResourceContents]]]
+    handle: Callable[
+        [Call], Awaitable[list[types.TextResourceContents | types.BlobResourceContents]]
+    ]
     completers: dict[str, Completer] = field(default_factory=dict)
 
 
@@ -119,9 +121,7 @@ def _invoker(
 
 def _failure_reference(call: Call, error: BaseException) -> str:
     reference = uuid.uuid4().hex[:12]
-    logger.error(
-        "%s %s failed (reference %s)", call.kind, call.name, reference, exc_info=error
-    )
+    logger.error("%s %s failed (reference %s)", call.kind, call.name, reference, exc_info=error)
     return reference
 
 
@@ -228,7 +228,9 @@ def _completers(
             raise AssemblyError(f"{owner.describe()}: {what}: no argument {argument!r} to complete")
         if isinstance(completer, str):
             if owner.connector is None or not hasattr(owner.connector, completer):
-                raise AssemblyError(f"{owner.describe()}: {what}: no method {completer!r} to complete with")
+                raise AssemblyError(
+                    f"{owner.describe()}: {what}: no method {completer!r} to complete with"
+                )
             completer = getattr(owner.connector, completer)
         resolved[argument] = completer
     return resolved
@@ -336,7 +338,9 @@ def build_prompt(
     invoke = _invoker(function, parameters)
 
     async def endpoint(call: Call) -> types.GetPromptResult:
-        return types.GetPromptResult(description=description, messages=prompt_messages(await invoke(call)))
+        return types.GetPromptResult(
+            description=description, messages=prompt_messages(await invoke(call))
+        )
 
     return PromptEntry(
         definition=definition,
@@ -409,11 +413,29 @@ class Catalog:
                 return entry, variables
         return None
 
+    def merged(self, other: Catalog) -> Catalog:
+        """A new catalog with ``other``'s components added; on a clash, raise and change nothing."""
+        result = Catalog(
+            tools=dict(self.tools),
+            resources=dict(self.resources),
+            templates=list(self.templates),
+            prompts=dict(self.prompts),
+        )
+        for tool_entry in other.tools.values():
+            result.add_tool(tool_entry)
+        for resource_entry in [*other.resources.values(), *other.templates]:
+            result.add_resource(resource_entry)
+        for prompt_entry in other.prompts.values():
+            result.add_prompt(prompt_entry)
+        return result
+
     def without_instances(self, instances: set[str]) -> Catalog:
         """A copy without the components of the given connector instances."""
         return Catalog(
             tools={k: v for k, v in self.tools.items() if v.owner.instance not in instances},
-            resources={k: v for k, v in self.resources.items() if v.owner.instance not in instances},
+            resources={
+                k: v for k, v in self.resources.items() if v.owner.instance not in instances
+            },
             templates=[entry for entry in self.templates if entry.owner.instance not in instances],
             prompts={k: v for k, v in self.prompts.items() if v.owner.instance not in instances},
         )

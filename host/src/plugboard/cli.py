@@ -53,7 +53,9 @@ def _report_instances(assembly: Assembly) -> None:
     for state in assembly.instances.values():
         if state.status != "configured":
             for problem in state.problems:
-                click.echo(f"warning: {state.name} ({state.connector}) {state.status}: {problem}", err=True)
+                click.echo(
+                    f"warning: {state.name} ({state.connector}) {state.status}: {problem}", err=True
+                )
     for info in assembly.registry.plugins.values():
         if info.status == "failed":
             for error in info.errors:
@@ -73,8 +75,12 @@ def cli(verbose: bool) -> None:
 @click.option("--stdio", is_flag=True, help="Serve one client over standard input/output.")
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
-@click.option("--stateless/--stateful", default=None, help="Stateless HTTP: no sessions, any worker.")
-@click.option("--json-response/--sse-response", default=None, help="Answer POSTs with JSON, not SSE.")
+@click.option(
+    "--stateless/--stateful", default=None, help="Stateless HTTP: no sessions, any worker."
+)
+@click.option(
+    "--json-response/--sse-response", default=None, help="Answer POSTs with JSON, not SSE."
+)
 def serve(
     config_path: Path | None,
     stdio: bool,
@@ -206,8 +212,13 @@ def _parse_arguments(pairs: tuple[str, ...], json_arguments: str | None) -> dict
 @click.argument("tool_name")
 @click.argument("pairs", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option("--args", "json_arguments", default=None, help="All arguments as one JSON object.")
-def call(config_path: Path | None, tool_name: str, pairs: tuple[str, ...], json_arguments: str | None) -> None:
-    """Call one tool in-process and print its result (values are parsed as JSON when they can be)."""
+def call(
+    config_path: Path | None, tool_name: str, pairs: tuple[str, ...], json_arguments: str | None
+) -> None:
+    """Call one tool in-process and print its result.
+
+    Values that parse as JSON are passed as JSON, the rest as strings.
+    """
     arguments = _parse_arguments(pairs, json_arguments)
     assembly = _assemble(config_path)
 
@@ -239,7 +250,9 @@ def call(config_path: Path | None, tool_name: str, pairs: tuple[str, ...], json_
             if isinstance(block, types.TextContent):
                 click.echo(block.text)
             else:
-                click.echo(json.dumps(block.model_dump(mode="json", by_alias=True, exclude_none=True)))
+                click.echo(
+                    json.dumps(block.model_dump(mode="json", by_alias=True, exclude_none=True))
+                )
     if result.is_error:
         raise SystemExit(1)
 
@@ -257,11 +270,15 @@ def config_check(config_path: Path | None) -> None:
     problems = list(assembly.problems)
     for state in assembly.instances.values():
         if state.status == "not configured" and assembly.config.instances is None:
-            problems.extend(f"{state.name} is not configured: {problem}" for problem in state.problems)
+            problems.extend(
+                f"{state.name} is not configured: {problem}" for problem in state.problems
+            )
     if not problems:
         ready = [name for name, state in assembly.instances.items() if state.obj is not None]
-        click.echo(f"configuration OK: {len(ready)} connector instance(s) ({', '.join(ready) or 'none'}), "
-                   f"{len(assembly.catalog.tools)} tool(s)")
+        click.echo(
+            f"configuration OK: {len(ready)} connector instance(s) ({', '.join(ready) or 'none'}), "
+            f"{len(assembly.catalog.tools)} tool(s)"
+        )
         return
     for problem in problems:
         click.echo(f"error: {problem}", err=True)

@@ -217,7 +217,9 @@ def prompt(
     Returns:
         The function, unchanged but for the recorded spec.
     """
-    spec = PromptSpec(name=name, title=title, description=description, complete=dict(complete or {}))
+    spec = PromptSpec(
+        name=name, title=title, description=description, complete=dict(complete or {})
+    )
 
     def mark(function: F) -> F:
         setattr(function, _PROMPT_ATTR, spec)

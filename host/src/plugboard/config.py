@@ -80,7 +80,7 @@ class Config:
 
 
 def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """The configuration file to read: the given one, ``$PLUGBOARD_CONFIG`` or ``./plugboard.toml``."""
+    """The configuration file: the given one, ``$PLUGBOARD_CONFIG``, else ``./plugboard.toml``."""
     if explicit is not None:
         return Path(explicit)
     if from_env := os.environ.get(CONFIG_ENV):

@@ -76,16 +76,16 @@ class Connector(Generic[SettingsT]):
         self.instance = instance
         self.settings = settings
 
-    async def start(self) -> None:  # noqa: B027 - optional hook with a no-op default
+    async def start(self) -> None:
         """Open pools and clients. Called once before the server accepts calls.
 
         Raise to report that this instance cannot start; the others still serve.
         """
 
-    async def stop(self) -> None:  # noqa: B027 - optional hook with a no-op default
+    async def stop(self) -> None:
         """Close what :meth:`start` opened. Called once at shutdown, even after errors."""
 
-    async def check_health(self) -> None:  # noqa: B027 - optional hook with a no-op default
+    async def check_health(self) -> None:
         """Raise if the backend is unreachable. Used by readiness checks."""
 
     @classmethod

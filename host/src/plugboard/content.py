@@ -68,4 +68,6 @@ class Message:
 
     def to_prompt_message(self) -> types.PromptMessage:
         """The MCP prompt message."""
-        return types.PromptMessage(role=self.role, content=types.TextContent(type="text", text=self.text))
+        return types.PromptMessage(
+            role=self.role, content=types.TextContent(type="text", text=self.text)
+        )

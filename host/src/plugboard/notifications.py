@@ -59,7 +59,9 @@ class ListChanges:
         self.listen_handler = ListenHandler(self.bus)
         self._sessions: dict[Any, ServerSession] = {}
 
-    async def track_sessions(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    async def track_sessions(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
         """SDK middleware that remembers each live handshake-era session until it closes."""
         if ctx.request_id is not None and ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
             # The SDK (2.3) has no public handle on a session's connection; it is the
@@ -78,9 +80,13 @@ class ListChanges:
     async def publish(self, kinds: Iterable[ListKind] = ALL_LISTS) -> None:
         """Tell every connected client, in either era, that these lists changed."""
         kinds = tuple(kinds)
-        events = {"tools": ToolsListChanged, "resources": ResourcesListChanged, "prompts": PromptsListChanged}
+        events: dict[ListKind, ToolsListChanged | ResourcesListChanged | PromptsListChanged] = {
+            "tools": ToolsListChanged(),
+            "resources": ResourcesListChanged(),
+            "prompts": PromptsListChanged(),
+        }
         for kind in kinds:
-            await self.bus.publish(events[kind]())
+            await self.bus.publish(events[kind])
         for session in list(self._sessions.values()):
             try:
                 if "tools" in kinds:

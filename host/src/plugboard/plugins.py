@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -148,7 +148,7 @@ class PluginRegistry:
                 continue
             try:
                 plugin = entry_point.load()
-            except BaseException as error:  # noqa: BLE001 - a plugin may raise anything, even SystemExit
+            except BaseException as error:
                 if isinstance(error, KeyboardInterrupt):
                     raise
                 self.plugins[name] = PluginInfo(
@@ -174,11 +174,19 @@ class PluginRegistry:
             plugin = implementation.plugin_name
             collected: list[Registration] = []
 
-            def register(item: Any, /, _plugin: str = plugin, **options: Any) -> None:
-                collected.append(Registration(_plugin, item, options))
+            def register(
+                item: Any,
+                /,
+                _plugin: str = plugin,
+                _collected: list[Registration] = collected,
+                **options: Any,
+            ) -> None:
+                _collected.append(Registration(_plugin, item, options))
 
+            # pluggy lets an implementation leave out arguments it does not use.
+            arguments = {"register": register} if "register" in implementation.argnames else {}
             try:
-                implementation.function(register=register)
+                implementation.function(**arguments)
             except Exception as error:
                 self.fail(plugin, f"{hook_name}: {_describe_error(error)}")
                 continue
@@ -216,4 +224,3 @@ def load_plugins(
     for name, plugin in (extra or {}).items():
         registry.register(plugin, name)
     return registry
-

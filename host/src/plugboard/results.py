@@ -41,7 +41,9 @@ ContentBlock = (
 
 def text_result(text: str, *, is_error: bool = False) -> types.CallToolResult:
     """A tool result holding one text block."""
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=is_error)
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=text)], is_error=is_error
+    )
 
 
 def _is_content_type(annotation: Any) -> bool:
@@ -78,7 +80,9 @@ def _dynamic_result(value: Any) -> types.CallToolResult:
     if isinstance(value, str):
         return text_result(value)
     if isinstance(value, _CONTENT_TYPES) or (
-        isinstance(value, list) and value and all(isinstance(item, _CONTENT_TYPES) for item in value)
+        isinstance(value, list)
+        and value
+        and all(isinstance(item, _CONTENT_TYPES) for item in value)
     ):
         return _content_result(value)
     structured = TypeAdapter(type(value)).dump_python(value, mode="json")
@@ -121,7 +125,11 @@ class ToolOutput:
                 # MCP output schemas describe objects: other values travel as {"result": value}.
                 self._wrap = True
                 defs = schema.pop("$defs", None)
-                schema = {"type": "object", "properties": {"result": schema}, "required": ["result"]}
+                schema = {
+                    "type": "object",
+                    "properties": {"result": schema},
+                    "required": ["result"],
+                }
                 if defs:
                     schema["$defs"] = defs
             schema.pop("title", None)
@@ -152,7 +160,9 @@ def resource_contents(
     ):
         return value
     if isinstance(value, str):
-        return [types.TextResourceContents(uri=uri, mime_type=mime_type or "text/plain", text=value)]
+        return [
+            types.TextResourceContents(uri=uri, mime_type=mime_type or "text/plain", text=value)
+        ]
     if isinstance(value, bytes | bytearray):
         return [
             types.BlobResourceContents(
@@ -161,11 +171,10 @@ def resource_contents(
                 blob=base64.b64encode(value).decode(),
             )
         ]
-    if isinstance(value, BaseModel):
-        text = value.model_dump_json()
-    else:
-        text = to_json(value).decode()
-    return [types.TextResourceContents(uri=uri, mime_type=mime_type or "application/json", text=text)]
+    text = value.model_dump_json() if isinstance(value, BaseModel) else to_json(value).decode()
+    return [
+        types.TextResourceContents(uri=uri, mime_type=mime_type or "application/json", text=text)
+    ]
 
 
 def prompt_messages(value: Any) -> list[types.PromptMessage]:
@@ -180,5 +189,7 @@ def prompt_messages(value: Any) -> list[types.PromptMessage]:
         elif isinstance(item, str):
             messages.append(Message(item).to_prompt_message())
         else:
-            raise TypeError(f"a prompt returns str, Message or PromptMessage items, not {type(item)}")
+            raise TypeError(
+                f"a prompt returns str, Message or PromptMessage items, not {type(item)}"
+            )
     return messages

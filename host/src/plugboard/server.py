@@ -62,7 +62,9 @@ def _page(items: Sequence[T], cursor: str | None, size: int) -> tuple[list[T], s
             if kind != "o" or offset < 0:
                 raise ValueError(cursor)
         except ValueError:
-            raise MCPError(INVALID_PARAMS, "Invalid cursor: pass back a nextCursor from a previous page") from None
+            raise MCPError(
+                INVALID_PARAMS, "Invalid cursor: pass back a nextCursor from a previous page"
+            ) from None
     end = offset + size
     return list(items[offset:end]), (_encode_cursor(end) if end < len(items) else None)
 
@@ -85,7 +87,9 @@ async def _run_guarded(entry: ResourceEntry | PromptEntry, call: Call) -> Any:
         ) from None
 
 
-async def _hide_internal_errors(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+async def _hide_internal_errors(
+    ctx: ServerRequestContext[Any, Any], call_next: CallNext
+) -> HandlerResult:
     """Keep exception text off the wire: the legacy era would send ``str(error)`` as the message."""
     try:
         return await call_next(ctx)
@@ -95,7 +99,8 @@ async def _hide_internal_errors(ctx: ServerRequestContext[Any, Any], call_next: 
         reference = uuid.uuid4().hex[:12]
         logger.error("%s failed (reference %s)", ctx.method, reference, exc_info=error)
         raise MCPError(
-            INTERNAL_ERROR, f"Internal error; the server log has the details under reference {reference}"
+            INTERNAL_ERROR,
+            f"Internal error; the server log has the details under reference {reference}",
         ) from None
 
 

@@ -36,7 +36,9 @@ async def serve_stdio(assembly: Assembly) -> None:
     await assembly.start()
     try:
         async with stdio_server() as (read_stream, write_stream):
-            await server.sdk.run(read_stream, write_stream, server.sdk.create_initialization_options())
+            await server.sdk.run(
+                read_stream, write_stream, server.sdk.create_initialization_options()
+            )
     finally:
         await assembly.stop()
 
@@ -78,10 +80,14 @@ class AuthenticationMiddleware:
         self.backends = backends
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Authenticate an HTTP request, then pass it on with the principal in its scope."""
         if scope["type"] != "http" or not self.backends:
             await self.app(scope, receive, send)
             return
-        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        headers = {
+            key.decode("latin-1").lower(): value.decode("latin-1")
+            for key, value in scope["headers"]
+        }
         client = scope.get("client")
         request = HttpRequestInfo(
             method=scope["method"],
@@ -149,10 +155,20 @@ def http_app(
 
         async def handle_sse(scope: Scope, receive: Receive, send: Send) -> None:
             async with sse.connect_sse(scope, receive, send) as (read_stream, write_stream):
-                await server.sdk.run(read_stream, write_stream, server.sdk.create_initialization_options())
+                await server.sdk.run(
+                    read_stream, write_stream, server.sdk.create_initialization_options()
+                )
 
-        routes.append(Route(SSE_PATH, endpoint=AuthenticationMiddleware(handle_sse, backends), methods=["GET"]))
-        routes.append(Mount(SSE_MESSAGES_PATH, app=AuthenticationMiddleware(sse.handle_post_message, backends)))
+        routes.append(
+            Route(
+                SSE_PATH, endpoint=AuthenticationMiddleware(handle_sse, backends), methods=["GET"]
+            )
+        )
+        routes.append(
+            Mount(
+                SSE_MESSAGES_PATH, app=AuthenticationMiddleware(sse.handle_post_message, backends)
+            )
+        )
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -178,4 +194,6 @@ def run_http(assembly: Assembly, *, host: str, port: int, **options: Any) -> Non
     import uvicorn
 
     app = http_app(assembly, host=host, **options)
-    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on", timeout_graceful_shutdown=10)
+    uvicorn.run(
+        app, host=host, port=port, log_level="info", lifespan="on", timeout_graceful_shutdown=10
+    )
