@@ -19,7 +19,7 @@ from typing import Any
 import anyio.to_thread
 import mcp_types as types
 from mcp.shared.uri_template import InvalidUriTemplate, UriTemplate
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, PydanticUserError, ValidationError
 
 from plugboard.components import Completer, PromptSpec, ResourceSpec, ToolSpec
 from plugboard.config import validation_messages
@@ -114,7 +114,9 @@ def _invoker(
             kwargs[context_parameter] = Context(call.request, call.principal)
         if is_async:
             return await function(**kwargs)
-        return await anyio.to_thread.run_sync(partial(function, **kwargs))
+        # Abandoned on cancel: a timed-out or cancelled call answers at once, and the
+        # thread finishes on its own with its result discarded.
+        return await anyio.to_thread.run_sync(partial(function, **kwargs), abandon_on_cancel=True)
 
     return invoke
 
@@ -189,7 +191,7 @@ def build_tool(
             function, model_name=f"{name}_arguments", descriptions=docstring.arguments
         )
         output = ToolOutput(return_annotation(function))
-    except (TypeError, NameError) as error:
+    except (TypeError, NameError, PydanticUserError) as error:
         raise AssemblyError(f"{owner.describe()}: tool {name!r}: {error}") from error
     annotations = _annotations(spec, spec.title)
     definition = types.Tool(
@@ -264,7 +266,7 @@ def build_resource(
         parameters = function_parameters(
             function, model_name=f"{name}_variables", descriptions=docstring.arguments
         )
-    except (InvalidUriTemplate, TypeError, NameError) as error:
+    except (InvalidUriTemplate, TypeError, NameError, PydanticUserError) as error:
         raise AssemblyError(f"{owner.describe()}: resource {uri!r}: {error}") from error
     variables = set(template.variable_names) if template else set()
     if variables != set(parameters.names):
@@ -319,7 +321,7 @@ def build_prompt(
         parameters = function_parameters(
             function, model_name=f"{name}_arguments", descriptions=docstring.arguments
         )
-    except (TypeError, NameError) as error:
+    except (TypeError, NameError, PydanticUserError) as error:
         raise AssemblyError(f"{owner.describe()}: prompt {name!r}: {error}") from error
     required = set(parameters.schema.get("required", []))
     properties = parameters.schema.get("properties", {})

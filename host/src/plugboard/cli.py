@@ -288,3 +288,7 @@ def config_check(config_path: Path | None) -> None:
 def main() -> None:
     """Entry point of the ``plugboard`` script."""
     cli()
+
+
+if __name__ == "__main__":
+    main()
