@@ -322,19 +322,21 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
         ("register_resources", _resource_mark, resource_spec),
         ("register_prompts", prompt, prompt_spec),
     ):
-        for plugin, function, _spec in _freestanding(registry, hook, mark, spec_of):
+        for plugin, function, spec in _freestanding(registry, hook, mark, spec_of):
             owner = Owner(plugin=plugin)
             staged = Catalog()
             try:
+                # Only this hook's spec: a function registered through two hooks (a tool
+                # and a prompt) carries both specs and must not be added twice.
                 _add_components(
                     staged,
                     owner,
                     [
                         (
                             function,
-                            tool_spec(function),
-                            resource_spec(function),
-                            prompt_spec(function),
+                            spec if hook == "register_tools" else None,
+                            spec if hook == "register_resources" else None,
+                            spec if hook == "register_prompts" else None,
                         )
                     ],
                     scheme=None,

@@ -91,7 +91,8 @@ class Connector(Generic[SettingsT]):
     @classmethod
     def describe(cls) -> str:
         """The connector's description: the first paragraph of its docstring."""
-        doc = inspect.getdoc(cls) or ""
+        # Not inspect.getdoc: it would give an undocumented connector Connector's own docstring.
+        doc = inspect.cleandoc(cls.__doc__ or "")
         return doc.split("\n\n", 1)[0].strip()
 
     @classmethod

@@ -121,11 +121,14 @@ def function_parameters(
                 # Setting ``info.description`` would be lost when pydantic merges the
                 # field (and would mutate the function's default); add it as metadata.
                 annotation = Annotated[annotation, Field(description=descriptions[parameter.name])]
-        else:
+        elif parameter.name in descriptions:
             info = Field(
                 default=... if default is parameter.empty else default,
-                description=descriptions.get(parameter.name),
+                description=descriptions[parameter.name],
             )
+        else:
+            # No ``description=None`` here: it would erase one given in ``Annotated[..., Field()]``.
+            info = Field(default=... if default is parameter.empty else default)
         fields[parameter.name] = (annotation, info)
     model = create_model(
         model_name,

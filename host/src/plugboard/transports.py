@@ -5,15 +5,18 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import FrameType
 from typing import Any
 
 import anyio
 from mcp.server.sse import SseServerTransport
 from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -153,7 +156,15 @@ def http_app(
             max_request_body_size=settings.max_request_body_bytes,
         )
 
+        guard = TransportSecurityMiddleware(security)
+
         async def handle_sse(scope: Scope, receive: Receive, send: Send) -> None:
+            # connect_sse answers a foreign Host or Origin itself but then raises, which
+            # logs a traceback and resets the connection: refuse such requests here.
+            refusal = await guard.validate_request(Request(scope, receive), is_post=False)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
             async with sse.connect_sse(scope, receive, send) as (read_stream, write_stream):
                 await server.sdk.run(
                     read_stream, write_stream, server.sdk.create_initialization_options()
@@ -194,6 +205,20 @@ def run_http(assembly: Assembly, *, host: str, port: int, **options: Any) -> Non
     import uvicorn
 
     app = http_app(assembly, host=host, **options)
-    uvicorn.run(
-        app, host=host, port=port, log_level="info", lifespan="on", timeout_graceful_shutdown=10
-    )
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the handler
+    # that was installed before it started: with the default one the process would die
+    # with status 143 after a clean stop, which process managers report as a failure.
+    # A handler that only exits turns the re-raised signal into a normal exit (status 0).
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_quietly) if in_main_thread else None
+    try:
+        uvicorn.run(
+            app, host=host, port=port, log_level="info", lifespan="on", timeout_graceful_shutdown=10
+        )
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_quietly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)

@@ -1,0 +1,138 @@
+"""Fixtures for the host's own tests: in-process plugins, assemblies and servers."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pytest
+
+from plugboard import hookimpl
+from plugboard.assembly import Assembly, assemble
+from plugboard.config import parse_config
+from plugboard.plugins import load_plugins
+
+
+def _register_all(register: Callable[..., None], items: Iterable[Any]) -> None:
+    for item in items:
+        if isinstance(item, tuple):
+            function, options = item
+            register(function, **options)
+        else:
+            register(item)
+
+
+class Bundle:
+    """A plugin object that registers whatever it was given, through every hook.
+
+    Items are registered as given; a ``(function, options)`` tuple is registered as
+    ``register(function, **options)``.
+    """
+
+    def __init__(
+        self,
+        *,
+        tools: Iterable[Any] = (),
+        resources: Iterable[Any] = (),
+        prompts: Iterable[Any] = (),
+        connectors: Iterable[Any] = (),
+        middleware: Iterable[Any] = (),
+        auth: Iterable[Any] = (),
+    ) -> None:
+        self.tools = list(tools)
+        self.resources = list(resources)
+        self.prompts = list(prompts)
+        self.connectors = list(connectors)
+        self.middleware = list(middleware)
+        self.auth = list(auth)
+
+    @hookimpl
+    def register_tools(self, register: Callable[..., None]) -> None:
+        _register_all(register, self.tools)
+
+    @hookimpl
+    def register_resources(self, register: Callable[..., None]) -> None:
+        _register_all(register, self.resources)
+
+    @hookimpl
+    def register_prompts(self, register: Callable[..., None]) -> None:
+        _register_all(register, self.prompts)
+
+    @hookimpl
+    def register_connectors(self, register: Callable[..., None]) -> None:
+        _register_all(register, self.connectors)
+
+    @hookimpl
+    def register_middleware(self, register: Callable[..., None]) -> None:
+        _register_all(register, self.middleware)
+
+    @hookimpl
+    def register_auth(self, register: Callable[..., None]) -> None:
+        _register_all(register, self.auth)
+
+
+@pytest.fixture
+def bundle() -> type[Bundle]:
+    """The :class:`Bundle` plugin class."""
+    return Bundle
+
+
+Build = Callable[..., Assembly]
+
+
+@pytest.fixture
+def build() -> Build:
+    """Assemble in-process plugins (no entry points) with an optional TOML configuration.
+
+    ``build({"name": plugin, ...}, toml="...", environ={...})``; a bare :class:`Bundle`
+    is registered as plugin ``"test"``.
+    """
+
+    def make(
+        plugins: Mapping[str, object] | Bundle,
+        toml: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Assembly:
+        extra = {"test": plugins} if isinstance(plugins, Bundle) else dict(plugins)
+        registry = load_plugins({}, extra=extra, entry_points=False)
+        document = tomllib.loads(toml) if toml else {}
+        config = parse_config(document, environ=dict(environ or {}))
+        return assemble(registry, config)
+
+    return make
+
+
+@pytest.fixture
+def connector_cls() -> type[Any]:
+    """A small connector, ``calc``, with a tool, a resource template and a prompt."""
+    from plugboard import Connector, Settings, prompt, resource, tool
+
+    class CalcSettings(Settings):
+        offset: int = 1
+
+    class CalcConnector(Connector[CalcSettings]):
+        """Adds numbers.
+
+        More words that are not the description.
+        """
+
+        name = "calc"
+        TOML = '[connectors.calc]\nplugin = "calc"\n'
+
+        @tool(read_only=True, idempotent=True)
+        async def add(self, a: int) -> int:
+            """Add the offset to a."""
+            return a + self.settings.offset
+
+        @resource("numbers/{n}", mime_type="text/plain")
+        def number(self, n: str) -> str:
+            """One number."""
+            return f"{self.instance}:{n}"
+
+        @prompt
+        def explain(self, topic: str) -> str:
+            """Explain a topic."""
+            return f"Explain {topic}"
+
+    return CalcConnector

@@ -1,0 +1,449 @@
+"""The ``plugboard`` command line, run in-process with click's CliRunner."""
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from pydantic import SecretStr
+
+from plugboard import (
+    Connector,
+    Image,
+    Settings,
+    ToolError,
+    __version__,
+    hookimpl,
+    prompt,
+    resource,
+    tool,
+)
+from plugboard.cli import cli
+
+
+class DeskSettings(Settings):
+    token: SecretStr
+    greeting: str = "hello"
+
+
+class Desk(Connector[DeskSettings]):
+    """A help desk.
+
+    Details nobody reads.
+    """
+
+    name = "desk"
+
+    @tool(read_only=True)
+    def greet(self, who: str) -> str:
+        """Greet someone.
+
+        Args:
+            who: Their name.
+        """
+        return f"{self.settings.greeting}, {who}"
+
+    @resource("tickets/{ticket_id}")
+    def ticket(self, ticket_id: str) -> str:
+        """One ticket."""
+        return ticket_id
+
+    @resource("status")
+    def status(self) -> str:
+        return "ok"
+
+
+def repeat(text: str, times: int = 1, sep: str = " ") -> str:
+    """Repeat text.
+
+    More lines.
+    """
+    return sep.join([text] * times)
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    """Sum and count numbers."""
+    return {"sum": sum(values), "count": len(values)}
+
+
+def refuse() -> str:
+    raise ToolError("refused: the desk is closed")
+
+
+def logo() -> Image:
+    return Image(b"\x89PNG", "image/png")
+
+
+@prompt
+def summarize(topic: str) -> str:
+    """Summarize a topic.
+
+    Second line.
+    """
+    return f"Summarize {topic}"
+
+
+@resource("memo://pinned")
+def pinned() -> str:
+    return "pinned"
+
+
+class DeskPlugin:
+    @hookimpl
+    def register_connectors(self, register: Any) -> None:
+        register(Desk)
+
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        for function in (repeat, stats, refuse, logo):
+            register(function)
+
+    @hookimpl
+    def register_prompts(self, register: Any) -> None:
+        register(summarize)
+
+    @hookimpl
+    def register_resources(self, register: Any) -> None:
+        register(pinned)
+
+
+class Exploding:
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        raise RuntimeError("plugin bug")
+
+
+@dataclass
+class Dist:
+    name: str
+    version: str
+
+
+class EntryPoint:
+    def __init__(self, name: str, plugin: Any) -> None:
+        self.name = name
+        self.value = f"plugboard_{name}"
+        self.dist = Dist(f"plugboard-{name}", "0.9.1")
+        self._plugin = plugin
+
+    def load(self) -> Any:
+        if isinstance(self._plugin, BaseException):
+            raise self._plugin
+        return self._plugin
+
+
+@pytest.fixture
+def installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
+    """Installed plugins (by name) for the CLI to find; runs in an empty directory."""
+    plugins: dict[str, Any] = {"desk": DeskPlugin()}
+    monkeypatch.setattr(
+        "plugboard.plugins.metadata.entry_points",
+        lambda *, group: [EntryPoint(name, plugin) for name, plugin in plugins.items()],
+    )
+    for key in list(os.environ):
+        if key.startswith("PLUGBOARD_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    return plugins
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_version(installed: dict[str, Any]) -> None:
+    result = run("--version")
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+def test_plugins(installed: dict[str, Any]) -> None:
+    installed["broken"] = ImportError("No module named 'requests'")
+    installed["exploding"] = Exploding()
+    result = run("plugins")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    builtin = next(line for line in lines if line.startswith("builtin"))
+    assert builtin.split() == ["builtin", "-", "builtin", "register_middleware"]
+    desk = next(line for line in lines if line.startswith("desk"))
+    assert desk.split()[:3] == ["desk", "0.9.1", "loaded"]
+    assert "register_connectors," in desk
+    assert "    error: import failed: ImportError: No module named 'requests'" in result.stdout
+    assert "    error: register_tools: RuntimeError: plugin bug" in result.stdout
+    assert "connector instances:" in result.stdout
+    desk_instance = next(
+        line for line in lines if line.startswith("desk ") and "not configured" in line
+    )
+    assert desk_instance.split()[:2] == ["desk", "desk"]
+    assert (
+        "    token is required: set 'token' in [connectors.desk] or the environment variable "
+        "PLUGBOARD_DESK__TOKEN"
+    ) in lines
+
+
+def test_plugins_json(installed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLUGBOARD_DESK__TOKEN", "t0ken")
+    result = run("plugins", "--json")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    plugins = {p["name"]: p for p in document["plugins"]}
+    assert plugins["desk"] == {
+        "name": "desk",
+        "status": "loaded",
+        "version": "0.9.1",
+        "distribution": "plugboard-desk",
+        "module": "DeskPlugin",
+        "hooks": [
+            "register_connectors",
+            "register_prompts",
+            "register_resources",
+            "register_tools",
+        ],
+        "errors": [],
+    }
+    assert document["instances"] == [
+        {
+            "name": "desk",
+            "connector": "desk",
+            "plugin": "desk",
+            "status": "configured",
+            "problems": [],
+        }
+    ]
+    assert "t0ken" not in result.stdout
+
+
+def test_plugins_respects_the_block_variable(installed: dict[str, Any], monkeypatch) -> None:
+    monkeypatch.setenv("PLUGBOARD_BLOCK_PLUGINS", "desk")
+    document = json.loads(run("plugins", "--json").stdout)
+    assert {p["name"]: p["status"] for p in document["plugins"]} == {
+        "builtin": "builtin",
+        "desk": "blocked",
+    }
+    assert document["instances"] == []
+
+
+def test_tools(installed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLUGBOARD_DESK__TOKEN", "t")
+    result = run("tools")
+    assert result.exit_code == 0
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert set(rows) == {"desk_greet", "repeat", "stats", "refuse", "logo"}
+    assert rows["desk_greet"].split(None, 1)[1] == "Greet someone."
+    assert rows["repeat"].split(None, 1)[1] == "Repeat text."
+    assert rows["refuse"].strip() == "refuse"
+
+    tools = json.loads(run("tools", "--json").stdout)
+    greet = next(t for t in tools if t["name"] == "desk_greet")
+    assert greet["inputSchema"]["properties"]["who"] == {
+        "type": "string",
+        "description": "Their name.",
+    }
+    assert greet["annotations"] == {"readOnlyHint": True}
+    stats_tool = next(t for t in tools if t["name"] == "stats")
+    assert stats_tool["outputSchema"]["type"] == "object"
+
+
+def test_resources(installed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLUGBOARD_DESK__TOKEN", "t")
+    lines = run("resources").stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "desk://desk/status",
+        "memo://pinned",
+        "desk://desk/tickets/{ticket_id}",
+    ]
+    assert lines[2].split(None, 1)[1] == "One ticket."
+    assert lines[0].rstrip() == "desk://desk/status"
+    items = json.loads(run("resources", "--json").stdout)
+    assert items[2] == {
+        "uriTemplate": "desk://desk/tickets/{ticket_id}",
+        "name": "desk_ticket",
+        "description": "One ticket.",
+    }
+
+
+def test_prompts(installed: dict[str, Any]) -> None:
+    lines = run("prompts").stdout.splitlines()
+    assert [line.split(None, 1) for line in lines] == [["summarize", "Summarize a topic."]]
+    (item,) = json.loads(run("prompts", "--json").stdout)
+    assert item["arguments"] == [{"name": "topic", "required": True}]
+
+
+def test_call_with_key_value_pairs(installed: dict[str, Any]) -> None:
+    result = run("call", "repeat", "text=hi", "times=3", "sep=-")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "hi-hi-hi\n"
+    # Values that parse as JSON are JSON; "3" becomes 3, a bare word stays a string.
+    result = run("call", "repeat", "text=42", "times=2")
+    assert result.exit_code == 1
+    assert "Invalid arguments for repeat: text: Input should be a valid string" in result.stdout
+    result = run("call", "repeat", 'text="42"', "times=2", "sep==")
+    assert result.stdout == "42=42\n"
+
+
+def test_call_with_json_arguments(installed: dict[str, Any]) -> None:
+    result = run("call", "stats", "--args", '{"values": [1, 2.5]}')
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"sum": 3.5, "count": 2}
+    result = run("call", "repeat", "--args", '{"text": "a", "times": 2}', "times=3")
+    assert result.stdout == "a a a\n"  # pairs win over --args
+
+
+def test_call_on_a_connector_instance(installed: dict[str, Any], tmp_path: Path) -> None:
+    (tmp_path / "plugboard.toml").write_text(
+        '[connectors.help]\nplugin = "desk"\ntoken = "${DESK_TOKEN}"\ngreeting = "Hi"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / ".env").write_text("DESK_TOKEN=from-dotenv\n", encoding="utf-8")
+    result = run("call", "help_greet", "who=Ada")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Hi, Ada\n"
+
+
+def test_call_non_text_content_prints_json(installed: dict[str, Any]) -> None:
+    result = run("call", "logo")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {
+        "type": "image",
+        "data": "iVBORw==",
+        "mimeType": "image/png",
+    }
+
+
+def test_call_errors(installed: dict[str, Any]) -> None:
+    result = run("call", "refuse")
+    assert result.exit_code == 1
+    assert result.stdout == "refused: the desk is closed\n"
+
+    result = run("call", "nothing")
+    assert result.exit_code == 2
+    assert "unknown tool 'nothing'; the tools are: logo, refuse, repeat, stats" in result.output
+
+    result = run("call", "repeat", "novalue")
+    assert result.exit_code == 2
+    assert "'novalue' is not key=value" in result.output
+    result = run("call", "repeat", "=x")
+    assert result.exit_code == 2
+    result = run("call", "repeat", "--args", "{not json")
+    assert result.exit_code == 2
+    assert "not JSON" in result.output
+    result = run("call", "repeat", "--args", "[1]")
+    assert result.exit_code == 2
+    assert "must be a JSON object" in result.output
+
+
+def test_config_check_ok(installed: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "team.toml"
+    path.write_text(
+        '[connectors.a]\nplugin = "desk"\ntoken = "x"\n'
+        '[connectors.b]\nplugin = "desk"\ntoken = "y"\n',
+        encoding="utf-8",
+    )
+    result = run("config", "check", "--config", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "configuration OK: 2 connector instance(s) (a, b), 6 tool(s)\n"
+
+
+def test_config_check_reports_every_problem(installed: dict[str, Any], tmp_path: Path) -> None:
+    installed["exploding"] = Exploding()
+    path = tmp_path / "plugboard.toml"
+    path.write_text(
+        '[connectors.a]\nplugin = "desk"\n[connectors.b]\nplugin = "nope"\n'
+        '[connectors.c]\nplugin = "desk"\ntoken = "${UNSET_TOKEN}"\n',
+        encoding="utf-8",
+    )
+    result = run("config", "check")
+    assert result.exit_code == 1
+    errors = result.stderr.splitlines()
+    assert errors == [
+        "error: [connectors.a]: token is required: set 'token' in [connectors.a] or the "
+        "environment variable PLUGBOARD_A__TOKEN",
+        "error: [connectors.b]: no installed plugin provides the connector 'nope' (is its "
+        "package installed? see `plugboard plugins`)",
+        "error: [connectors.c]: the environment variable UNSET_TOKEN is not set",
+        "error: plugin 'exploding': register_tools: RuntimeError: plugin bug (at "
+        f"{__file__}:{Exploding.register_tools.__code__.co_firstlineno + 2})",
+    ]
+
+
+def test_config_check_without_a_file_lists_unconfigured_connectors(
+    installed: dict[str, Any],
+) -> None:
+    result = run("config", "check")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: desk is not configured: token is required: set 'token' in [connectors.desk] or "
+        "the environment variable PLUGBOARD_DESK__TOKEN"
+    ]
+
+
+def test_config_check_with_no_instances(installed: dict[str, Any], tmp_path: Path) -> None:
+    (tmp_path / "plugboard.toml").write_text("[connectors]\n", encoding="utf-8")
+    result = run("config", "check")
+    assert result.exit_code == 0
+    assert result.stdout == "configuration OK: 0 connector instance(s) (none), 4 tool(s)\n"
+
+
+def test_bad_config_file(installed: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("[server]\nport = \n", encoding="utf-8")
+    for command in (["config", "check"], ["tools"], ["plugins"], ["call", "repeat", "text=x"]):
+        result = run(*command, "--config", str(path))
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"error: {path}: not valid TOML: ")
+    result = run("tools", "--config", str(tmp_path / "absent.toml"))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {tmp_path / 'absent.toml'}: no such configuration file\n"
+    path.write_text("[server]\nport = -1\nbogus = true\n", encoding="utf-8")
+    result = run("config", "check", "--config", str(path))
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 2
+
+
+def test_verbose_flag_is_accepted(installed: dict[str, Any]) -> None:
+    result = run("-v", "prompts")
+    assert result.exit_code == 0
+    assert "summarize" in result.stdout
+
+
+def test_plugins_without_instances(installed: dict[str, Any], tmp_path: Path) -> None:
+    (tmp_path / "plugboard.toml").write_text("[connectors]\n", encoding="utf-8")
+    result = run("plugins")
+    assert result.exit_code == 0
+    assert "connector instances" not in result.stdout
+
+
+def test_serve_warnings_for_instances_and_plugins(
+    installed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from plugboard.cli import _assemble, _report_instances
+
+    installed["exploding"] = Exploding()
+    _report_instances(_assemble(None))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == (
+        "warning: desk (desk) not configured: token is required: set 'token' in "
+        "[connectors.desk] or the environment variable PLUGBOARD_DESK__TOKEN"
+    )
+    assert lines[1].startswith(
+        "warning: plugin exploding failed: register_tools: RuntimeError: plugin bug"
+    )
+
+
+def test_main_and_python_dash_m(installed: dict[str, Any], monkeypatch, capsys) -> None:
+    import runpy
+    import sys
+
+    from plugboard.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["plugboard", "--version"])
+    with pytest.raises(SystemExit) as caught:
+        main()
+    assert caught.value.code == 0
+    with pytest.raises(SystemExit) as caught:
+        runpy.run_module("plugboard", run_name="__main__")
+    assert caught.value.code == 0
+    assert capsys.readouterr().out.count(__version__) == 2
