@@ -1,0 +1,528 @@
+"""The filesystem connector: tools and resources over files under configured roots.
+
+Tools are plain methods: the host runs them in worker threads, so blocking file I/O
+never stalls the event loop, and long walks check for cancellation between
+directories so that a call's timeout stops them. Every path goes through
+:meth:`Roots.resolve` before anything touches the disk.
+"""
+
+# The ``path`` arguments are described once, in their ``Annotated`` types below,
+# rather than in every docstring.
+# ruff: noqa: D417
+
+from __future__ import annotations
+
+import base64
+import errno
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal, NotRequired
+
+import anyio.to_thread
+import mcp_types as types
+from pydantic import Field
+from typing_extensions import TypedDict
+
+from plugboard import Audio, Connector, File, Image, ToolError, resource, tool
+from plugboard_filesystem import files, search
+from plugboard_filesystem.edits import Edit, apply_edits, fenced, unified_diff
+from plugboard_filesystem.errors import os_error, shown
+from plugboard_filesystem.paths import Roots, file_uri, path_from_uri, uri_path
+from plugboard_filesystem.settings import FilesystemSettings
+
+MAX_COMPLETIONS = 100
+
+PathArgument = Annotated[
+    str,
+    Field(
+        description=(
+            "An absolute path inside one of the allowed directories, or a path relative "
+            "to the first allowed directory (see list_allowed_directories)."
+        ),
+        min_length=1,
+    ),
+]
+DirectoryArgument = Annotated[
+    str,
+    Field(
+        description=(
+            "A directory: an absolute path inside one of the allowed directories, or a "
+            "path relative to the first one. Defaults to the first allowed directory."
+        ),
+        min_length=1,
+    ),
+]
+ExcludeArgument = Annotated[
+    tuple[str, ...],
+    Field(
+        alias="excludePatterns",
+        description=(
+            "Glob patterns of entries to leave out (and not descend into). A pattern "
+            "without '/' matches names at any depth ('node_modules', '*.pyc'); one with "
+            "'/' matches paths relative to the starting directory ('build/**')."
+        ),
+    ),
+]
+
+
+class FileText(TypedDict):
+    """One file of ``read_multiple_files``: its content or why it could not be read."""
+
+    path: str
+    content: NotRequired[str]
+    error: NotRequired[str]
+
+
+class AllowedDirectories(TypedDict):
+    """The roots of an instance and whether it may write."""
+
+    directories: list[str]
+    writable: bool
+
+
+class FilesystemConnector(Connector[FilesystemSettings]):
+    """Read, search and (when allowed) write files under a set of root directories.
+
+    Every path is confined to the configured roots: ``..``, absolute paths elsewhere
+    and symbolic links that lead out are refused. Writing is off unless the
+    operator sets ``allow_writes``.
+    """
+
+    name = "filesystem"
+    uri_scheme = "file"
+
+    def __init__(self, instance: str, settings: FilesystemSettings) -> None:
+        super().__init__(instance, settings)
+        self._roots: Roots | None = None
+
+    async def start(self) -> None:
+        """Resolve the roots; a root that is missing or not a directory fails the start."""
+        self._roots = await anyio.to_thread.run_sync(Roots.from_settings, self.settings.roots)
+
+    async def check_health(self) -> None:
+        """Raise if a root directory has disappeared since the start."""
+        roots = self.roots
+        gone = await anyio.to_thread.run_sync(
+            lambda: [str(root) for root in roots.directories if not root.is_dir()]
+        )
+        if gone:
+            raise RuntimeError(f"root directories no longer exist: {', '.join(gone)}")
+
+    @property
+    def roots(self) -> Roots:
+        """The resolved roots; available once :meth:`start` has run."""
+        if self._roots is None:
+            raise RuntimeError(f"filesystem instance {self.instance!r} has not been started")
+        return self._roots
+
+    def _require_writes(self, tool_name: str) -> None:
+        if not self.settings.allow_writes:
+            variable = f"PLUGBOARD_{self.instance.upper().replace('-', '_')}__ALLOW_WRITES"
+            raise ToolError(
+                f"{tool_name} is disabled: the {self.instance!r} filesystem is read-only. "
+                f"An operator can allow writes with allow_writes = true in "
+                f"[connectors.{self.instance}] or {variable}=true."
+            )
+
+    def _uri(self, resolved: Path) -> str:
+        return file_uri(self.instance, uri_path(resolved))
+
+    # Reading ---------------------------------------------------------------------
+
+    @tool(
+        read_only=True, destructive=False, idempotent=True, open_world=False, title="Read text file"
+    )
+    def read_text_file(
+        self,
+        path: PathArgument,
+        head: Annotated[int | None, Field(ge=1)] = None,
+        tail: Annotated[int | None, Field(ge=1)] = None,
+    ) -> str:
+        """Read a file as UTF-8 text: all of it, or only its first or last lines.
+
+        Args:
+            head: Return only the first N lines (not together with tail).
+            tail: Return only the last N lines (not together with head).
+        """
+        resolved = self.roots.resolve(path)
+        return files.read_text(
+            resolved, shown(path), self.settings.max_read_bytes, head=head, tail=tail
+        )
+
+    @tool(
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        open_world=False,
+        title="Read media file",
+    )
+    def read_media_file(self, path: PathArgument) -> Image | Audio | File:
+        """Read an image or audio file (or any binary file) and return it as content.
+
+        Images come back as image content and audio as audio content, with their MIME
+        type; any other file comes back as an embedded blob resource.
+        """
+        resolved = self.roots.resolve(path)
+        data = files.read_bytes(resolved, shown(path), self.settings.max_read_bytes)
+        mime_type = files.guess_mime_type(resolved)
+        if mime_type.startswith("image/"):
+            return Image(data=data, mime_type=mime_type)
+        if mime_type.startswith("audio/"):
+            return Audio(data=data, mime_type=mime_type)
+        return File(data=data, mime_type=mime_type, uri=self._uri(resolved))
+
+    @tool(
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        open_world=False,
+        title="Read multiple files",
+    )
+    def read_multiple_files(
+        self,
+        paths: Annotated[list[str], Field(min_length=1, max_length=100)],
+    ) -> list[FileText]:
+        """Read several text files at once; a file that cannot be read does not stop the others.
+
+        Each entry has the file's ``content`` or an ``error``. Together the files may not
+        exceed the read limit; files past it are reported as errors.
+
+        Args:
+            paths: Paths as read_text_file takes them (absolute inside an allowed
+                directory, or relative to the first one).
+        """
+        results: list[FileText] = []
+        budget = self.settings.max_read_bytes
+        for path in paths:
+            try:
+                if budget <= 0:
+                    raise ToolError(
+                        "not read: the files before it used up the read limit (max_read_bytes)"
+                    )
+                resolved = self.roots.resolve(path)
+                data = files.read_bytes(resolved, shown(path), budget)
+                budget -= len(data)
+                results.append({"path": path, "content": files.decode_text(data, shown(path))})
+            except ToolError as error:
+                results.append({"path": path, "error": str(error)})
+        return results
+
+    # Writing ---------------------------------------------------------------------
+
+    @tool(read_only=False, destructive=True, idempotent=True, open_world=False, title="Write file")
+    def write_file(self, path: PathArgument, content: str) -> str:
+        """Create a file or replace its whole content with UTF-8 text.
+
+        The directory must exist (create_directory makes it). An existing file is
+        overwritten without a prompt: prefer edit_file for changes to part of a file.
+
+        Args:
+            content: The complete new content.
+        """
+        self._require_writes("write_file")
+        resolved = self.roots.resolve(path)
+        if not resolved.parent.is_dir():
+            raise ToolError(
+                f"the directory of {shown(path)} does not exist; create it with create_directory"
+            )
+        data = content.encode("utf-8")
+        files.write_atomic(resolved, data, shown(path))
+        return f"Wrote {len(data)} bytes to {resolved}"
+
+    @tool(read_only=False, destructive=True, idempotent=False, open_world=False, title="Edit file")
+    def edit_file(
+        self,
+        path: PathArgument,
+        edits: Annotated[list[Edit], Field(min_length=1)],
+        dry_run: Annotated[bool, Field(alias="dryRun")] = False,
+    ) -> str:
+        """Replace parts of a text file and show the change as a git-style unified diff.
+
+        Edits apply in order; each ``oldText`` must match exactly one place (if it does
+        not match as given, whole lines are compared ignoring indentation, and the new
+        text is re-indented to fit). If any edit fails, nothing is written. Use dryRun
+        first to preview the diff; a dry run also works on a read-only instance.
+
+        Args:
+            edits: The replacements, as {oldText, newText} objects.
+            dry_run: Only show the diff; write nothing.
+        """
+        if not dry_run:
+            self._require_writes("edit_file")
+        resolved = self.roots.resolve(path)
+        before = files.decode_text(
+            files.read_bytes(resolved, shown(path), self.settings.max_read_bytes),
+            shown(path),
+            strict=True,
+        )
+        after = apply_edits(before, edits)
+        diff = unified_diff(before, after, self.roots.relative(resolved))
+        if not diff:
+            return f"No changes: the edits leave {resolved} as it was."
+        if dry_run:
+            return f"Dry run, nothing written. The edits would change {resolved}:\n\n{fenced(diff)}"
+        files.write_atomic(resolved, after.encode("utf-8"), shown(path))
+        return f"Edited {resolved}:\n\n{fenced(diff)}"
+
+    @tool(
+        read_only=False,
+        destructive=False,
+        idempotent=True,
+        open_world=False,
+        title="Create directory",
+    )
+    def create_directory(self, path: PathArgument) -> str:
+        """Create a directory, and any missing parents; succeeds if it already exists."""
+        self._require_writes("create_directory")
+        resolved = self.roots.resolve(path)
+        if resolved.is_dir():
+            return f"Directory {resolved} already exists"
+        try:
+            os.makedirs(resolved, exist_ok=True)
+        except FileExistsError:
+            raise ToolError(f"{shown(path)} exists and is not a directory") from None
+        except OSError as error:
+            raise os_error(error, shown(path)) from None
+        return f"Created directory {resolved}"
+
+    @tool(read_only=False, destructive=True, idempotent=False, open_world=False, title="Move file")
+    def move_file(self, source: PathArgument, destination: PathArgument) -> str:
+        """Move or rename a file or directory; fails if the destination exists.
+
+        A symbolic link is moved as a link. Both paths must be inside the allowed
+        directories, and an allowed directory itself cannot be moved.
+
+        Args:
+            source: The file or directory to move.
+            destination: Its new path, including the new name.
+        """
+        self._require_writes("move_file")
+        origin = self.roots.resolve(source, follow_final=False)
+        target = self.roots.resolve(destination, follow_final=False)
+        if origin in self.roots.directories:
+            raise ToolError(f"{shown(source)} is an allowed directory itself and cannot be moved")
+        if not os.path.lexists(origin):
+            raise ToolError(f"{shown(source)} does not exist")
+        if os.path.lexists(target):
+            raise ToolError(f"{shown(destination)} already exists; move_file never overwrites")
+        if not target.parent.is_dir():
+            raise ToolError(
+                f"the directory of {shown(destination)} does not exist; create it first"
+            )
+        try:
+            os.rename(origin, target)
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise os_error(error, shown(source)) from None
+            # Another file system: copy, then remove the original.
+            try:
+                shutil.move(origin, target)
+            except OSError as copy_error:
+                raise os_error(copy_error, shown(source)) from None
+        return f"Moved {origin} to {target}"
+
+    # Browsing --------------------------------------------------------------------
+
+    def _directory(self, path: str) -> Path:
+        resolved = self.roots.resolve(path)
+        if not resolved.is_dir():
+            if resolved.exists():
+                raise ToolError(f"{shown(path)} is not a directory")
+            raise ToolError(f"{shown(path)} does not exist")
+        return resolved
+
+    @tool(
+        read_only=True, destructive=False, idempotent=True, open_world=False, title="List directory"
+    )
+    def list_directory(self, path: DirectoryArgument = ".") -> str:
+        """List a directory's entries, one per line, marked [FILE], [DIR] or [LINK]."""
+        entries = search.scan(self._directory(path), shown(path))
+        return search.format_listing(entries, self.settings.max_entries, sizes=False)
+
+    @tool(
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        open_world=False,
+        title="List directory with sizes",
+    )
+    def list_directory_with_sizes(
+        self,
+        path: DirectoryArgument = ".",
+        sort_by: Annotated[Literal["name", "size"], Field(alias="sortBy")] = "name",
+    ) -> str:
+        """List a directory's entries with file sizes, then totals.
+
+        Args:
+            sort_by: Order by name, or by size with the largest first.
+        """
+        entries = search.scan(self._directory(path), shown(path))
+        return search.format_listing(
+            entries, self.settings.max_entries, sizes=True, sort_by=sort_by
+        )
+
+    @tool(
+        read_only=True, destructive=False, idempotent=True, open_world=False, title="Directory tree"
+    )
+    def directory_tree(
+        self, path: DirectoryArgument = ".", exclude_patterns: ExcludeArgument = ()
+    ) -> search.DirectoryTree:
+        """Get the recursive tree of a directory as JSON.
+
+        Each entry has a name, a type (file, directory, symlink, other) and, for
+        directories, its children. Symbolic links are listed, not followed.
+        """
+        excluded = search.any_matcher(exclude_patterns)
+        return search.directory_tree(
+            self._directory(path), shown(path), excluded, self.settings.max_entries
+        )
+
+    @tool(
+        read_only=True, destructive=False, idempotent=True, open_world=False, title="Search files"
+    )
+    def search_files(
+        self,
+        pattern: str,
+        path: DirectoryArgument = ".",
+        exclude_patterns: ExcludeArgument = (),
+    ) -> search.SearchResult:
+        """Find files and directories whose names or paths match a glob pattern.
+
+        Searches recursively from ``path`` (symbolic links are not followed) and returns
+        absolute paths.
+
+        Args:
+            pattern: A glob. Without '/' it matches names at any depth ('*.py',
+                'README*'); with '/' it matches paths relative to ``path``
+                ('src/**/test_*.py'). '**' spans directories; '{a,b}' gives alternatives.
+        """
+        if not pattern.strip("/"):
+            raise ToolError("the pattern is empty; pass a glob such as '*.py'")
+        matches = search.compile_glob(pattern)
+        excluded = search.any_matcher(exclude_patterns)
+        return search.search_files(
+            self._directory(path), shown(path), matches, excluded, self.settings.max_entries
+        )
+
+    @tool(
+        read_only=True, destructive=False, idempotent=True, open_world=False, title="Get file info"
+    )
+    def get_file_info(self, path: PathArgument) -> files.FileInfo:
+        """Get a file's or directory's metadata: type, size, times and permissions."""
+        resolved = self.roots.resolve(path)
+        return files.file_info(resolved, shown(path))
+
+    @tool(
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        open_world=False,
+        title="List allowed directories",
+    )
+    def list_allowed_directories(self) -> AllowedDirectories:
+        """List the directories this server may access, and whether it may write to them.
+
+        Relative paths in the other tools start from the first directory.
+        """
+        return {
+            "directories": [str(root) for root in self.roots.directories],
+            "writable": self.settings.allow_writes,
+        }
+
+    # Resources -------------------------------------------------------------------
+
+    @resource("", name="roots", title="Allowed directories", mime_type="application/json")
+    def roots_resource(self) -> dict[str, object]:
+        """The allowed directories, each with the file:// URI that reads it."""
+        return {
+            "directories": [
+                {"path": str(root), "uri": self._uri(root)} for root in self.roots.directories
+            ],
+            "writable": self.settings.allow_writes,
+        }
+
+    @resource("{+path}", name="file", title="File or directory", complete={"path": "complete_path"})
+    def file_resource(self, path: str) -> types.TextResourceContents | types.BlobResourceContents:
+        """A file (text or blob) or a directory listing (JSON), by absolute path.
+
+        The URI is file://<instance>/ followed by the absolute path without its leading
+        slash (file://<instance>/home/me/notes.txt names /home/me/notes.txt), so it is
+        the same whichever root contains the file.
+
+        Args:
+            path: The absolute path without its leading slash.
+        """
+        resolved = self.roots.resolve(path_from_uri(path))
+        uri = file_uri(self.instance, path)
+        name = shown(path_from_uri(path))
+        if resolved.is_dir():
+            entries = search.scan(resolved, name)
+            limit = self.settings.max_entries
+            listing = {
+                "path": str(resolved),
+                "entries": [
+                    {"name": entry.name, "type": entry.type, "uri": self._uri(entry.path)}
+                    for entry in entries[:limit]
+                ],
+                "truncated": len(entries) > limit,
+            }
+            return types.TextResourceContents(
+                uri=uri, mime_type="application/json", text=_json(listing)
+            )
+        data = files.read_bytes(resolved, name, self.settings.max_read_bytes)
+        mime_type = files.guess_mime_type(resolved)
+        # Text when the type says so, or when an unknown type holds clean UTF-8
+        # (README, Makefile, .env); a known binary type stays a blob.
+        unknown = mime_type == "application/octet-stream"
+        text = _as_text(data) if unknown or files.is_text_type(mime_type) else None
+        if text is not None:
+            return types.TextResourceContents(
+                uri=uri, mime_type="text/plain" if unknown else mime_type, text=text
+            )
+        return types.BlobResourceContents(uri=uri, mime_type=mime_type, blob=_base64(data))
+
+    async def complete_path(self, value: str, context: Mapping[str, str]) -> list[str]:
+        """Complete the ``path`` of the file resource template from the directories."""
+        return await anyio.to_thread.run_sync(self._complete_path, value)
+
+    def _complete_path(self, value: str) -> list[str]:
+        starts = [f"{uri_path(root)}/" for root in self.roots.directories if uri_path(root)]
+        found = [start for start in starts if start.startswith(value) and start != value]
+        head, separator, prefix = value.rpartition("/")
+        if separator:
+            try:
+                directory = self.roots.resolve(path_from_uri(head))
+            except ToolError:
+                directory = None
+            if directory is not None and directory.is_dir():
+                try:
+                    entries = search.scan(directory, "")
+                except ToolError:
+                    entries = []
+                found += [
+                    f"{head}/{entry.name}{'/' if entry.type == 'directory' else ''}"
+                    for entry in entries
+                    if entry.name.startswith(prefix)
+                    and (prefix.startswith(".") or not entry.name.startswith("."))
+                ]
+        return found[:MAX_COMPLETIONS]
+
+
+def _as_text(data: bytes) -> str | None:
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _base64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
