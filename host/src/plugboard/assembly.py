@@ -128,9 +128,9 @@ class _ConnectorClass:
     cls: type[Connector[Any]]
 
 
-def _collect_connectors(registry: PluginRegistry) -> dict[str, _ConnectorClass]:
+def _collect_connectors(registry: PluginRegistry, config: Config) -> dict[str, _ConnectorClass]:
     connectors: dict[str, _ConnectorClass] = {}
-    for registration in registry.collect("register_connectors"):
+    for registration in registry.collect("register_connectors", config=config):
         cls = registration.item
         if not (isinstance(cls, type) and issubclass(cls, Connector)):
             registry.fail(
@@ -246,12 +246,13 @@ def _add_components(
 
 def _freestanding(
     registry: PluginRegistry,
+    config: Config,
     hook: str,
     mark: Callable[..., Any],
     spec_of: Callable[[Any], Any],
 ) -> list[tuple[str, Callable[..., Any], Any]]:
     found = []
-    for registration in registry.collect(hook):
+    for registration in registry.collect(hook, config=config):
         function = registration.item
         if not callable(function):
             registry.fail(registration.plugin, f"{hook}: {function!r} is not callable")
@@ -278,9 +279,11 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
     assembled. ``Assembly.problems`` lists them all.
     """
     problems: list[str] = []
-    middleware: list[Middleware] = [item.item for item in registry.collect("register_middleware")]
-    auth_backends = [item.item for item in registry.collect("register_auth")]
-    connectors = _collect_connectors(registry)
+    middleware: list[Middleware] = [
+        item.item for item in registry.collect("register_middleware", config=config)
+    ]
+    auth_backends = [item.item for item in registry.collect("register_auth", config=config)]
+    connectors = _collect_connectors(registry, config)
 
     catalog = Catalog()
     instances: dict[str, InstanceState] = {}
@@ -322,7 +325,7 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
         ("register_resources", _resource_mark, resource_spec),
         ("register_prompts", prompt, prompt_spec),
     ):
-        for plugin, function, spec in _freestanding(registry, hook, mark, spec_of):
+        for plugin, function, spec in _freestanding(registry, config, hook, mark, spec_of):
             owner = Owner(plugin=plugin)
             staged = Catalog()
             try:

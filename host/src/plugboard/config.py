@@ -68,6 +68,12 @@ class Config:
     settings then runs as one instance named after the connector."""
     environ: Mapping[str, str] = field(default_factory=dict)
     source: Path | None = None
+    plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """The ``[plugins.<name>]`` tables: settings of plugins that are not connectors."""
+
+    def plugin_table(self, name: str) -> Mapping[str, Any]:
+        """The ``[plugins.<name>]`` table (``${VAR}`` already replaced), empty when absent."""
+        return self.plugins.get(name, {})
 
     def env_overrides(self, instance: str) -> dict[str, str]:
         """Settings given as ``PLUGBOARD_<INSTANCE>__<SETTING>`` variables."""
@@ -130,7 +136,7 @@ def parse_config(
     """Build a :class:`Config` from a parsed TOML document; see :func:`load_config`."""
     where = str(source) if source else "configuration"
     problems: list[str] = []
-    unknown = sorted(set(document) - {"server", "connectors"})
+    unknown = sorted(set(document) - {"server", "connectors", "plugins"})
     problems.extend(f"{where}: unknown table [{key}]" for key in unknown)
     server = ServerConfig()
     try:
@@ -140,9 +146,19 @@ def parse_config(
     instances: tuple[InstanceConfig, ...] | None = None
     if "connectors" in document:
         instances = tuple(_read_instances(document["connectors"], where, environ, problems))
+    plugins = document.get("plugins", {})
+    if not isinstance(plugins, dict) or not all(isinstance(t, dict) for t in plugins.values()):
+        problems.append(f"{where}: [plugins] must hold one [plugins.<name>] table per plugin")
+        plugins = {}
     if problems:
         raise ConfigError(problems)
-    return Config(server=server, instances=instances, environ=environ, source=source)
+    return Config(
+        server=server,
+        instances=instances,
+        environ=environ,
+        source=source,
+        plugins=_interpolate(plugins, environ, []),
+    )
 
 
 def _read_instances(

@@ -3,9 +3,12 @@
 A plugin is a module listed under the ``plugboard`` entry-point group. It implements
 any of the hooks below with the :data:`hookimpl` marker. Each hook receives a
 ``register`` callback: the plugin says *what* it adds, the host decides *how* to
-keep it. Hooks run once, when the server is assembled, never while a request is
-being served. The host calls each plugin's implementation on its own, so a plugin
-whose hook raises is reported and the others still load.
+keep it. Every hook may also take ``config``, the server configuration; as with any
+pluggy hook, an implementation lists only the arguments it uses.
+
+Hooks run once, when the server is assembled, never while a request is being served.
+The host calls each plugin's implementation on its own, so a plugin whose hook raises
+is reported and the others still load.
 
 Example::
 
@@ -25,6 +28,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from plugboard.auth import AuthBackend
+    from plugboard.config import Config
     from plugboard.connector import Connector
     from plugboard.middleware import Middleware
 
@@ -35,7 +39,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def register_connectors(register: Callable[[type[Connector[Any]]], None]) -> None:
+def register_connectors(register: Callable[[type[Connector[Any]]], None], config: Config) -> None:
     """Register connector classes: configurable backends with tools, resources and prompts.
 
     Called once at assembly. A connector class carries a settings model and methods
@@ -46,11 +50,13 @@ def register_connectors(register: Callable[[type[Connector[Any]]], None]) -> Non
     Args:
         register: Call it with each :class:`plugboard.Connector` subclass the plugin
             provides. Connector names (``Connector.name``) must be unique across plugins.
+        config: The server configuration, read-only; a plugin's own settings are
+            ``config.plugin_table("<plugin name>")`` (the ``[plugins.<name>]`` table).
     """
 
 
 @hookspec
-def register_tools(register: Callable[..., None]) -> None:
+def register_tools(register: Callable[..., None], config: Config) -> None:
     """Register freestanding tools that need no configuration.
 
     Called once at assembly. The tool keeps the name it was given (no instance
@@ -61,11 +67,13 @@ def register_tools(register: Callable[..., None]) -> None:
         register: Call it with a function, plain or decorated with
             :func:`plugboard.tool`. Keyword arguments are passed on to
             :func:`plugboard.tool` (``register(fn, name="x", read_only=True)``).
+        config: The server configuration, read-only; a plugin's own settings are
+            ``config.plugin_table("<plugin name>")`` (the ``[plugins.<name>]`` table).
     """
 
 
 @hookspec
-def register_resources(register: Callable[..., None]) -> None:
+def register_resources(register: Callable[..., None], config: Config) -> None:
     """Register freestanding resources and resource templates.
 
     Called once at assembly. The URI is used as given: a fixed URI makes a resource,
@@ -75,11 +83,13 @@ def register_resources(register: Callable[..., None]) -> None:
     Args:
         register: Call it with a function decorated with :func:`plugboard.resource`,
             or as ``register(fn, uri="notes://{name}", mime_type="text/plain")``.
+        config: The server configuration, read-only; a plugin's own settings are
+            ``config.plugin_table("<plugin name>")`` (the ``[plugins.<name>]`` table).
     """
 
 
 @hookspec
-def register_prompts(register: Callable[..., None]) -> None:
+def register_prompts(register: Callable[..., None], config: Config) -> None:
     """Register freestanding prompts.
 
     Called once at assembly. The prompt's arguments come from the function's
@@ -88,11 +98,13 @@ def register_prompts(register: Callable[..., None]) -> None:
     Args:
         register: Call it with a function, plain or decorated with
             :func:`plugboard.prompt`.
+        config: The server configuration, read-only; a plugin's own settings are
+            ``config.plugin_table("<plugin name>")`` (the ``[plugins.<name>]`` table).
     """
 
 
 @hookspec
-def register_auth(register: Callable[[AuthBackend], None]) -> None:
+def register_auth(register: Callable[[AuthBackend], None], config: Config) -> None:
     """Register authentication backends for the HTTP transports.
 
     Called once at assembly. When at least one backend is registered, every HTTP
@@ -102,11 +114,13 @@ def register_auth(register: Callable[[AuthBackend], None]) -> None:
 
     Args:
         register: Call it with each :class:`plugboard.AuthBackend` instance.
+        config: The server configuration, read-only; a plugin's own settings are
+            ``config.plugin_table("<plugin name>")`` (the ``[plugins.<name>]`` table).
     """
 
 
 @hookspec
-def register_middleware(register: Callable[[Middleware], None]) -> None:
+def register_middleware(register: Callable[[Middleware], None], config: Config) -> None:
     """Register middleware that wraps every tool call, resource read and prompt get.
 
     Called once at assembly; the chain is composed then, so a call pays only for
@@ -117,4 +131,6 @@ def register_middleware(register: Callable[[Middleware], None]) -> None:
 
     Args:
         register: Call it with each middleware callable.
+        config: The server configuration, read-only; a plugin's own settings are
+            ``config.plugin_table("<plugin name>")`` (the ``[plugins.<name>]`` table).
     """

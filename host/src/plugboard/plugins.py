@@ -163,11 +163,12 @@ class PluginRegistry:
                 continue
             self.register(plugin, name, version=version, distribution=distribution)
 
-    def collect(self, hook_name: str) -> Iterator[Registration]:
+    def collect(self, hook_name: str, **context: Any) -> Iterator[Registration]:
         """Call one registration hook on each plugin in turn and yield what they register.
 
         A plugin whose hook raises is marked failed and contributes nothing from that
-        hook; the other plugins are not affected.
+        hook; the other plugins are not affected. ``context`` holds the hook's other
+        arguments (``config``); each implementation gets those it asks for.
         """
         hook = getattr(self.manager.hook, hook_name)
         for implementation in hook.get_hookimpls():
@@ -184,7 +185,8 @@ class PluginRegistry:
                 _collected.append(Registration(_plugin, item, options))
 
             # pluggy lets an implementation leave out arguments it does not use.
-            arguments = {"register": register} if "register" in implementation.argnames else {}
+            offered = {"register": register, **context}
+            arguments = {name: offered[name] for name in implementation.argnames if name in offered}
             try:
                 implementation.function(**arguments)
             except Exception as error:
