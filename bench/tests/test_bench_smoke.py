@@ -1,0 +1,92 @@
+"""The benchmark machinery works: both servers start, answer every call correctly, and report.
+
+Correctness only: a tiny run on a shared machine says nothing about speed, so nothing here
+looks at the timings beyond their presence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1]
+BENCH_CALLS = BENCH / "bench_calls.py"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def bench_plugin_on_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Install the bench-only plugin into a throwaway directory the servers see.
+
+    It is never installed into the shared environment: there it would add its echo tool
+    to every plugboard the other tests start.
+    """
+    site = tmp_path_factory.mktemp("bench-site")
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
+    command += ["--no-build-isolation", "--target", str(site), str(BENCH / "plugin")]
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    previous = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), previous]))
+    yield
+    if previous is None:
+        os.environ.pop("PYTHONPATH", None)
+    else:
+        os.environ["PYTHONPATH"] = previous
+
+CALLS = 50
+
+ECHO_SCHEMA = {
+    "type": "object",
+    "properties": {"text": {"type": "string", "description": "The text to send back."}},
+    "required": ["text"],
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "flags",
+    [
+        pytest.param([], id="legacy-stateful-sse"),
+        pytest.param(["--stateless", "--json-response"], id="legacy-stateless-json"),
+        pytest.param(["--era", "modern", "--json-response"], id="modern-json"),
+    ],
+)
+def test_both_servers_answer_every_call(flags: list[str]) -> None:
+    command = [sys.executable, str(BENCH_CALLS), "--calls", str(CALLS), "--rounds", "1"]
+    command += ["--warmup", "5", "--concurrency", "2", "--max-seconds", "60", "--json", *flags]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    report = json.loads(finished.stdout)
+
+    assert report["schemas"] == {"plugboard": ECHO_SCHEMA, "bare": ECHO_SCHEMA}
+    assert report["same_schema"] is True
+    assert [(w["server"], w["calls"], w["errors"]) for w in report["windows"]] == [
+        ("plugboard", CALLS, 0),
+        ("bare", CALLS, 0),
+    ]
+    summary = report["summary"]
+    assert set(summary["servers"]) == {"plugboard", "bare"}
+    for row in summary["servers"].values():
+        assert set(row) >= {"calls_per_second", "cpu_us_per_call", "p50_ms", "p99_ms"}
+    assert set(summary) >= {"cpu_ratio", "cpu_ratio_per_round", "goal", "within_goal"}
+
+
+def test_table_output_names_both_servers_and_the_ratio() -> None:
+    command = [sys.executable, str(BENCH_CALLS), "--calls", "20", "--rounds", "1", "--warmup", "0"]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    lines = finished.stdout.splitlines()
+    rows = {
+        line.split()[0]: line.split()
+        for line in lines
+        if line.split()[:1] in (["plugboard"], ["bare"])
+    }
+    assert rows["plugboard"][1:3] == ["20", "0"]  # calls, errors
+    assert rows["bare"][1:3] == ["20", "0"]
+    assert any(line.startswith("CPU per call, plugboard / bare:") for line in lines)
