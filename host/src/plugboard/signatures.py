@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import UnionType
@@ -130,11 +131,17 @@ def function_parameters(
             # No ``description=None`` here: it would erase one given in ``Annotated[..., Field()]``.
             info = Field(default=... if default is parameter.empty else default)
         fields[parameter.name] = (annotation, info)
-    model = create_model(
-        model_name,
-        __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=False),
-        **fields,
-    )
+    with warnings.catch_warnings():
+        # A parameter may well be called ``schema`` or ``json``: on this internal model
+        # that only hides BaseModel's deprecated methods of those names, which nothing calls.
+        warnings.filterwarnings(
+            "ignore", message=r"Field name .* shadows an attribute in parent", category=UserWarning
+        )
+        model = create_model(
+            model_name,
+            __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=False),
+            **fields,
+        )
     schema = strip_titles(model.model_json_schema())
     schema.setdefault("properties", {})
     return Parameters(
