@@ -1,0 +1,64 @@
+"""plugboard-http: what every plugboard SaaS connector shares.
+
+One pooled ``httpx.AsyncClient`` per connector instance (:class:`RestClient`),
+timeouts, retries with exponential backoff and jitter for requests that are safe to
+repeat (honouring ``Retry-After``), a rolling-window rate limiter set to the
+backend's published limit (:class:`RateLimit`), pagination helpers, error answers
+turned into tool errors a person can act on (:class:`ErrorMapper`), and credentials
+kept out of every log::
+
+    from plugboard_http import RateLimit, RestClient
+
+    client = RestClient(base_url, service="Copper", headers=auth_headers,
+                        rate_limit=RateLimit(180, per_seconds=60))
+"""
+
+from plugboard_http.client import RestClient
+from plugboard_http.errors import BackendUnavailable, ErrorMapper, HttpStatusError, vendor_message
+from plugboard_http.pagination import (
+    PaginationError,
+    collect,
+    paginate_cursor,
+    paginate_offset,
+    paginate_pages,
+)
+from plugboard_http.ratelimit import RateLimit, RateLimiter
+from plugboard_http.redaction import (
+    REDACTED,
+    RedactingFilter,
+    Redactor,
+    is_sensitive_header,
+    redact_headers,
+)
+from plugboard_http.retry import (
+    IDEMPOTENT_METHODS,
+    RetryPolicy,
+    is_idempotent,
+    parse_retry_after,
+)
+from plugboard_http.settings import HttpClientSettings
+
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "REDACTED",
+    "BackendUnavailable",
+    "ErrorMapper",
+    "HttpClientSettings",
+    "HttpStatusError",
+    "PaginationError",
+    "RateLimit",
+    "RateLimiter",
+    "RedactingFilter",
+    "Redactor",
+    "RestClient",
+    "RetryPolicy",
+    "collect",
+    "is_idempotent",
+    "is_sensitive_header",
+    "paginate_cursor",
+    "paginate_offset",
+    "paginate_pages",
+    "parse_retry_after",
+    "redact_headers",
+    "vendor_message",
+]

@@ -1,0 +1,278 @@
+"""`RestClient`: one pooled HTTP client per connector instance, a good API citizen.
+
+A connector opens it in ``start()`` and closes it in ``stop()``. Every request goes
+through the rate limiter, is retried when (and only when) trying again is safe, and
+ends either in a successful answer or in a :class:`plugboard.ToolError` that says
+what went wrong. Credentials never appear in logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import anyio
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from plugboard_http.errors import ErrorMapper
+from plugboard_http.ratelimit import RateLimit, RateLimiter
+from plugboard_http.redaction import RedactingFilter, Redactor, is_sensitive_header, redact_headers
+from plugboard_http.retry import RetryableResponse, RetryPolicy, is_idempotent
+
+logger = logging.getLogger("plugboard_http")
+
+USER_AGENT = "plugboard-http"
+
+
+class RestClient:
+    """An ``httpx.AsyncClient`` for one backend, with retries, rate limiting and error mapping.
+
+    ::
+
+        client = RestClient(
+            "https://api.example.com/v1",
+            service="Example",
+            headers={"Authorization": f"Bearer {token}"},
+            rate_limit=RateLimit(100, per_seconds=10),
+        )
+        await client.start()
+        person = (await client.request("GET", "/people/12", subject="person with id 12")).json()
+        await client.aclose()
+
+    Args:
+        base_url: The API's base URL; request paths are appended to it.
+        service: The backend's name for messages ("Copper").
+        headers: Headers sent with every request (credentials included).
+        secret_headers: Names of headers whose values are secrets, on top of the
+            usual ones (``Authorization``, names containing ``token``, ``key``...).
+            Their values are redacted from logs and messages.
+        timeout: Seconds for each phase (connect, write, each read, pool), or an
+            ``httpx.Timeout``.
+        rate_limit: The backend's published limit, or a ready :class:`RateLimiter`
+            (to share one budget between clients); ``None`` for no limiting.
+        retry: When and how to retry; the default tries four times.
+        errors: Builds the tool errors; defaults to an :class:`ErrorMapper` for ``service``.
+        transport: An httpx transport, for tests (``httpx.MockTransport``).
+        limits: Connection pool limits.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        service: str,
+        headers: Mapping[str, str] | None = None,
+        secret_headers: Iterable[str] = (),
+        timeout: float | httpx.Timeout = 30.0,
+        rate_limit: RateLimit | RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        errors: ErrorMapper | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limits: httpx.Limits | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.service = service
+        self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
+        self._secret_headers = tuple(secret_headers)
+        secrets = [
+            value
+            for name, value in self._headers.items()
+            if is_sensitive_header(name, self._secret_headers)
+        ]
+        self.redactor = Redactor(secrets)
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        if isinstance(rate_limit, RateLimit):
+            rate_limit = RateLimiter(rate_limit)
+        self.limiter: RateLimiter | None = rate_limit
+        self.retry = retry or RetryPolicy()
+        self.errors = errors or ErrorMapper(service)
+        if not self.errors.redactor:
+            self.errors.redactor = self.redactor
+        self._transport = transport
+        self._limits = limits or httpx.Limits(max_connections=20, max_keepalive_connections=10)
+        self._client: httpx.AsyncClient | None = None
+        self._log_filter = RedactingFilter(self.redactor)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the connection pool. Call once, from the connector's ``start()``."""
+        if self._client is not None:
+            return
+        self._log_filter.install()
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url + "/",
+            headers=self._headers,
+            timeout=self._timeout,
+            limits=self._limits,
+            transport=self._transport,
+            event_hooks={"request": [self._log_request], "response": [self._log_response]},
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        """Close the pool; safe to call twice, and after a failed start."""
+        client, self._client = self._client, None
+        try:
+            if client is not None:
+                await client.aclose()
+            if self.limiter is not None:
+                await self.limiter.close()
+        finally:
+            self._log_filter.uninstall()
+
+    async def __aenter__(self) -> RestClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The underlying ``httpx.AsyncClient``; available between start and close."""
+        if self._client is None:
+            raise RuntimeError(f"the {self.service} client is not started (call start() first)")
+        return self._client
+
+    # -- requests -------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        subject: str | None = None,
+    ) -> httpx.Response:
+        """Send a request and return the successful answer, retrying when that is safe.
+
+        Args:
+            method: The HTTP method.
+            path: The path below ``base_url`` (a leading ``/`` is fine).
+            params: Query parameters.
+            json: A JSON body.
+            headers: Extra headers for this request.
+            idempotent: Whether the request may be repeated without effect; ``None``
+                decides by method (GET, HEAD, PUT, DELETE, OPTIONS are; POST is not).
+                Flag read-only POSTs (search endpoints) with ``True``.
+            subject: What the request is about, for a 404 ("person with id 12").
+
+        Returns:
+            The answer, status 2xx or 3xx, body read.
+
+        Raises:
+            HttpStatusError: The backend answered with an error status.
+            BackendUnavailable: No answer (network failure or timeout), after retries.
+        """
+        method = method.upper()
+        safe = is_idempotent(method, idempotent)
+        url = path.lstrip("/")
+        client = self.client
+        attempts = 0
+
+        async def send() -> httpx.Response:
+            nonlocal attempts
+            attempts += 1
+            if self.limiter is None:
+                response = await client.request(
+                    method, url, params=params, json=json, headers=headers
+                )
+            else:
+                async with self.limiter.slot():
+                    response = await client.request(
+                        method, url, params=params, json=json, headers=headers
+                    )
+            if response.status_code in self.retry.retry_statuses:
+                raise RetryableResponse(response)
+            return response
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=self.retry.wait,
+            retry=retry_if_exception(lambda error: self.retry.should_retry(error, idempotent=safe)),
+            before_sleep=self._log_retry,
+            sleep=anyio.sleep,
+            reraise=True,
+        )
+        try:
+            response: httpx.Response = await retrying(send)
+        except RetryableResponse as failed:
+            raise self.errors.for_response(
+                failed.response, subject=subject, attempts=attempts
+            ) from None
+        except httpx.TransportError as error:
+            raise self.errors.for_transport(
+                error, method=method, idempotent=safe, attempts=attempts
+            ) from None
+        if response.is_error:
+            raise self.errors.for_response(response, subject=subject, attempts=attempts)
+        return response
+
+    async def request_json(self, method: str, path: str, **options: Any) -> Any:
+        """:meth:`request`, returning the decoded JSON body (``None`` when empty)."""
+        response = await self.request(method, path, **options)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise self.errors.for_response(response) from None
+
+    # -- logging --------------------------------------------------------------------
+
+    def _display_url(self, url: httpx.URL) -> str:
+        """The URL with secret-looking query parameters redacted."""
+        if not url.query:
+            return str(url)
+        params = [
+            (name, "[REDACTED]" if is_sensitive_header(name, self._secret_headers) else value)
+            for name, value in url.params.multi_items()
+        ]
+        return str(url.copy_with(params=params))
+
+    async def _log_request(self, request: httpx.Request) -> None:
+        request.extensions["plugboard_started"] = time.perf_counter()
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s request %s %s headers=%s",
+                self.service,
+                request.method,
+                self._display_url(request.url),
+                redact_headers(dict(request.headers), self._secret_headers),
+            )
+
+    async def _log_response(self, response: httpx.Response) -> None:
+        started = response.request.extensions.get("plugboard_started")
+        elapsed = (time.perf_counter() - started) * 1000 if isinstance(started, float) else 0.0
+        logger.debug(
+            "%s answered %s to %s %s in %.0f ms",
+            self.service,
+            response.status_code,
+            response.request.method,
+            self._display_url(response.request.url),
+            elapsed,
+        )
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        outcome = state.outcome
+        error = outcome.exception() if outcome is not None else None
+        if isinstance(error, RetryableResponse):
+            reason = f"HTTP {error.response.status_code}"
+        else:
+            reason = type(error).__name__
+        delay = state.next_action.sleep if state.next_action is not None else 0.0
+        logger.warning(
+            "%s: retrying after %s in %.2f s (attempt %d of %d)",
+            self.service,
+            reason,
+            delay,
+            state.attempt_number + 1,
+            self.retry.attempts,
+        )

@@ -1,0 +1,93 @@
+"""What the Copper tool groups share: the client, paging, and the arguments' types."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, Field
+
+from plugboard import ToolError
+from plugboard_copper.client import CopperClient
+from plugboard_copper.inputs import Input
+from plugboard_copper.models import SearchPage
+from plugboard_copper.settings import MAX_PAGE_SIZE, CopperSettings
+
+RecordId = Annotated[int, Field(ge=1, description="The record's Copper id.")]
+PageNumber = Annotated[int, Field(ge=1, description="The page to return, starting with 1.")]
+PageSize = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description="Records per page, up to 200; the connector's page_size setting by default.",
+    ),
+]
+SortDirection = Annotated[
+    Literal["asc", "desc"], Field(description="Ascending (asc) or descending (desc).")
+]
+Ids = Annotated[list[int] | None, Field(description="Only records with these ids.")]
+AssigneeIds = Annotated[
+    list[int] | None,
+    Field(description="Only records owned by these users (see list_users); -2 for no owner."),
+]
+Tags = Annotated[
+    list[str] | None, Field(description="Only records with at least one of these tags.")
+]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def criteria(**values: Any) -> dict[str, Any]:
+    """A search body from the given filters, leaving out those not set."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+class CopperTools:
+    """Base of the tool groups: gives them the started client and shared helpers."""
+
+    instance: str
+    settings: CopperSettings
+    _copper: CopperClient | None = None
+
+    @property
+    def copper(self) -> CopperClient:
+        """The instance's client; available once the connector has started."""
+        if self._copper is None:
+            raise RuntimeError(f"the Copper instance {self.instance!r} has not been started")
+        return self._copper
+
+    async def _search(
+        self,
+        entity: str,
+        model: type[ModelT],
+        body: dict[str, Any],
+        *,
+        page_number: int,
+        page_size: int | None,
+    ) -> SearchPage[ModelT]:
+        size = page_size or self.settings.page_size
+        result = await self.copper.search(
+            entity, {**body, "page_number": page_number, "page_size": size}
+        )
+        items = [model.model_validate(item) for item in result.items]
+        if result.total is not None:
+            has_more = page_number * size < result.total
+        else:
+            has_more = len(items) == size
+        return SearchPage[model](  # type: ignore[valid-type]
+            items=items,
+            total=result.total,
+            page_number=page_number,
+            page_size=size,
+            has_more=has_more,
+        )
+
+    @staticmethod
+    def _changes(changes: Input, what: str) -> dict[str, Any]:
+        body = changes.body()
+        if not body:
+            raise ToolError(
+                f"changes is empty: name at least one field of the {what} to change "
+                "(set a field to null to clear it)"
+            )
+        return body

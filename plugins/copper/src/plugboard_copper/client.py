@@ -1,0 +1,162 @@
+"""`CopperClient`: the Copper developer API over one pooled, rate-limited HTTP client.
+
+It knows Copper's conventions: the three ``X-PW-*`` headers, searches that are POSTs
+but read-only (so they are retried like GETs), bare JSON arrays with the total in
+``X-PW-TOTAL``, 1-based pages, and ``{"success": false, "message": ...}`` errors.
+Creates, lead conversions and activity logging are never retried after they may have
+reached Copper, so a flaky network cannot create a record twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from plugboard_copper.settings import CopperSettings
+from plugboard_http import ErrorMapper, RateLimit, RateLimiter, RestClient
+
+ENTITY_NAMES = {
+    "people": "person",
+    "companies": "company",
+    "opportunities": "opportunity",
+    "leads": "lead",
+    "tasks": "task",
+    "activities": "activity",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One page of a Copper search: the records and the total number of matches."""
+
+    items: list[dict[str, Any]]
+    total: int | None
+
+
+def _total(response: httpx.Response) -> int | None:
+    value = response.headers.get("X-PW-TOTAL")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _records(payload: Any, what: str) -> list[dict[str, Any]]:
+    if not isinstance(payload, list):
+        raise TypeError(f"Copper answered the {what} with {type(payload).__name__}, not a list")
+    return [item for item in payload if isinstance(item, dict)]
+
+
+class CopperClient:
+    """The calls the Copper tools make.
+
+    Args:
+        settings: The instance's settings.
+        instance: The instance's name, for messages naming its settings.
+        transport: An httpx transport, for tests.
+    """
+
+    def __init__(
+        self,
+        settings: CopperSettings,
+        *,
+        instance: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        prefix = f"PLUGBOARD_{instance.upper().replace('-', '_')}__"
+        auth_hint = (
+            f"Check the api_key and user_email settings of [connectors.{instance}] "
+            f"(or {prefix}API_KEY and {prefix}USER_EMAIL): the key must be active and belong "
+            "to the user with that email."
+        )
+        limit = RateLimit(settings.rate_limit_requests, settings.rate_limit_window_seconds)
+        http = RestClient(
+            settings.base_url,
+            service="Copper",
+            headers={
+                "X-PW-AccessToken": settings.api_key.get_secret_value(),
+                "X-PW-Application": "developer_api",
+                "X-PW-UserEmail": settings.user_email,
+                "Content-Type": "application/json",
+            },
+            secret_headers=("X-PW-AccessToken",),
+            timeout=settings.timeout,
+            # Copper counts requests per API key: share the window per key owner.
+            rate_limit=RateLimiter(limit, key=f"copper:{settings.user_email.lower()}"),
+            retry=settings.retry_policy(),
+            errors=ErrorMapper("Copper", auth_hint=auth_hint),
+            transport=transport,
+        )
+        self.http = http
+        self.page_size = settings.page_size
+
+    async def start(self) -> None:
+        """Open the connection pool."""
+        await self.http.start()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self.http.aclose()
+
+    # -- generic record calls ----------------------------------------------------------
+
+    async def search(self, entity: str, criteria: dict[str, Any]) -> SearchResult:
+        """``POST /<entity>/search``: one page of records matching ``criteria``."""
+        response = await self.http.request(
+            "POST", f"/{entity}/search", json=criteria, idempotent=True
+        )
+        return SearchResult(_records(response.json(), f"{entity} search"), _total(response))
+
+    async def get(self, entity: str, record_id: int) -> dict[str, Any]:
+        """``GET /<entity>/{id}``."""
+        return await self._record("GET", entity, record_id)
+
+    async def create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /<entity>``: never retried once it may have reached Copper."""
+        result: dict[str, Any] = await self.http.request_json("POST", f"/{entity}", json=body)
+        return result
+
+    async def update(self, entity: str, record_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """``PUT /<entity>/{id}``: a partial update (null clears a field)."""
+        return await self._record("PUT", entity, record_id, json=body)
+
+    async def delete(self, entity: str, record_id: int) -> dict[str, Any]:
+        """``DELETE /<entity>/{id}``."""
+        return await self._record("DELETE", entity, record_id)
+
+    async def _record(
+        self, method: str, entity: str, record_id: int, **options: Any
+    ) -> dict[str, Any]:
+        subject = f"{ENTITY_NAMES[entity]} with id {record_id}"
+        result: dict[str, Any] = await self.http.request_json(
+            method, f"/{entity}/{record_id}", subject=subject, **options
+        )
+        return result
+
+    # -- specific calls ----------------------------------------------------------------
+
+    async def convert_lead(self, lead_id: int, details: dict[str, Any]) -> dict[str, Any]:
+        """``POST /leads/{id}/convert``; not retried (it creates records)."""
+        result: dict[str, Any] = await self.http.request_json(
+            "POST",
+            f"/leads/{lead_id}/convert",
+            json={"details": details},
+            subject=f"lead with id {lead_id}",
+        )
+        return result
+
+    async def list_users(self, page_number: int, page_size: int) -> SearchResult:
+        """``POST /users/search``: one page of the account's users."""
+        response = await self.http.request(
+            "POST",
+            "/users/search",
+            json={"page_number": page_number, "page_size": page_size},
+            idempotent=True,
+        )
+        return SearchResult(_records(response.json(), "user list"), _total(response))
+
+    async def get_json(self, path: str, *, subject: str | None = None) -> Any:
+        """``GET`` a lookup (``/account``, ``/pipelines``, ``/activity_types``...)."""
+        return await self.http.request_json("GET", path, subject=subject)

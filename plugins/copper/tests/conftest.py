@@ -1,0 +1,30 @@
+"""The fake Copper API on 127.0.0.1 for these tests, and a shortcut to serve the connector."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import pytest
+
+from plugboard_copper import CopperConnector
+from plugboard_testing import Harness
+from plugboard_testing.fakes import CopperFake, copper_fake, copper_fake_server
+
+__all__ = ["copper_fake", "copper_fake_server"]
+
+
+ServeCopper = Callable[..., AbstractAsyncContextManager[Harness]]
+
+
+@pytest.fixture
+def serve_copper(
+    plugboard_server: Callable[..., AbstractAsyncContextManager[Harness]], copper_fake: CopperFake
+) -> ServeCopper:
+    """``async with serve_copper(**settings) as h``: the connector, pointed at the fake."""
+
+    def serve(**settings: Any) -> AbstractAsyncContextManager[Harness]:
+        return plugboard_server(CopperConnector, settings=copper_fake.settings(**settings))
+
+    return serve
