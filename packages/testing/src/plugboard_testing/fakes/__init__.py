@@ -38,14 +38,18 @@ from plugboard_testing.fakes.copper import (
     copper_fake,
     copper_fake_server,
 )
+from plugboard_testing.fakes.odoo import OdooFake, odoo_fake, odoo_fake_server
 
 __all__ = [
     "CopperFake",
     "LocalServer",
+    "OdooFake",
     "RecordedRequest",
     "copper_fake",
     "copper_fake_server",
     "free_port",
+    "odoo_fake",
+    "odoo_fake_server",
 ]
 
 START_TIMEOUT = 10.0
