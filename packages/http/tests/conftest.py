@@ -60,6 +60,7 @@ class FaultServer:
         self._scripts: dict[str, deque[Answer]] = {}
         self.hits: dict[str, list[str]] = defaultdict(list)
         self.headers: list[dict[str, str]] = []
+        self.bodies: dict[str, list[bytes]] = defaultdict(list)
         self.rejected = 0
         self._limit: tuple[int, float] | None = None
         self._arrivals: deque[float] = deque()
@@ -75,6 +76,7 @@ class FaultServer:
             self._scripts.clear()
             self.hits.clear()
             self.headers.clear()
+            self.bodies.clear()
             self.rejected = 0
             self._limit = None
             self._arrivals.clear()
@@ -104,10 +106,11 @@ class FaultServer:
 
     async def _serve(self, request: Request) -> Response:
         path = "/" + request.path_params["path"]
-        await request.body()
+        received = await request.body()
         with self._lock:
             self.hits[path].append(request.method)
             self.headers.append(dict(request.headers))
+            self.bodies[path].append(received)
             if self._limit is not None:
                 requests, window = self._limit
                 now = time.monotonic()

@@ -6,7 +6,7 @@ import anyio
 import pytest
 from pydantic import SecretStr
 
-from plugboard_odoo.channel import HttpxChannel
+from plugboard_odoo.channel import RestChannel
 from plugboard_odoo.transport import TRANSPORTS, Credentials
 from plugboard_testing.fakes.odoo import ADMIN_API_KEY, OdooFake
 
@@ -29,10 +29,11 @@ async def test_the_instance_authenticates_once_and_reuses_its_connections(
 
 @pytest.mark.parametrize("name", sorted(TRANSPORTS))
 async def test_concurrent_first_calls_share_one_login(odoo_fake: OdooFake, name: str) -> None:
-    channel = HttpxChannel(odoo_fake.url, timeout=10)
+    channel = RestChannel(odoo_fake.url, timeout=10)
     transport = TRANSPORTS[name](
         channel, Credentials(odoo_fake.database, "admin", SecretStr(ADMIN_API_KEY))
     )
+    await transport.start()
     results: list[int] = []
 
     async def count() -> None:
@@ -51,6 +52,24 @@ async def test_concurrent_first_calls_share_one_login(odoo_fake: OdooFake, name:
     assert results == [11] * 10
     assert odoo_fake.count("authenticate") == 1
     assert transport.uid == 2
+
+
+async def test_the_pool_opens_at_most_max_connections(
+    serve_odoo: ServeOdoo, odoo_fake: OdooFake
+) -> None:
+    async with serve_odoo(max_connections=2) as odoo:
+        odoo_fake.latency = 0.05
+
+        async def count() -> None:
+            await odoo.ok("count", model="res.partner")
+
+        async with anyio.create_task_group() as group:
+            for _ in range(8):
+                group.start_soon(count)
+        odoo_fake.latency = 0.0
+    assert odoo_fake.count(model_method="search_count", model="res.partner") == 8
+    # Eight concurrent calls waited for the two connections instead of opening more.
+    assert len(odoo_fake.connections) == 2
 
 
 async def test_model_fields_are_cached_for_the_ttl(

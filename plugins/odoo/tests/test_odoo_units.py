@@ -10,8 +10,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from plugboard_http import HttpStatusError
 from plugboard_odoo.access import AccessPolicy
-from plugboard_odoo.channel import HttpxChannel, OdooUnavailable
+from plugboard_odoo.channel import RestChannel
+from plugboard_odoo.errors import OdooUnavailable
 from plugboard_odoo.schema import FieldInfo, TtlCache
 from plugboard_odoo.transport import Credentials, XmlRpcTransport
 from plugboard_odoo.validation import (
@@ -21,6 +23,7 @@ from plugboard_odoo.validation import (
     default_fields,
 )
 
+XML = "text/xml; charset=utf-8"
 FIELDS = {
     "res.partner": {
         "name": FieldInfo("name", "char", "Name"),
@@ -101,8 +104,9 @@ async def test_xmlrpc_calls_are_marshalled_with_nil_and_answers_unmarshalled() -
         body = xmlrpc.client.dumps(([{"id": 1, "date": "2024-05-02"}],), methodresponse=True)
         return httpx.Response(200, content=body.encode())
 
-    channel = HttpxChannel("http://odoo.test", timeout=5, transport=httpx.MockTransport(answer))
+    channel = RestChannel("http://odoo.test", timeout=5, transport=httpx.MockTransport(answer))
     transport = XmlRpcTransport(channel, Credentials("db", "bot", SecretStr("key")))
+    await transport.start()
     transport._uid = 7  # as if authenticated
     try:
         result = await transport.execute_kw(
@@ -125,12 +129,13 @@ async def test_xmlrpc_calls_are_marshalled_with_nil_and_answers_unmarshalled() -
 
 
 async def test_an_answer_that_is_not_xmlrpc_is_explained() -> None:
-    channel = HttpxChannel(
+    channel = RestChannel(
         "http://odoo.test",
         timeout=5,
         transport=httpx.MockTransport(lambda request: httpx.Response(200, text="<html>hi")),
     )
     transport = XmlRpcTransport(channel, Credentials("db", "bot", SecretStr("key")))
+    await transport.start()
     try:
         with pytest.raises(OdooUnavailable) as caught:
             await transport.version()
@@ -146,7 +151,8 @@ async def test_a_429_is_retried_even_for_writes_and_honours_retry_after() -> Non
         status = statuses.pop(0)
         return httpx.Response(status, headers={"Retry-After": "0"}, content=b"ok")
 
-    channel = HttpxChannel("http://odoo.test", timeout=5, transport=httpx.MockTransport(answer))
+    channel = RestChannel("http://odoo.test", timeout=5, transport=httpx.MockTransport(answer))
+    await channel.start()
     try:
         body = await channel.post(
             "/jsonrpc", b"{}", content_type="application/json", idempotent=False
@@ -155,3 +161,46 @@ async def test_a_429_is_retried_even_for_writes_and_honours_retry_after() -> Non
         await channel.aclose()
     assert body == b"ok"
     assert statuses == []
+
+
+async def test_a_redirect_is_not_followed_and_names_where_it_goes() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(301, headers={"Location": "https://odoo.test/xmlrpc/2/common"})
+
+    channel = RestChannel("http://odoo.test", timeout=5, transport=httpx.MockTransport(answer))
+    await channel.start()
+    try:
+        with pytest.raises(HttpStatusError) as caught:
+            await channel.post("/xmlrpc/2/common", b"<x/>", content_type=XML, idempotent=True)
+    finally:
+        await channel.aclose()
+    assert str(caught.value) == (
+        "Odoo at http://odoo.test answered HTTP 301 to POST /xmlrpc/2/common. It redirects to "
+        "https://odoo.test/xmlrpc/2/common: set the url setting to that address."
+    )
+    assert len(seen) == 1
+    assert seen[0].headers["Content-Type"] == XML
+    assert seen[0].headers["Accept"] == "text/xml"
+    assert seen[0].headers["User-Agent"] == "plugboard-odoo"
+
+
+async def test_a_retry_after_too_long_to_wait_is_reported_with_the_wait() -> None:
+    calls: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(429, headers={"Retry-After": "60"}, text="Too Many Requests")
+
+    channel = RestChannel("http://odoo.test", timeout=5, transport=httpx.MockTransport(answer))
+    await channel.start()
+    try:
+        with pytest.raises(HttpStatusError) as caught:
+            await channel.post("/jsonrpc", b"{}", content_type="application/json", idempotent=True)
+    finally:
+        await channel.aclose()
+    assert len(calls) == 1
+    assert caught.value.retry_after == 60
+    assert "Odoo is limiting the rate of requests: wait 60 s and try again." in str(caught.value)

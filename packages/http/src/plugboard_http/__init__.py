@@ -34,6 +34,7 @@ from plugboard_http.retry import (
     IDEMPOTENT_METHODS,
     RetryPolicy,
     is_idempotent,
+    may_have_been_applied,
     parse_retry_after,
 )
 from plugboard_http.settings import HttpClientSettings
@@ -55,6 +56,7 @@ __all__ = [
     "collect",
     "is_idempotent",
     "is_sensitive_header",
+    "may_have_been_applied",
     "paginate_cursor",
     "paginate_offset",
     "paginate_pages",

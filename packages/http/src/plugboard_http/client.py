@@ -49,6 +49,8 @@ class RestClient:
         secret_headers: Names of headers whose values are secrets, on top of the
             usual ones (``Authorization``, names containing ``token``, ``key``...).
             Their values are redacted from logs and messages.
+        secrets: Secret values sent some other way (in request bodies, as XML-RPC
+            and JSON-RPC APIs do with their API key); they are redacted likewise.
         timeout: Seconds for each phase (connect, write, each read, pool), or an
             ``httpx.Timeout``.
         rate_limit: The backend's published limit, or a ready :class:`RateLimiter`
@@ -66,6 +68,7 @@ class RestClient:
         service: str,
         headers: Mapping[str, str] | None = None,
         secret_headers: Iterable[str] = (),
+        secrets: Iterable[str] = (),
         timeout: float | httpx.Timeout = 30.0,
         rate_limit: RateLimit | RateLimiter | None = None,
         retry: RetryPolicy | None = None,
@@ -77,12 +80,12 @@ class RestClient:
         self.service = service
         self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         self._secret_headers = tuple(secret_headers)
-        secrets = [
+        header_secrets = [
             value
             for name, value in self._headers.items()
             if is_sensitive_header(name, self._secret_headers)
         ]
-        self.redactor = Redactor(secrets)
+        self.redactor = Redactor([*header_secrets, *secrets])
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         if isinstance(rate_limit, RateLimit):
             rate_limit = RateLimiter(rate_limit)
@@ -147,6 +150,7 @@ class RestClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         subject: str | None = None,
@@ -158,10 +162,13 @@ class RestClient:
             path: The path below ``base_url`` (a leading ``/`` is fine).
             params: Query parameters.
             json: A JSON body.
+            content: A body already encoded (XML-RPC, a form, a file), sent as it
+                is; set its ``Content-Type`` in ``headers``. Bytes rather than a
+                stream, so that a retry can send it again. Not with ``json``.
             headers: Extra headers for this request.
             idempotent: Whether the request may be repeated without effect; ``None``
                 decides by method (GET, HEAD, PUT, DELETE, OPTIONS are; POST is not).
-                Flag read-only POSTs (search endpoints) with ``True``.
+                Flag read-only POSTs (search endpoints, RPC reads) with ``True``.
             subject: What the request is about, for a 404 ("person with id 12").
 
         Returns:
@@ -170,7 +177,10 @@ class RestClient:
         Raises:
             HttpStatusError: The backend answered with an error status.
             BackendUnavailable: No answer (network failure or timeout), after retries.
+            ValueError: Both ``json`` and ``content`` were given.
         """
+        if json is not None and content is not None:
+            raise ValueError("send either a json body or raw content, not both")
         method = method.upper()
         safe = is_idempotent(method, idempotent)
         url = path.lstrip("/")
@@ -182,12 +192,12 @@ class RestClient:
             attempts += 1
             if self.limiter is None:
                 response = await client.request(
-                    method, url, params=params, json=json, headers=headers
+                    method, url, params=params, json=json, content=content, headers=headers
                 )
             else:
                 async with self.limiter.slot():
                     response = await client.request(
-                        method, url, params=params, json=json, headers=headers
+                        method, url, params=params, json=json, content=content, headers=headers
                     )
             if response.status_code in self.retry.retry_statuses:
                 raise RetryableResponse(response)

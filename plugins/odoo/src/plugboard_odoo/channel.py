@@ -1,40 +1,49 @@
-"""The HTTP underneath every transport: one pooled async client per instance.
+"""The HTTP underneath every transport: plugboard-http's ``RestClient``, one per instance.
 
-The transports only need one operation, "POST these bytes to this path and give me
-the answer's bytes"; :class:`HttpChannel` is that interface, so that the HTTP stack
-can change (plugboard-http's ``RestClient`` once it sends raw bodies) without the
-transports noticing. :class:`HttpxChannel` implements it over ``httpx.AsyncClient``
-with keep-alive connections, timeouts, and retries for calls that are safe to repeat.
+The RPC transports only need one operation, "POST these bytes to this path and give
+me the answer's bytes"; :class:`HttpChannel` is that interface. :class:`RestChannel`
+implements it over :class:`plugboard_http.RestClient`, which brings the pooled
+keep-alive connections, the timeouts, the retries of calls that are safe to repeat
+and the redaction of the API key; :class:`OdooHttpErrors` words its failures for
+Odoo (which server, which setting to check). A transport for Odoo 19's JSON-2 API,
+whose calls are JSON with a bearer key, would use :attr:`RestChannel.rest` directly.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import random
+import math
+from collections.abc import Iterable
 from typing import Protocol
 
-import anyio
 import httpx
 
-from plugboard import ToolError
-
-logger = logging.getLogger("plugboard_odoo")
+from plugboard_http import (
+    BackendUnavailable,
+    ErrorMapper,
+    HttpStatusError,
+    RestClient,
+    RetryPolicy,
+    may_have_been_applied,
+    parse_retry_after,
+)
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-"""Answers from Odoo or a proxy in front of it that say "not now" rather than "no"."""
-_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-"""Failures that happen before any byte of the request reaches Odoo."""
+"""Answers from Odoo or a proxy in front of it that say "not now" rather than "no".
+
+Not 500: Odoo answers its own errors as RPC faults, so a 500 is a crash that a
+second try would most likely repeat.
+"""
 MAX_RETRY_AFTER = 10.0
+"""The longest ``Retry-After`` waited out; a longer one is reported instead."""
 USER_AGENT = "plugboard-odoo"
-
-
-class OdooUnavailable(ToolError):
-    """Odoo could not be reached, or answered with an HTTP error instead of an RPC answer."""
 
 
 class HttpChannel(Protocol):
     """Sends request bodies to Odoo and returns the bodies of its answers."""
+
+    async def start(self) -> None:
+        """Open the connection pool."""
+        ...
 
     async def post(self, path: str, body: bytes, *, content_type: str, idempotent: bool) -> bytes:
         """POST ``body`` to ``path`` and return the answer's body.
@@ -47,7 +56,9 @@ class HttpChannel(Protocol):
                 requests are tried again after Odoo may have received them.
 
         Raises:
-            OdooUnavailable: No answer, or an HTTP error status.
+            plugboard_http.HttpStatusError: Odoo, or a proxy, answered with an HTTP status
+                other than 200.
+            plugboard_http.BackendUnavailable: No answer, after the retries allowed.
         """
         ...
 
@@ -56,14 +67,119 @@ class HttpChannel(Protocol):
         ...
 
 
-class HttpxChannel:
-    """:class:`HttpChannel` over one pooled ``httpx.AsyncClient``.
+def retry_policy(max_attempts: int) -> RetryPolicy:
+    """How the channel retries: quickly, since an RPC call is one short request.
+
+    Reads are retried after network failures and 429/502/503/504 answers; writes only
+    when Odoo provably never received them (no connection) or turned them away (429).
+    """
+    return RetryPolicy(
+        attempts=max_attempts,
+        initial_backoff=0.2,
+        max_backoff=2.0,
+        jitter=0.1,
+        max_retry_after=MAX_RETRY_AFTER,
+        retry_statuses=RETRY_STATUSES,
+        retry_unsent_writes=True,
+    )
+
+
+class OdooHttpErrors(ErrorMapper):
+    """Tool errors for HTTP failures that name the Odoo server and the setting to check.
+
+    Args:
+        base_url: The Odoo server's URL, as the ``url`` setting gives it.
+    """
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__("Odoo")
+        self.base_url = base_url
+
+    def for_response(
+        self, response: httpx.Response, *, subject: str | None = None, attempts: int = 1
+    ) -> HttpStatusError:
+        """The error for an answer that is not an RPC answer.
+
+        Args:
+            response: The answer.
+            subject: The path the request went to, below the server's URL.
+            attempts: How many tries were made.
+        """
+        status = response.status_code
+        request = f"{response.request.method} {subject or response.request.url.path}"
+        where = f"Odoo at {self.base_url} answered HTTP {status} to {request}"
+        if attempts > 1:
+            where += f" (after {attempts} attempts)"
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if status == 404:
+            advice = (
+                "Check that the url setting is the Odoo server's root URL (e.g. "
+                "https://erp.example.com) and that its external API is not blocked by a proxy."
+            )
+        elif status in (401, 403, 407):
+            advice = "A proxy or firewall in front of Odoo refused the request."
+        elif status == 429:
+            wait = f"wait {math.ceil(retry_after)} s" if retry_after else "wait a moment"
+            advice = f"Odoo is limiting the rate of requests: {wait} and try again."
+        elif 300 <= status < 400:
+            location = response.headers.get("Location", "another URL")
+            advice = f"It redirects to {location}: set the url setting to that address."
+        elif status >= 500:
+            advice = "Odoo or a proxy in front of it is failing; try again later."
+        else:
+            advice = "This is not an answer of Odoo's external API."
+        message = self.redactor.redact(f"{where}. {advice}")
+        return HttpStatusError(message, status=status, retry_after=retry_after)
+
+    def for_transport(
+        self,
+        error: httpx.TransportError,
+        *,
+        method: str,
+        idempotent: bool,
+        attempts: int = 1,
+    ) -> BackendUnavailable:
+        """The error for a request that got no answer.
+
+        Args:
+            error: What httpx raised.
+            method: The request's method.
+            idempotent: Whether repeating the request is harmless.
+            attempts: How many tries were made.
+        """
+        kind = type(error).__name__
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        maybe_applied = may_have_been_applied(error)
+        if isinstance(error, httpx.PoolTimeout):
+            what = f"Too many requests to Odoo at {self.base_url} are in flight ({kind}){tries}"
+        elif isinstance(error, httpx.TimeoutException):
+            what = f"Odoo at {self.base_url} did not answer in time ({kind}){tries}"
+        else:
+            what = f"Odoo at {self.base_url} could not be reached ({kind}){tries}"
+        if maybe_applied and not idempotent:
+            advice = (
+                "The request may have reached Odoo: check whether it took effect before "
+                "trying again."
+            )
+        elif isinstance(error, httpx.PoolTimeout):
+            advice = "Try again in a moment, or raise the max_connections setting."
+        elif isinstance(error, httpx.TimeoutException) and maybe_applied:
+            advice = "Try again; if it keeps happening, raise the timeout setting."
+        else:
+            advice = "Check the url setting and that Odoo is running, then try again."
+        return BackendUnavailable(f"{what}. {advice}", maybe_applied=maybe_applied)
+
+
+class RestChannel:
+    """:class:`HttpChannel` over one :class:`plugboard_http.RestClient`.
 
     Args:
         base_url: The Odoo server's URL.
         timeout: Seconds for each phase of a request (connect, write, read, pool).
         max_attempts: Tries per request, the first included.
-        max_connections: Size of the connection pool.
+        max_connections: Size of the connection pool; all of it is kept alive.
+        secrets: Values to keep out of logs and messages (the API key, which the
+            RPC protocols send in the body).
         transport: An httpx transport, for tests.
     """
 
@@ -74,105 +190,42 @@ class HttpxChannel:
         timeout: float,
         max_attempts: int = 3,
         max_connections: int = 10,
+        secrets: Iterable[str] = (),
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.max_attempts = max_attempts
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout),
+        self.errors = OdooHttpErrors(self.base_url)
+        self.rest = RestClient(
+            self.base_url,
+            service="Odoo",
+            headers={"User-Agent": USER_AGENT},
+            secrets=secrets,
+            timeout=timeout,
+            retry=retry_policy(max_attempts),
+            errors=self.errors,
+            transport=transport,
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
-            headers={"User-Agent": USER_AGENT},
-            transport=transport,
-            follow_redirects=False,
         )
+
+    async def start(self) -> None:
+        """Open the connection pool."""
+        await self.rest.start()
 
     async def post(self, path: str, body: bytes, *, content_type: str, idempotent: bool) -> bytes:
         """POST ``body`` to ``path``, retrying when that cannot do anything twice."""
-        headers = {"Content-Type": content_type}
-        attempt = 0
-        while True:
-            attempt += 1
-            last = attempt >= self.max_attempts
-            try:
-                response = await self._client.post(path, content=body, headers=headers)
-            except httpx.TransportError as error:
-                unsent = isinstance(error, _UNSENT)
-                if not last and (idempotent or unsent):
-                    await self._wait(attempt, None, type(error).__name__)
-                    continue
-                raise self._unavailable(
-                    error, attempt, maybe_applied=not unsent and not idempotent
-                ) from None
-            status = response.status_code
-            if status == 200:
-                return response.content
-            # A 429 turns the request away before Odoo runs it; other statuses may not.
-            if not last and status in RETRY_STATUSES and (idempotent or status == 429):
-                await self._wait(attempt, response.headers.get("Retry-After"), f"HTTP {status}")
-                continue
-            raise self._status_error(response, path, attempt)
+        # Both protocols answer in the media type they were asked in.
+        headers = {"Content-Type": content_type, "Accept": content_type.split(";")[0]}
+        response = await self.rest.request(
+            "POST", path, content=body, headers=headers, idempotent=idempotent, subject=path
+        )
+        if response.status_code != 200:
+            # A redirect (http:// to https://, a login page) or an empty 2xx from a proxy
+            # is not an RPC answer; say so rather than fail to parse it.
+            raise self.errors.for_response(response, subject=path)
+        return response.content
 
     async def aclose(self) -> None:
         """Close the pool."""
-        await self._client.aclose()
-
-    async def _wait(self, attempt: int, retry_after: str | None, reason: str) -> None:
-        delay = min(0.2 * 2 ** (attempt - 1), 2.0) + random.uniform(0, 0.1)  # noqa: S311
-        if retry_after is not None:
-            with contextlib.suppress(ValueError):
-                delay = min(max(float(retry_after), 0.0), MAX_RETRY_AFTER)
-        logger.warning(
-            "Odoo at %s: retrying after %s in %.2f s (attempt %d of %d)",
-            self.base_url,
-            reason,
-            delay,
-            attempt + 1,
-            self.max_attempts,
-        )
-        await anyio.sleep(delay)
-
-    def _unavailable(
-        self, error: httpx.TransportError, attempts: int, *, maybe_applied: bool
-    ) -> OdooUnavailable:
-        kind = type(error).__name__
-        tries = f" after {attempts} attempts" if attempts > 1 else ""
-        if isinstance(error, httpx.TimeoutException):
-            what = f"Odoo at {self.base_url} did not answer in time ({kind}){tries}"
-        else:
-            what = f"Odoo at {self.base_url} could not be reached ({kind}){tries}"
-        if maybe_applied:
-            advice = (
-                "The request may have reached Odoo: check whether it took effect before "
-                "trying again."
-            )
-        elif isinstance(error, httpx.TimeoutException) and not isinstance(error, _UNSENT):
-            advice = "Try again; if it keeps happening, raise the timeout setting."
-        else:
-            advice = "Check the url setting and that Odoo is running, then try again."
-        return OdooUnavailable(f"{what}. {advice}")
-
-    def _status_error(self, response: httpx.Response, path: str, attempts: int) -> OdooUnavailable:
-        status = response.status_code
-        where = f"Odoo at {self.base_url} answered HTTP {status} to POST {path}"
-        if attempts > 1:
-            where += f" (after {attempts} attempts)"
-        if status == 404:
-            advice = (
-                "Check that the url setting is the Odoo server's root URL (e.g. "
-                "https://erp.example.com) and that its external API is not blocked by a proxy."
-            )
-        elif status in (401, 403, 407):
-            advice = "A proxy or firewall in front of Odoo refused the request."
-        elif status == 429:
-            advice = "Odoo is limiting the rate of requests: wait a moment and try again."
-        elif 300 <= status < 400:
-            location = response.headers.get("Location", "another URL")
-            advice = f"It redirects to {location}: set the url setting to that address."
-        elif status >= 500:
-            advice = "Odoo or a proxy in front of it is failing; try again later."
-        else:
-            advice = "This is not an answer of Odoo's external API."
-        return OdooUnavailable(f"{where}. {advice}")
+        await self.rest.aclose()

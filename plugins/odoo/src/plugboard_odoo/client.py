@@ -39,11 +39,12 @@ class OdooClient:
         return self.transport.uid
 
     async def start(self) -> None:
-        """Ask for the server's version, then authenticate.
+        """Open the connections, ask for the server's version, then authenticate.
 
         Raises:
             ToolError: Odoo is unreachable or refuses the credentials.
         """
+        await self.transport.start()
         self.server_version = await self.version()
         try:
             await self.transport.authenticate()

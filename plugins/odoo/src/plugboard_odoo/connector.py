@@ -25,7 +25,7 @@ from typing_extensions import TypedDict
 
 from plugboard import Connector, ToolError, resource, tool
 from plugboard_odoo.access import AccessPolicy
-from plugboard_odoo.channel import HttpxChannel
+from plugboard_odoo.channel import RestChannel
 from plugboard_odoo.client import OdooClient
 from plugboard_odoo.errors import ErrorContext
 from plugboard_odoo.schema import FieldInfo, ModelInfo, Schema
@@ -241,11 +241,12 @@ class OdooConnector(Connector[OdooSettings]):
         A wrong URL, database or API key fails the start with a message saying which.
         """
         settings = self.settings
-        channel = HttpxChannel(
+        channel = RestChannel(
             settings.url,
             timeout=settings.timeout,
             max_attempts=settings.max_attempts,
             max_connections=settings.max_connections,
+            secrets=[settings.api_key.get_secret_value()],
         )
         credentials = Credentials(settings.database, settings.username, settings.api_key)
         transport = TRANSPORTS[settings.transport](channel, credentials)

@@ -34,6 +34,10 @@ _EXCEPTION_LINE = re.compile(r"^(?P<name>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))
 _MISSING = "Record does not exist or has been deleted"
 
 
+class OdooUnavailable(ToolError):
+    """Odoo's answer is not one of its external API: the url points somewhere else."""
+
+
 class OdooFault(Exception):
     """An error Odoo reported for a call.
 

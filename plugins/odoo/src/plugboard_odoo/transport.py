@@ -31,8 +31,8 @@ from xml.parsers.expat import ExpatError
 import anyio
 from pydantic import SecretStr
 
-from plugboard_odoo.channel import HttpChannel, OdooUnavailable
-from plugboard_odoo.errors import OdooFault, from_jsonrpc, from_xmlrpc
+from plugboard_odoo.channel import HttpChannel
+from plugboard_odoo.errors import OdooFault, OdooUnavailable, from_jsonrpc, from_xmlrpc
 
 XMLRPC_CONTENT_TYPE = "text/xml; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
@@ -101,8 +101,14 @@ class OdooTransport(ABC):
 
         Raises:
             OdooFault: Odoo reported an error.
-            OdooUnavailable: Odoo could not be reached.
+            plugboard_http.HttpStatusError: Odoo, or a proxy, answered an HTTP error.
+            plugboard_http.BackendUnavailable: Odoo could not be reached.
+            OdooUnavailable: The answer is not one of Odoo's external API.
         """
+
+    async def start(self) -> None:
+        """Open the HTTP channel; call it before anything else."""
+        await self.channel.start()
 
     async def aclose(self) -> None:
         """Close the HTTP channel."""
