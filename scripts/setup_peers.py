@@ -23,7 +23,9 @@ def main() -> int:
         return 0
     npm = shutil.which("npm")
     if npm is None:
-        print("setup_peers: npm not found; tests that drive npm MCP peers cannot run", file=sys.stderr)
+        print(
+            "setup_peers: npm not found; tests that drive npm MCP peers cannot run", file=sys.stderr
+        )
         return 1 if os.environ.get("CI") == "true" else 0
     print("setup_peers: installing npm test peers (npm ci)", file=sys.stderr)
     command = [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"]

@@ -303,3 +303,79 @@ class E2E:
 def e2e() -> type[E2E]:
     """The end-to-end helpers: ``e2e.child_env(...)``, ``e2e.http_server(...)`` and so on."""
     return E2E
+
+
+# --- hosted-server tests (tests/test_hosted_*.py) ------------------------------------------
+
+HOSTED_DESK = TESTS / "fixtures" / "hosted" / "plugboard_hosted_desk.py"
+OAUTH_ISSUER = ROOT / "host" / "tests" / "oauth_issuer.py"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="session")
+def hosted_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory for ``PYTHONPATH`` holding the ``hosted_desk`` plugin and its entry point.
+
+    A bare ``.dist-info`` is all ``importlib.metadata`` needs to find the entry point, so
+    no build is involved.
+    """
+    site = tmp_path_factory.mktemp("hosted-site")
+    shutil.copy(HOSTED_DESK, site / HOSTED_DESK.name)
+    info = site / "plugboard_hosted_desk-0.1.dist-info"
+    info.mkdir()
+    metadata_text = "Metadata-Version: 2.1\nName: plugboard-hosted-desk\nVersion: 0.1\n"
+    (info / "METADATA").write_text(metadata_text)
+    (info / "entry_points.txt").write_text("[plugboard]\nhosted_desk = plugboard_hosted_desk\n")
+    return site
+
+
+@pytest.fixture(scope="session")
+def oauth() -> Any:
+    """The local OAuth issuer module (JWKS, introspection on 127.0.0.1): host/tests/oauth_issuer.py.
+
+    ``oauth.Issuer()`` makes one; ``add_key()``, then ``start()`` it and ``stop()`` it after.
+    """
+    spec = importlib.util.spec_from_file_location("plugboard_e2e_oauth_issuer", OAUTH_ISSUER)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def oauth_issuer(oauth: Any) -> Iterator[Any]:
+    """A running local issuer with one published RS256 key, for one test."""
+    issuer = oauth.Issuer()
+    issuer.add_key("RS256")
+    issuer.start()
+    yield issuer
+    issuer.stop()
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A Redis key prefix unique to one test; its keys are deleted after.
+
+    The real Redis on 127.0.0.1:6379 is required under CI=true; elsewhere its absence skips.
+    """
+    redis = pytest.importorskip("redis", reason="install plugboard[redis]")
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        client.close()
+        reason = type(error).__name__
+        message = f"Redis is not reachable at {REDIS_URL} ({reason}); start redis-server"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message} (required under CI=true)")
+        pytest.skip(message)
+    prefix = f"plugboard-e2e-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()

@@ -33,11 +33,15 @@ def test_every_hook_has_a_section_with_its_summary() -> None:
 
 def test_no_section_documents_a_hook_that_does_not_exist() -> None:
     text = DOCS.read_text()
-    documented = {s for s in re.findall(r"^## (\w+)$", text, flags=re.MULTILINE) if s.startswith("register_")}
+    documented = {
+        s for s in re.findall(r"^## (\w+)$", text, flags=re.MULTILINE) if s.startswith("register_")
+    }
     assert documented == _hookspec_names()
 
 
 def test_every_hook_docstring_documents_its_argument() -> None:
     for name in _hookspec_names():
         doc = inspect.getdoc(getattr(hookspecs, name))
-        assert "Args:" in doc and "register:" in doc, f"{name} docstring lacks an Args: register: entry"
+        assert "Args:" in doc and "register:" in doc, (
+            f"{name} docstring lacks an Args: register: entry"
+        )

@@ -167,7 +167,7 @@ def test_plugins(installed: dict[str, Any]) -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     builtin = next(line for line in lines if line.startswith("builtin"))
-    assert builtin.split() == ["builtin", "-", "builtin", "register_middleware"]
+    assert builtin.split() == ["builtin", "-", "builtin", "register_auth,", "register_middleware"]
     desk = next(line for line in lines if line.startswith("desk"))
     assert desk.split()[:3] == ["desk", "0.9.1", "loaded"]
     assert "register_connectors," in desk

@@ -17,6 +17,7 @@ from plugboard.components import prompt, resource, tool
 from plugboard.connector import Connector, NoSettings, Settings
 from plugboard.content import Audio, File, Image, Message
 from plugboard.context import Context
+from plugboard.dynamic import Components, DynamicPrompt, DynamicResource, DynamicTool
 from plugboard.errors import AssemblyError, ConfigError, ToolError
 from plugboard.hookspecs import hookimpl
 from plugboard.middleware import Call, CallNext, Middleware
@@ -28,9 +29,13 @@ __all__ = [
     "AuthenticationFailed",
     "Call",
     "CallNext",
+    "Components",
     "ConfigError",
     "Connector",
     "Context",
+    "DynamicPrompt",
+    "DynamicResource",
+    "DynamicTool",
     "File",
     "HttpRequestInfo",
     "Image",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import anyio
@@ -24,8 +25,9 @@ from plugboard.components import (
 )
 from plugboard.config import Config, InstanceConfig
 from plugboard.connector import Connector
+from plugboard.dynamic import Components, build_dynamic, merge_leniently, without
 from plugboard.errors import AssemblyError
-from plugboard.middleware import Middleware
+from plugboard.middleware import Middleware, Visibility, visibility_filters
 from plugboard.plugins import PluginRegistry
 
 logger = logging.getLogger(__name__)
@@ -48,14 +50,28 @@ class InstanceState:
     obj: Connector[Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready form."""
-        return {
+        """A JSON-ready form; a serving instance adds its ``describe_state()`` as ``state``."""
+        document: dict[str, Any] = {
             "name": self.name,
             "connector": self.connector,
             "plugin": self.plugin,
             "status": self.status,
             "problems": self.problems,
         }
+        if (detail := self.live_state()) is not None:
+            document["state"] = detail
+        return document
+
+    def live_state(self) -> dict[str, Any] | None:
+        """The serving connector's :meth:`~plugboard.Connector.describe_state`, if it has one."""
+        if self.status != "ready" or self.obj is None:
+            return None
+        try:
+            detail = self.obj.describe_state()
+        except Exception:
+            logger.exception("describe_state() of instance %s failed", self.name)
+            return None
+        return dict(detail) if detail is not None else None
 
 
 @dataclass(slots=True)
@@ -72,6 +88,12 @@ class Assembly:
     """Assembly errors (configuration and plugin problems), for ``config check``."""
     listeners: list[Callable[[Catalog, Catalog], Awaitable[None]]] = field(default_factory=list)
     """Called with the old and the new catalog whenever :meth:`replace_catalog` swaps them."""
+    visibility: list[Visibility] = field(default_factory=list)
+    """List filters: the ``visible`` methods of the registered middleware (see
+    :data:`plugboard.middleware.Visibility`)."""
+    _dynamic: dict[str, Catalog] = field(default_factory=dict, init=False, repr=False)
+    """The catalog entries built from each instance's ``components()``, by instance."""
+    _catalog_lock: anyio.Lock | None = field(default=None, init=False, repr=False)
 
     async def replace_catalog(self, catalog: Catalog) -> None:
         """Serve a new catalog from now on and tell the listeners (connected clients).
@@ -90,16 +112,22 @@ class Assembly:
         """
 
         async def start_one(state: InstanceState) -> None:
-            assert state.obj is not None
+            obj = state.obj
+            assert obj is not None
+            obj._plugboard_listen(partial(self.refresh_components, state.name))
             try:
                 with anyio.fail_after(START_TIMEOUT):
-                    await state.obj.start()
+                    await obj.start()
+                    # Under the lock, so that a components_changed() the connector sends
+                    # while this runs waits and then finds the instance ready.
+                    async with self._lock():
+                        await self._swap_dynamic(state, await obj.components())
+                        state.status = "ready"
             except Exception as error:
+                obj._plugboard_listen(None)
                 state.status = "failed"
                 state.problems.append(f"failed to start: {type(error).__name__}: {error}")
                 logger.warning("connector instance %s failed to start: %s", state.name, error)
-            else:
-                state.status = "ready"
 
         async with anyio.create_task_group() as group:
             for state in self.instances.values():
@@ -107,7 +135,62 @@ class Assembly:
                     group.start_soon(start_one, state)
         failed = {name for name, state in self.instances.items() if state.status == "failed"}
         if failed:
-            await self.replace_catalog(self.catalog.without_instances(failed))
+            async with self._lock():
+                for name in failed:
+                    self._dynamic.pop(name, None)
+                await self.replace_catalog(self.catalog.without_instances(failed))
+
+    async def refresh_components(self, instance: str) -> None:
+        """Ask a serving instance for its dynamic components again and serve the new ones.
+
+        What :meth:`Connector.components_changed` calls. Failures are logged and the
+        previous components stay; a name that clashes with another component is left
+        out and listed in the instance's problems.
+        """
+        async with self._lock():
+            state = self.instances.get(instance)
+            if state is None or state.status != "ready" or state.obj is None:
+                return
+            try:
+                with anyio.fail_after(START_TIMEOUT):
+                    components = await state.obj.components()
+            except Exception:
+                logger.exception("components() of instance %s failed", instance)
+                return
+            await self._swap_dynamic(state, components)
+
+    def _lock(self) -> anyio.Lock:
+        # Made on first use, inside the event loop that serves the assembly.
+        if self._catalog_lock is None:
+            self._catalog_lock = anyio.Lock()
+        return self._catalog_lock
+
+    async def _swap_dynamic(self, state: InstanceState, components: Components | None) -> None:
+        """Replace the instance's dynamic entries in the catalog (caller holds the lock)."""
+        previous = self._dynamic.get(state.name)
+        if components is None and previous is None:
+            return
+        owner = Owner(plugin=state.plugin, instance=state.name, connector=state.obj)
+        staged, problems = build_dynamic(
+            components or Components(),
+            owner,
+            middleware=self.middleware,
+            default_timeout=self._instance_timeout(state.name),
+        )
+        base = without(self.catalog, previous) if previous is not None else self.catalog
+        catalog, added, clashes = merge_leniently(base, staged)
+        self._dynamic[state.name] = added
+        for problem in [*problems, *clashes]:
+            logger.warning("instance %s: %s", state.name, problem)
+            if problem not in state.problems:
+                state.problems.append(problem)
+        await self.replace_catalog(catalog)
+
+    def _instance_timeout(self, instance: str) -> float | None:
+        for wanted in self.config.instances or ():
+            if wanted.name == instance and wanted.call_timeout is not None:
+                return wanted.call_timeout
+        return self.config.server.call_timeout
 
     async def stop(self) -> None:
         """Stop every started instance; errors are logged, never raised."""
@@ -119,6 +202,7 @@ class Assembly:
                     await state.obj.stop()
             except Exception:
                 logger.exception("connector instance %s did not stop cleanly", state.name)
+            state.obj._plugboard_listen(None)
             state.status = "stopped"
 
 
@@ -217,9 +301,8 @@ def _add_components(
     *,
     scheme: str | None,
     middleware: list[Middleware],
-    config: Config,
+    timeout: float | None,
 ) -> None:
-    timeout = config.server.call_timeout
     for function, t_spec, r_spec, p_spec in functions:
         if t_spec is not None:
             catalog.add_tool(
@@ -311,7 +394,11 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
                 members,
                 scheme=found.cls.uri_scheme or found.cls.name,
                 middleware=middleware,
-                config=config,
+                timeout=(
+                    wanted.call_timeout
+                    if wanted.call_timeout is not None
+                    else config.server.call_timeout
+                ),
             )
             catalog = catalog.merged(staged)
         except AssemblyError as error:
@@ -344,7 +431,7 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
                     ],
                     scheme=None,
                     middleware=middleware,
-                    config=config,
+                    timeout=config.server.call_timeout,
                 )
                 catalog = catalog.merged(staged)
             except AssemblyError as error:
@@ -363,6 +450,7 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
         middleware=middleware,
         auth_backends=auth_backends,
         problems=problems,
+        visibility=visibility_filters(middleware),
     )
 
 

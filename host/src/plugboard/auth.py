@@ -16,11 +16,14 @@ class Principal:
         scopes: What the credential grants, as OAuth-style scope strings.
         claims: Anything else the backend learned (token claims, key metadata).
             Never holds the credential itself.
+        roles: Roles the identity provider or the key's configuration assigns, for
+            authorization policies that work by role rather than by scope.
     """
 
     name: str
     scopes: frozenset[str] = frozenset()
     claims: Mapping[str, Any] = field(default_factory=dict)
+    roles: frozenset[str] = frozenset()
 
 
 LOCAL_PRINCIPAL = Principal(name="local")
@@ -62,4 +65,29 @@ class AuthBackend(Protocol):
 
 
 class AuthenticationFailed(Exception):
-    """Credentials were presented but are not valid. The message is sent to the caller."""
+    """Credentials were presented but are not valid. The message is sent to the caller.
+
+    Write the message for the caller, and never put the credential in it.
+
+    Args:
+        message: What is wrong (``"the token has expired"``).
+        error: The OAuth error code (RFC 6750): ``invalid_token`` for bad
+            credentials, ``insufficient_scope`` for good ones that grant too little.
+        status: The HTTP status: 401, or 403 with ``insufficient_scope``, or 503
+            when the credential could not be checked right now.
+        scope: With ``insufficient_scope``: the scopes the request needs,
+            space-separated, so the client can ask for them.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        error: str = "invalid_token",
+        status: int = 401,
+        scope: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.error = error
+        self.status = status
+        self.scope = scope

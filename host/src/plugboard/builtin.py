@@ -1,15 +1,28 @@
-"""The host's own behaviour, registered through the same hooks as any plugin."""
+"""The host's own behaviour, registered through the same hooks as any plugin.
+
+Each piece is on only when its table is configured (``[telemetry]``, ``[auth]``,
+``[policy]``, ``[limits]``, ``[audit]``), so a server without them pays nothing for
+them per call; see :mod:`plugboard.hosting`.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 
+from plugboard.auth import AuthBackend
+from plugboard.config import Config
 from plugboard.errors import ToolError
 from plugboard.hookspecs import hookimpl
 from plugboard.middleware import Call, CallNext, Middleware
+
+logger = logging.getLogger(__name__)
+
+TIMED_OUT = "plugboard.timed_out"
+"""``Call.state`` key set when a call was cancelled for running past its timeout."""
 
 
 async def enforce_timeout(call: Call, call_next: CallNext) -> Any:
@@ -20,6 +33,7 @@ async def enforce_timeout(call: Call, call_next: CallNext) -> Any:
         return await call_next(call)
     # Only reached when the scope cancelled the call: a return above leaves the function.
     assert scope.cancelled_caught
+    call.state[TIMED_OUT] = True
     raise ToolError(
         f"{call.name} did not finish within {call.timeout:g} seconds and was cancelled; "
         "try a smaller request or raise the timeout"
@@ -27,6 +41,61 @@ async def enforce_timeout(call: Call, call_next: CallNext) -> Any:
 
 
 @hookimpl
-def register_middleware(register: Callable[[Middleware], None]) -> None:
-    """Per-call timeouts (the tool's own, else ``[server] call_timeout``)."""
+def register_middleware(register: Callable[[Middleware], None], config: Config) -> None:
+    """Telemetry, the hosting middleware (see :func:`hosting_middleware`), per-call timeouts.
+
+    Telemetry (when ``[telemetry]`` is on) comes first, outermost, so that it sees every
+    outcome; the timeout is the tool's own, else the connector instance's
+    ``call_timeout``, else ``[server] call_timeout``.
+    """
+    if config.telemetry.enabled:
+        from plugboard.telemetry.middleware import CallTelemetry
+
+        register(CallTelemetry())
+    for layer in hosting_middleware(config):
+        register(layer)
     register(enforce_timeout)
+
+
+def hosting_middleware(config: Config) -> list[Middleware]:
+    """The audit log, policy, rate limits and concurrency cap, in this order.
+
+    The audit log is outermost so it records every refusal; the policy refuses before
+    a call counts against a rate; the concurrency cap holds a slot only for calls
+    that will run; the timeout (registered last) times the call alone.
+    """
+    layers: list[Middleware] = []
+    if config.audit.enabled:
+        from plugboard.hosting.audit import AuditLog
+
+        layers.append(AuditLog(config.audit))
+    if config.policy.enabled:
+        from plugboard.hosting.policy import Policy
+
+        layers.append(Policy(config.policy))
+    if config.limits.rate_limited:
+        from plugboard.hosting.rate_limits import RateLimits
+
+        if config.limits.storage == "memory" and config.server.workers > 1:
+            logger.warning(
+                "[limits] storage is 'memory': each of the %d workers counts on its own; "
+                "set it to a redis:// URL to share the limits",
+                config.server.workers,
+            )
+        layers.append(RateLimits(config.limits))
+    if config.limits.max_concurrent_calls is not None:
+        from plugboard.hosting.concurrency import ConcurrencyCap
+
+        layers.append(
+            ConcurrencyCap(config.limits.max_concurrent_calls, config.limits.queue_timeout)
+        )
+    return layers
+
+
+@hookimpl
+def register_auth(register: Callable[[AuthBackend], None], config: Config) -> None:
+    """The ``[auth]`` backends: JWT bearer tokens, API keys, token introspection."""
+    from plugboard.hosting.authentication import auth_backends
+
+    for backend in auth_backends(config.auth):
+        register(backend)

@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
 import click
@@ -19,6 +19,9 @@ from plugboard.errors import ConfigError
 from plugboard.middleware import Call
 from plugboard.plugins import load_plugins
 
+if TYPE_CHECKING:
+    from plugboard.telemetry.setup import InstalledTelemetry
+
 config_option = click.option(
     "--config",
     "config_path",
@@ -27,6 +30,8 @@ config_option = click.option(
     help="Configuration file (default: $PLUGBOARD_CONFIG, else ./plugboard.toml if present).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+HEALTH_TIMEOUT = 10.0
+"""Seconds ``plugboard plugins --check`` waits for one instance's health check."""
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -81,6 +86,12 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--json-response/--sse-response", default=None, help="Answer POSTs with JSON, not SSE."
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="HTTP worker processes (default [server] workers, else 1); more than one is stateless.",
+)
 def serve(
     config_path: Path | None,
     stdio: bool,
@@ -88,39 +99,102 @@ def serve(
     port: int | None,
     stateless: bool | None,
     json_response: bool | None,
+    workers: int | None,
 ) -> None:
     """Serve the assembled MCP server (HTTP at http://127.0.0.1:8000/mcp by default)."""
     assembly = _assemble(config_path)
     _report_instances(assembly)
-    if stdio:
-        from plugboard.transports import serve_stdio
-
-        anyio.run(serve_stdio, assembly)
-        return
-    from plugboard.transports import run_http
-
     settings = assembly.config.server
-    run_http(
-        assembly,
-        host=host or settings.host,
-        port=settings.port if port is None else port,
-        stateless=stateless,
-        json_response=json_response,
-    )
+    workers = settings.workers if workers is None else workers
+    if stdio and workers > 1:
+        raise click.UsageError("--workers applies to HTTP; stdio serves one client")
+    if workers > 1:
+        if stateless is False:
+            raise click.UsageError(
+                "several workers cannot share stateful sessions: drop --stateful or use one worker"
+            )
+        from plugboard.transports import run_http_workers
+
+        _check_telemetry(assembly)
+        run_http_workers(
+            assembly,
+            host=host or settings.host,
+            port=settings.port if port is None else port,
+            workers=workers,
+            json_response=json_response,
+        )
+        return
+    telemetry = _install_telemetry(assembly)
+    try:
+        if stdio:
+            from plugboard.transports import serve_stdio
+
+            anyio.run(serve_stdio, assembly)
+            return
+        from plugboard.transports import run_http
+
+        run_http(
+            assembly,
+            host=host or settings.host,
+            port=settings.port if port is None else port,
+            stateless=stateless,
+            json_response=json_response,
+        )
+    finally:
+        if telemetry is not None:
+            telemetry.shutdown()
+
+
+def _install_telemetry(assembly: Assembly) -> InstalledTelemetry | None:
+    settings = assembly.config.telemetry
+    if not settings.enabled:
+        return None
+    from plugboard.telemetry.setup import install
+
+    try:
+        return install(settings, environ=assembly.config.environ)
+    except ConfigError as error:
+        _exit_with(error)
+
+
+def _check_telemetry(assembly: Assembly) -> None:
+    """Refuse, before any worker starts, a telemetry setup the workers could not install."""
+    settings = assembly.config.telemetry
+    if not settings.enabled:
+        return
+    from plugboard.telemetry.setup import check_installed
+
+    try:
+        check_installed(settings, assembly.config.environ)
+    except ConfigError as error:
+        _exit_with(error)
+
+
+def _exit_with(error: ConfigError) -> NoReturn:
+    for problem in error.problems:
+        click.echo(f"error: {problem}", err=True)
+    raise SystemExit(2) from None
 
 
 @cli.command()
 @config_option
 @json_option
-def plugins(config_path: Path | None, as_json: bool) -> None:
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Start the connector instances, report their health and live state, then stop them.",
+)
+def plugins(config_path: Path | None, as_json: bool, check: bool) -> None:
     """List plugins with their versions, hooks, status and errors, and connector instances."""
     assembly = _assemble(config_path)
     infos = list(assembly.registry.plugins.values())
+    instances = (
+        anyio.run(_checked_instances, assembly)
+        if check
+        else [state.as_dict() for state in assembly.instances.values()]
+    )
     if as_json:
-        document = {
-            "plugins": [info.as_dict() for info in infos],
-            "instances": [state.as_dict() for state in assembly.instances.values()],
-        }
+        document = {"plugins": [info.as_dict() for info in infos], "instances": instances}
         click.echo(json.dumps(document, indent=2))
         return
     for info in infos:
@@ -128,12 +202,36 @@ def plugins(config_path: Path | None, as_json: bool) -> None:
         click.echo(f"{info.name:<20} {version:<10} {info.status:<8} {', '.join(info.hooks)}")
         for error in info.errors:
             click.echo(f"    error: {error}")
-    if assembly.instances:
+    if instances:
         click.echo("\nconnector instances:")
-    for state in assembly.instances.values():
-        click.echo(f"{state.name:<20} {state.connector:<15} {state.status}")
-        for problem in state.problems:
+    for instance in instances:
+        click.echo(f"{instance['name']:<20} {instance['connector']:<15} {instance['status']}")
+        if "health" in instance:
+            click.echo(f"    health: {instance['health']}")
+        if "state" in instance:
+            click.echo(f"    state: {json.dumps(instance['state'])}")
+        for problem in instance["problems"]:
             click.echo(f"    {problem}")
+
+
+async def _checked_instances(assembly: Assembly) -> list[dict[str, Any]]:
+    """Start every instance, ask each serving one for its health and state, stop them all."""
+    await assembly.start()
+    try:
+        documents = []
+        for state in assembly.instances.values():
+            document = state.as_dict()
+            if state.status == "ready" and state.obj is not None:
+                try:
+                    with anyio.fail_after(HEALTH_TIMEOUT):
+                        await state.obj.check_health()
+                    document["health"] = "ok"
+                except Exception as error:
+                    document["health"] = f"{type(error).__name__}: {error}"
+            documents.append(document)
+        return documents
+    finally:
+        await assembly.stop()
 
 
 def _dump(models: list[Any]) -> list[dict[str, Any]]:
@@ -283,6 +381,45 @@ def config_check(config_path: Path | None) -> None:
     for problem in problems:
         click.echo(f"error: {problem}", err=True)
     raise SystemExit(1)
+
+
+@cli.group("keys")
+def keys_group() -> None:
+    """Make API keys for [[auth.api_keys]] and hash existing ones."""
+
+
+@keys_group.command("new")
+@click.option("--name", default="my-client", show_default=True, help="Who will hold the key.")
+@click.option("--scope", "scopes", multiple=True, help="A scope the key grants (repeatable).")
+@click.option("--role", "roles", multiple=True, help="A role the key's holder has (repeatable).")
+def keys_new(name: str, scopes: tuple[str, ...], roles: tuple[str, ...]) -> None:
+    """Print a new random API key and the [[auth.api_keys]] entry that accepts it.
+
+    Give the key to its holder once; keep only the entry (which holds its hash) in
+    plugboard.toml. The key cannot be recovered from the hash.
+    """
+    from plugboard.hosting.api_keys import hash_api_key, new_api_key
+
+    key = new_api_key()
+    click.echo(f"key:  {key}", err=True)
+    click.echo("      (shown once: hand it to its holder; plugboard keeps only the hash)", err=True)
+    click.echo("[[auth.api_keys]]")
+    click.echo(f"name = {json.dumps(name)}")
+    click.echo(f'hash = "{hash_api_key(key)}"')
+    click.echo(f"scopes = {json.dumps(list(scopes))}")
+    if roles:
+        click.echo(f"roles = {json.dumps(list(roles))}")
+
+
+@keys_group.command("hash")
+def keys_hash() -> None:
+    """Print the hash of a key read from standard input (so it stays out of shell history)."""
+    from plugboard.hosting.api_keys import hash_api_key
+
+    key = sys.stdin.readline().strip()
+    if not key:
+        raise click.UsageError("pipe the key on standard input: plugboard keys hash < key.txt")
+    click.echo(hash_api_key(key))
 
 
 def main() -> None:

@@ -18,9 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from plugboard.errors import ConfigError
+from plugboard.hosting.audit import AUDIT_OFF, AuditConfig
+from plugboard.hosting.authentication import AUTH_OFF, AuthConfig
+from plugboard.hosting.limits_config import LIMITS_OFF, LimitsConfig
+from plugboard.hosting.policy import POLICY_OFF, PolicyConfig
+from plugboard.telemetry.config import TELEMETRY_OFF, TelemetryConfig
 
 CONFIG_ENV = "PLUGBOARD_CONFIG"
 DEFAULT_CONFIG_NAME = "plugboard.toml"
@@ -45,6 +50,24 @@ class ServerConfig(BaseModel):
     page_size: int = Field(default=200, ge=1)
     max_request_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     allowed_hosts: list[str] = Field(default_factory=list)
+    workers: int = Field(default=1, ge=1)
+    """Worker processes for HTTP; more than one implies stateless mode."""
+    event_store: str | None = None
+    """Where stateful sessions keep their SSE events so clients can resume a dropped
+    stream (``Last-Event-ID``): a ``redis://`` / ``rediss://`` / ``unix://`` URL."""
+    event_store_ttl: float = Field(default=3600.0, gt=0)
+    """Seconds a stream's events are kept after its last event."""
+    event_store_max_events: int = Field(default=1000, ge=1)
+    """Events kept per stream (about; older ones are trimmed)."""
+    sse_retry_ms: int | None = Field(default=None, ge=0)
+    """The reconnection delay suggested to clients in resumable SSE streams."""
+
+    @field_validator("event_store")
+    @classmethod
+    def _event_store_is_redis(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +79,8 @@ class InstanceConfig:
     values: dict[str, Any]
     missing_variables: tuple[str, ...] = ()
     """``${VAR}`` references that are not set (and have no default)."""
+    call_timeout: float | None = None
+    """The instance's own ``call_timeout`` (seconds), overriding ``[server] call_timeout``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +95,16 @@ class Config:
     source: Path | None = None
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """The ``[plugins.<name>]`` tables: settings of plugins that are not connectors."""
+    telemetry: TelemetryConfig = TELEMETRY_OFF
+    """The ``[telemetry]`` table; disabled when the table is absent."""
+    auth: AuthConfig = AUTH_OFF
+    """The ``[auth]`` table: authentication backends for HTTP; none when absent."""
+    policy: PolicyConfig = POLICY_OFF
+    """The ``[policy]`` table: who may use what; everything allowed when absent."""
+    limits: LimitsConfig = LIMITS_OFF
+    """The ``[limits]`` table: rate limits, concurrency cap, shutdown grace."""
+    audit: AuditConfig = AUDIT_OFF
+    """The ``[audit]`` table: the audit log; off when absent."""
 
     def plugin_table(self, name: str) -> Mapping[str, Any]:
         """The ``[plugins.<name>]`` table (``${VAR}`` already replaced), empty when absent."""
@@ -136,13 +171,25 @@ def parse_config(
     """Build a :class:`Config` from a parsed TOML document; see :func:`load_config`."""
     where = str(source) if source else "configuration"
     problems: list[str] = []
-    unknown = sorted(set(document) - {"server", "connectors", "plugins"})
+    unknown = sorted(set(document) - {"server", "connectors", "plugins", *_TABLES})
     problems.extend(f"{where}: unknown table [{key}]" for key in unknown)
     server = ServerConfig()
     try:
         server = ServerConfig.model_validate(_interpolate(document.get("server", {}), environ, []))
     except ValidationError as error:
         problems.extend(f"{where}: [server] {line}" for line in validation_messages(error))
+    telemetry = TELEMETRY_OFF
+    if "telemetry" in document:
+        try:
+            telemetry = TelemetryConfig.model_validate(
+                _interpolate(document["telemetry"], environ, [])
+            )
+        except ValidationError as error:
+            problems.extend(f"{where}: [telemetry] {line}" for line in validation_messages(error))
+    tables = {
+        name: _read_table(document, name, model, default, where, environ, problems)
+        for name, (model, default) in _HOSTING_TABLES.items()
+    }
     instances: tuple[InstanceConfig, ...] | None = None
     if "connectors" in document:
         instances = tuple(_read_instances(document["connectors"], where, environ, problems))
@@ -158,7 +205,44 @@ def parse_config(
         environ=environ,
         source=source,
         plugins=_interpolate(plugins, environ, []),
+        telemetry=telemetry,
+        **tables,
     )
+
+
+_HOSTING_TABLES: dict[str, tuple[type[BaseModel], BaseModel]] = {
+    "auth": (AuthConfig, AUTH_OFF),
+    "policy": (PolicyConfig, POLICY_OFF),
+    "limits": (LimitsConfig, LIMITS_OFF),
+    "audit": (AuditConfig, AUDIT_OFF),
+}
+_TABLES = {"telemetry", *_HOSTING_TABLES}
+"""Top-level tables besides ``[server]``, ``[connectors]`` and ``[plugins]``."""
+
+
+def _read_table(
+    document: Mapping[str, Any],
+    name: str,
+    model: type[BaseModel],
+    default: BaseModel,
+    where: str,
+    environ: Mapping[str, str],
+    problems: list[str],
+) -> Any:
+    """One optional table validated by its model; its problems are added with their location."""
+    if name not in document:
+        return default
+    missing: list[str] = []
+    values = _interpolate(document[name], environ, missing)
+    problems.extend(
+        f"{where}: [{name}] the environment variable {variable} is not set"
+        for variable in dict.fromkeys(missing)
+    )
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        problems.extend(f"{where}: [{name}] {line}" for line in validation_messages(error))
+        return default
 
 
 def _read_instances(
@@ -184,9 +268,25 @@ def _read_instances(
         if not isinstance(plugin, str):
             problems.append(f"{location}: 'plugin' must be a connector name")
             continue
+        call_timeout = values.pop("call_timeout", None)
+        if call_timeout is not None and (
+            isinstance(call_timeout, bool)
+            or not isinstance(call_timeout, int | float)
+            or call_timeout <= 0
+        ):
+            problems.append(f"{location}: 'call_timeout' must be a number of seconds above 0")
+            continue
         missing: list[str] = []
         values = _interpolate(values, environ, missing)
-        instances.append(InstanceConfig(name, plugin, values, tuple(dict.fromkeys(missing))))
+        instances.append(
+            InstanceConfig(
+                name,
+                plugin,
+                values,
+                tuple(dict.fromkeys(missing)),
+                float(call_timeout) if call_timeout is not None else None,
+            )
+        )
     return instances
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
 from plugboard.components import prompt_spec, resource_spec, tool_spec
+
+if TYPE_CHECKING:
+    from plugboard.dynamic import Components
 
 
 class Settings(BaseModel):
@@ -87,6 +90,40 @@ class Connector(Generic[SettingsT]):
 
     async def check_health(self) -> None:
         """Raise if the backend is unreachable. Used by readiness checks."""
+
+    async def components(self) -> Components | None:
+        """Components known only at run time, in addition to the decorated methods.
+
+        Called once after :meth:`start` succeeds and again after each
+        :meth:`components_changed`. Answer from memory: what the backend offers as of
+        the last time the connector looked. ``None`` (the default) means none. See
+        :mod:`plugboard.dynamic`.
+        """
+        return None
+
+    async def components_changed(self) -> None:
+        """Tell the host that :meth:`components` would answer differently now.
+
+        The host asks again, swaps the instance's dynamic components in the catalog
+        and, when the lists changed, notifies connected clients. Safe to call at any
+        time; before the instance is serving (or when nothing listens) it does nothing.
+        """
+        listener = getattr(self, "_plugboard_components_listener", None)
+        if listener is not None:
+            await listener()
+
+    def describe_state(self) -> Mapping[str, Any] | None:
+        """What operators should see about the backend right now, or ``None``.
+
+        A small JSON-ready mapping (``{"upstream": "down", "reason": ..., "retry_in": 4.2}``)
+        shown beside the instance's status by ``plugboard plugins --check`` and
+        ``/readyz``. Answer from memory, without I/O, and never include secrets.
+        """
+        return None
+
+    def _plugboard_listen(self, listener: Callable[[], Awaitable[None]] | None) -> None:
+        """Set (or clear) what :meth:`components_changed` calls; the host's business."""
+        self._plugboard_components_listener = listener
 
     @classmethod
     def describe(cls) -> str:

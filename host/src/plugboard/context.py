@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
+
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp_types import LoggingLevel
 
 from plugboard.auth import LOCAL_PRINCIPAL, Principal
 
@@ -41,3 +45,28 @@ class Context:
         # The session knows the caller's progress token however the request arrived:
         # on 2026-07-28+ (and in-process) it is not in ``request.meta`` at all.
         await request.session.report_progress(progress, total, message)
+
+    async def log(self, level: LoggingLevel, data: Any, logger: str | None = None) -> None:
+        """Send the client a log message (``notifications/message``) about this call.
+
+        It travels with the call's response. Handshake-era clients receive every
+        message; 2026-07-28 clients only those at or above the level their request
+        opted in to (and none without an opt-in). Outside a request it is a no-op.
+
+        Args:
+            level: ``debug``, ``info``, ``notice``, ``warning``, ``error``,
+                ``critical``, ``alert`` or ``emergency``.
+            data: Any JSON-able value; usually a string.
+            logger: The name of the part that logs.
+        """
+        request = self._request
+        if request is None:
+            return
+        # MCP deprecates logging in 2026-07-28 but still delivers it, as above; the
+        # warning is raised when the coroutine is made, so only that is wrapped.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            sending = request.session.send_log_message(
+                level, data, logger=logger, related_request_id=request.request_id
+            )
+        await sending

@@ -50,6 +50,27 @@ CallNext = Callable[[Call], Awaitable[Any]]
 Middleware = Callable[[Call, CallNext], Awaitable[Any]]
 """``async (call, call_next) -> result``; see the ``register_middleware`` hook."""
 
+Visibility = Callable[[Principal, CallKind, str, str | None], bool]
+"""``visible(principal, kind, name, instance) -> bool``: may this caller see a component?
+
+A middleware object that refuses calls may also have a ``visible`` method with this
+signature; the server then leaves out of ``tools/list``, ``resources/list``,
+``resources/templates/list`` and ``prompts/list`` whatever it returns ``False`` for,
+so a caller does not see what it may not call. ``name`` is the tool or prompt name,
+the resource URI, or the resource template's URI template. It is asked for every
+item of every list, so it should answer from memory.
+"""
+
+
+def visibility_filters(middleware: Sequence[object]) -> list[Visibility]:
+    """The ``visible`` methods of the middleware that have one, in chain order."""
+    filters: list[Visibility] = []
+    for layer in middleware:
+        visible = getattr(layer, "visible", None)
+        if callable(visible):
+            filters.append(visible)
+    return filters
+
 
 def compose(middleware: Sequence[Middleware], endpoint: CallNext) -> CallNext:
     """Wrap ``endpoint`` in ``middleware``, the first one outermost.

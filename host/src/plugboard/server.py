@@ -10,11 +10,12 @@ import base64
 import inspect
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import mcp_types as types
 from mcp.server import ServerRequestContext
+from mcp.server._otel import OpenTelemetryMiddleware
 from mcp.server.context import CallNext, HandlerResult
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
@@ -25,7 +26,7 @@ from plugboard.assembly import Assembly
 from plugboard.auth import LOCAL_PRINCIPAL, Principal
 from plugboard.catalog import Catalog, PromptEntry, ResourceEntry
 from plugboard.errors import ToolError
-from plugboard.middleware import Call
+from plugboard.middleware import Call, CallKind
 from plugboard.notifications import ListChanges, ListChangingServer, ListKind
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,12 @@ async def _hide_internal_errors(
         ) from None
 
 
+def _template_of(entry: ResourceEntry) -> str:
+    definition = entry.definition
+    assert isinstance(definition, types.ResourceTemplate)
+    return definition.uri_template
+
+
 class PlugboardServer:
     """Builds the SDK server for an assembly; one per process, shared by all sessions."""
 
@@ -125,12 +132,38 @@ class PlugboardServer:
             on_subscriptions_listen=self.list_changes.listen_handler,
             get_tool_input_schema=self.tool_input_schema,
         )
+        self._set_up_telemetry()
         self.sdk.middleware.append(_hide_internal_errors)
         self.sdk.middleware.append(self.list_changes.track_sessions)
         assembly.listeners.append(self._catalog_replaced)
         # Registered directly so the handler may return the result without the SDK's
         # constructor-level typing getting in the way of the fast path.
         self.sdk.add_request_handler("tools/call", types.CallToolRequestParams, self.call_tool)
+
+    def _set_up_telemetry(self) -> None:
+        """Complete the SDK's per-message spans when telemetry is on; drop them when off.
+
+        Off, the SDK's span middleware would cost about 25 µs per message to make spans
+        nobody records.
+        """
+        sdk_spans = [
+            index
+            for index, layer in enumerate(self.sdk.middleware)
+            if isinstance(layer, OpenTelemetryMiddleware)
+        ]
+        if not self.assembly.config.telemetry.enabled:
+            for index in reversed(sdk_spans):
+                del self.sdk.middleware[index]
+            return
+        from plugboard.telemetry.middleware import ServerTelemetry
+
+        # Just inside the SDK's middleware, where its SERVER span is the current one.
+        position = sdk_spans[0] + 1 if sdk_spans else 0
+        self.sdk.middleware.insert(position, ServerTelemetry(self._is_known))
+
+    def _is_known(self, kind: str, name: str) -> bool:
+        catalog = self.assembly.catalog
+        return name in (catalog.tools if kind == "tool" else catalog.prompts)
 
     async def _catalog_replaced(self, previous: Catalog, current: Catalog) -> None:
         def definitions(catalog: Catalog) -> dict[ListKind, list[Any]]:
@@ -146,6 +179,20 @@ class PlugboardServer:
         if changed:
             await self.list_changes.publish(changed)
 
+    def _visible(
+        self, ctx: ServerRequestContext[Any, Any]
+    ) -> Callable[[CallKind, str, str | None], bool] | None:
+        """What the caller may see, or ``None`` when no filter is registered (all of it)."""
+        filters = self.assembly.visibility
+        if not filters:
+            return None
+        principal = principal_of(ctx)
+
+        def visible(kind: CallKind, name: str, instance: str | None) -> bool:
+            return all(allows(principal, kind, name, instance) for allows in filters)
+
+        return visible
+
     def tool_input_schema(self, name: str) -> dict[str, Any] | None:
         """A tool's input schema, for the SDK's header validation; spares it a ``tools/list``."""
         entry = self.assembly.catalog.tools.get(name)
@@ -154,8 +201,13 @@ class PlugboardServer:
     async def list_tools(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        """``tools/list``: the catalog's tools, a page at a time."""
-        tools = [entry.definition for entry in self.assembly.catalog.tools.values()]
+        """``tools/list``: the catalog's tools the caller may see, a page at a time."""
+        visible = self._visible(ctx)
+        tools = [
+            entry.definition
+            for entry in self.assembly.catalog.tools.values()
+            if visible is None or visible("tool", entry.definition.name, entry.owner.instance)
+        ]
         page, cursor = _page(tools, params.cursor if params else None, self.page_size)
         return types.ListToolsResult(tools=page, next_cursor=cursor)
 
@@ -182,16 +234,26 @@ class PlugboardServer:
     async def list_resources(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
-        """``resources/list``: the fixed resources."""
-        resources = [entry.definition for entry in self.assembly.catalog.resources.values()]
+        """``resources/list``: the fixed resources the caller may see."""
+        visible = self._visible(ctx)
+        resources = [
+            entry.definition
+            for uri, entry in self.assembly.catalog.resources.items()
+            if visible is None or visible("resource", uri, entry.owner.instance)
+        ]
         page, cursor = _page(resources, params.cursor if params else None, self.page_size)
         return types.ListResourcesResult(resources=page, next_cursor=cursor)  # type: ignore[arg-type]
 
     async def list_resource_templates(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
-        """``resources/templates/list``: the resource templates."""
-        templates = [entry.definition for entry in self.assembly.catalog.templates]
+        """``resources/templates/list``: the resource templates the caller may see."""
+        visible = self._visible(ctx)
+        templates = [
+            entry.definition
+            for entry in self.assembly.catalog.templates
+            if visible is None or visible("resource", _template_of(entry), entry.owner.instance)
+        ]
         page, cursor = _page(templates, params.cursor if params else None, self.page_size)
         return types.ListResourceTemplatesResult(resource_templates=page, next_cursor=cursor)  # type: ignore[arg-type]
 
@@ -220,8 +282,13 @@ class PlugboardServer:
     async def list_prompts(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
-        """``prompts/list``."""
-        prompts = [entry.definition for entry in self.assembly.catalog.prompts.values()]
+        """``prompts/list``: the prompts the caller may see."""
+        visible = self._visible(ctx)
+        prompts = [
+            entry.definition
+            for entry in self.assembly.catalog.prompts.values()
+            if visible is None or visible("prompt", entry.definition.name, entry.owner.instance)
+        ]
         page, cursor = _page(prompts, params.cursor if params else None, self.page_size)
         return types.ListPromptsResult(prompts=page, next_cursor=cursor)
 
@@ -251,9 +318,12 @@ class PlugboardServer:
         """``completion/complete``: ask the completer the author declared for the argument."""
         ref = params.ref
         entry: ResourceEntry | PromptEntry | None
+        kind: CallKind
         if isinstance(ref, types.PromptReference):
+            kind, name = "prompt", ref.name
             entry = self.assembly.catalog.prompts.get(ref.name)
         else:
+            kind, name = "resource", ref.uri
             entry = next(
                 (
                     item
@@ -263,6 +333,13 @@ class PlugboardServer:
                 ),
                 None,
             )
+        visible = self._visible(ctx)
+        if (
+            entry is not None
+            and visible is not None
+            and not visible(kind, name, entry.owner.instance)
+        ):
+            entry = None  # what the caller may not use, it gets no completions for either
         completer = entry.completers.get(params.argument.name) if entry else None
         if completer is None:
             return types.CompleteResult(completion=types.Completion(values=[]))

@@ -5,14 +5,19 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
+import os
 import signal
+import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
 from mcp.server.sse import SseServerTransport
 from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
@@ -23,14 +28,33 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from plugboard.assembly import Assembly
+from plugboard.assembly import Assembly, assemble
 from plugboard.auth import AuthBackend, AuthenticationFailed, HttpRequestInfo, Principal
+from plugboard.config import CONFIG_ENV, load_config
+from plugboard.errors import ConfigError
+from plugboard.hosting.ip_allow import ClientAllowList
+from plugboard.hosting.readiness import Readiness
+from plugboard.hosting.resource_metadata import metadata_routes
+from plugboard.hosting.shutdown import GracefulShutdown
+from plugboard.plugins import load_plugins
 from plugboard.server import PRINCIPAL_SCOPE_KEY, PlugboardServer
+
+if TYPE_CHECKING:
+    from plugboard.hosting.event_store import RedisEventStore
 
 logger = logging.getLogger(__name__)
 
 SSE_PATH = "/sse"
 SSE_MESSAGES_PATH = "/messages/"
+APP_FACTORY = "plugboard.transports:create_app"
+HOST_ENV = "PLUGBOARD_HOST"
+"""For :func:`create_app`: the address served, which decides the Host-header checks."""
+STATELESS_ENV = "PLUGBOARD_STATELESS"
+"""For :func:`create_app`: ``1`` or ``0`` overrides ``[server] stateless``."""
+JSON_RESPONSE_ENV = "PLUGBOARD_JSON_RESPONSE"
+"""For :func:`create_app`: ``1`` or ``0`` overrides ``[server] json_response``."""
+LOG_LEVEL_ENV = "PLUGBOARD_LOG_LEVEL"
+"""For :func:`create_app`: the log level of a worker process (default ``INFO``)."""
 
 
 async def serve_stdio(assembly: Assembly) -> None:
@@ -75,50 +99,106 @@ class AuthenticationMiddleware:
     """Asks the registered auth backends who is calling; refuses the request if none knows.
 
     With no backend registered every request passes as the local principal: that is
-    the single-user default on a loopback address.
+    the single-user default on a loopback address. With an ``allow_list``, requests
+    from other client addresses are refused (403) before any backend is asked.
     """
 
-    def __init__(self, app: ASGIApp, backends: list[AuthBackend]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        backends: list[AuthBackend],
+        *,
+        allow_list: ClientAllowList | None = None,
+    ) -> None:
         self.app = app
         self.backends = backends
+        self.allow_list = allow_list
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Authenticate an HTTP request, then pass it on with the principal in its scope."""
-        if scope["type"] != "http" or not self.backends:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        client_host = client[0] if client else None
+        if self.allow_list is not None and not self.allow_list.allows(client_host):
+            refusal = JSONResponse(
+                {"error": "forbidden", "error_description": "This address may not use this server"},
+                status_code=403,
+            )
+            await refusal(scope, receive, send)
+            return
+        if not self.backends:
             await self.app(scope, receive, send)
             return
         headers = {
             key.decode("latin-1").lower(): value.decode("latin-1")
             for key, value in scope["headers"]
         }
-        client = scope.get("client")
         request = HttpRequestInfo(
-            method=scope["method"],
-            path=scope["path"],
-            headers=headers,
-            client_host=client[0] if client else None,
+            method=scope["method"], path=scope["path"], headers=headers, client_host=client_host
         )
         principal: Principal | None = None
-        message = "Authentication required"
         try:
             for backend in self.backends:
                 principal = await backend.authenticate(request)
                 if principal is not None:
                     break
         except AuthenticationFailed as error:
-            message = str(error) or "Invalid credentials"
-            principal = None
+            await self._refuse(scope, receive, send, error, backend)
+            return
         if principal is None:
-            challenges = [c for backend in self.backends if (c := backend.challenge())]
-            response = JSONResponse(
-                {"error": "unauthorized", "error_description": message},
-                status_code=401,
-                headers={"WWW-Authenticate": challenges[0]} if challenges else None,
-            )
-            await response(scope, receive, send)
+            await self._refuse(scope, receive, send, None, None)
             return
         scope[PRINCIPAL_SCOPE_KEY] = principal
+        # The SDK binds each session to the identity that opened it: another
+        # credential presenting the session id is answered as if it did not exist.
+        scope["user"] = _session_owner(principal)
         await self.app(scope, receive, send)
+
+    async def _refuse(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        failure: AuthenticationFailed | None,
+        backend: AuthBackend | None,
+    ) -> None:
+        challenges = [c for b in self.backends if (c := b.challenge())]
+        challenge = challenges[0] if challenges else None
+        if failure is None:
+            status = 401
+            body = {"error": "unauthorized", "error_description": "Authentication required"}
+        else:
+            status = failure.status
+            message = str(failure) or "Invalid credentials"
+            body = {"error": failure.error, "error_description": message}
+            challenge = (backend.challenge() if backend else None) or challenge
+            if challenge is not None and challenge.lower().startswith("bearer"):
+                # RFC 6750 section 3: say what was wrong with the token in the challenge.
+                challenge += f', error="{failure.error}", error_description="{_quoted(message)}"'
+                if failure.scope and "scope=" not in challenge:
+                    challenge += f', scope="{_quoted(failure.scope)}"'
+        headers = {"WWW-Authenticate": challenge} if challenge and status in (401, 403) else None
+        await JSONResponse(body, status_code=status, headers=headers)(scope, receive, send)
+
+
+def _quoted(text: str) -> str:
+    """``text`` made safe inside a quoted header parameter."""
+    return "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "'" for c in text)
+
+
+def _session_owner(principal: Principal) -> AuthenticatedUser:
+    """The principal in the form the SDK compares when it checks who owns a session."""
+    issuer = principal.claims.get("iss")
+    token = AccessToken(
+        token="",  # the credential itself is never handed on
+        client_id=principal.name,
+        scopes=sorted(principal.scopes),
+        subject=principal.name,
+        claims={"iss": issuer} if isinstance(issuer, str) else None,
+    )
+    return AuthenticatedUser(token)
 
 
 def http_app(
@@ -136,18 +216,38 @@ def http_app(
     settings = assembly.config.server
     server = PlugboardServer(assembly)
     security = transport_security(assembly, host)
-    manager = StreamableHTTPSessionManager(
+    stateless = settings.stateless if stateless is None else stateless
+    event_store = _event_store(assembly, stateless=stateless)
+    manager_class = StreamableHTTPSessionManager
+    if event_store is not None:
+        from plugboard.hosting.event_store import ResumableSessionManager
+
+        manager_class = ResumableSessionManager
+    manager = manager_class(
         app=server.sdk,
+        event_store=event_store,
         json_response=settings.json_response if json_response is None else json_response,
-        stateless=settings.stateless if stateless is None else stateless,
+        stateless=stateless,
         security_settings=security,
+        retry_interval=settings.sse_retry_ms,
         max_request_body_size=settings.max_request_body_bytes,
     )
+    readiness = Readiness(
+        assembly, checks={"event_store": event_store.ping} if event_store is not None else {}
+    )
     backends: list[AuthBackend] = list(assembly.auth_backends)
-    streamable = AuthenticationMiddleware(StreamableHTTPASGIApp(manager), backends)
+    ip_allow = assembly.config.policy.ip_allow
+    allow_list = ClientAllowList(ip_allow) if ip_allow else None
+
+    def guarded(app: ASGIApp) -> AuthenticationMiddleware:
+        return AuthenticationMiddleware(app, backends, allow_list=allow_list)
+
+    streamable = guarded(StreamableHTTPASGIApp(manager))
     routes: list[Route | Mount] = [
         Route(settings.path, endpoint=streamable, methods=["GET", "POST", "DELETE"]),
         Route("/healthz", endpoint=_healthz, methods=["GET"]),
+        Route("/readyz", endpoint=readiness.endpoint, methods=["GET"]),
+        *metadata_routes(assembly.config.auth, settings.path),
     ]
     if settings.legacy_sse:
         sse = SseServerTransport(
@@ -170,30 +270,59 @@ def http_app(
                     read_stream, write_stream, server.sdk.create_initialization_options()
                 )
 
-        routes.append(
-            Route(
-                SSE_PATH, endpoint=AuthenticationMiddleware(handle_sse, backends), methods=["GET"]
-            )
-        )
-        routes.append(
-            Mount(
-                SSE_MESSAGES_PATH, app=AuthenticationMiddleware(sse.handle_post_message, backends)
-            )
-        )
+        routes.append(Route(SSE_PATH, endpoint=guarded(handle_sse), methods=["GET"]))
+        routes.append(Mount(SSE_MESSAGES_PATH, app=guarded(sse.handle_post_message)))
+
+    shutdown = GracefulShutdown(assembly.config.limits.shutdown_grace)
+    server.sdk.middleware.append(shutdown.track)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await assembly.start()
         try:
-            async with manager.run():
+            async with manager.run(), anyio.create_task_group() as background:
+                background.start_soon(shutdown.hold_streams_until_drained)
                 yield
+                background.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
                 await assembly.stop()
+                if event_store is not None:
+                    await event_store.aclose()
+                _flush_telemetry()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.assembly = assembly
+    app.state.readiness = readiness
     return app
+
+
+def _event_store(assembly: Assembly, *, stateless: bool) -> RedisEventStore | None:
+    settings = assembly.config.server
+    if settings.event_store is None:
+        return None
+    if stateless:
+        # The SDK never uses an event store without sessions: each request is its own
+        # stream and no later request could resume it.
+        logger.info("[server] event_store is not used in stateless mode")
+        return None
+    from plugboard.hosting.event_store import RedisEventStore
+
+    return RedisEventStore.from_url(
+        settings.event_store,
+        ttl=settings.event_store_ttl,
+        max_events=settings.event_store_max_events,
+    )
+
+
+def _flush_telemetry() -> None:
+    if "plugboard.telemetry.setup" not in sys.modules:
+        return  # telemetry was never installed in this process
+    from plugboard.telemetry.setup import installed
+
+    telemetry = installed()
+    if telemetry is not None:
+        telemetry.flush()
 
 
 async def _healthz(request: Request) -> Response:
@@ -213,12 +342,109 @@ def run_http(assembly: Assembly, *, host: str, port: int, **options: Any) -> Non
     previous = signal.signal(signal.SIGTERM, _exit_quietly) if in_main_thread else None
     try:
         uvicorn.run(
-            app, host=host, port=port, log_level="info", lifespan="on", timeout_graceful_shutdown=10
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            lifespan="on",
+            timeout_graceful_shutdown=_shutdown_timeout(assembly),
         )
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _shutdown_timeout(assembly: Assembly) -> int:
+    """How long uvicorn waits for connections at shutdown: the calls' grace, and a margin.
+
+    Calls in flight get ``[limits] shutdown_grace`` (see
+    :mod:`plugboard.hosting.shutdown`); the margin lets their answers go out.
+    """
+    return math.ceil(assembly.config.limits.shutdown_grace) + 5
+
+
 def _exit_quietly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
+
+
+def _flag(name: str) -> bool | None:
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    return None
+
+
+def create_app() -> Starlette:
+    """Build the HTTP application from the environment: the factory for worker processes.
+
+    ``plugboard serve --workers N`` has uvicorn call it once in each worker; it can
+    also be named to any ASGI server (``uvicorn --factory plugboard.transports:create_app
+    --workers 4``). Each worker loads the plugins and configuration itself, the way
+    ``plugboard serve`` does: ``PLUGBOARD_CONFIG`` (else ``./plugboard.toml``), the
+    ``.env`` file and the environment, then :data:`HOST_ENV`, :data:`STATELESS_ENV`
+    and :data:`JSON_RESPONSE_ENV` override ``[server]``.
+    """
+    root = logging.getLogger()
+    if not root.handlers:
+        # A spawned worker starts with bare logging: uvicorn configures only its own.
+        logging.basicConfig(
+            stream=sys.stderr,
+            level=os.environ.get(LOG_LEVEL_ENV, "INFO").upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+    try:
+        config = load_config()
+    except ConfigError as error:
+        for problem in error.problems:
+            logger.error("configuration: %s", problem)
+        raise
+    assembly = assemble(load_plugins(config.environ), config)
+    for problem in assembly.problems:
+        logger.warning("%s", problem)
+    if config.telemetry.enabled:
+        from plugboard.telemetry.setup import install
+
+        install(config.telemetry, environ=config.environ)
+    return http_app(
+        assembly,
+        host=os.environ.get(HOST_ENV) or config.server.host,
+        stateless=_flag(STATELESS_ENV),
+        json_response=_flag(JSON_RESPONSE_ENV),
+    )
+
+
+def run_http_workers(
+    assembly: Assembly,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    json_response: bool | None = None,
+) -> None:
+    """Serve with ``workers`` uvicorn processes sharing one socket, until interrupted.
+
+    Sessions live in one process, so several workers serve statelessly. Each worker
+    assembles the configuration ``assembly`` was built from (passed on through the
+    environment); ``assembly`` itself is not served.
+    """
+    import uvicorn
+
+    if assembly.config.source is not None:
+        os.environ[CONFIG_ENV] = str(assembly.config.source.resolve())
+    os.environ[HOST_ENV] = host
+    os.environ[STATELESS_ENV] = "1"
+    if json_response is not None:
+        os.environ[JSON_RESPONSE_ENV] = "1" if json_response else "0"
+    os.environ[LOG_LEVEL_ENV] = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        lifespan="on",
+        timeout_graceful_shutdown=_shutdown_timeout(assembly),
+    )

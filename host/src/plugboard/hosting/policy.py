@@ -1,0 +1,230 @@
+"""Authorization: which principals may use which tools, resources and prompts.
+
+The ``[policy]`` table holds rules. A rule picks callers (by principal name, scope or
+role) and components (by connector instance and by name pattern, for tools, resources
+and prompts alone or together) and allows or denies them. A deny rule that matches
+wins; otherwise a matching allow rule allows; otherwise ``default`` decides.
+
+The policy is one middleware with a ``visible`` method: the server asks it to filter
+every list, and the middleware refuses calls, so a principal never sees what it may
+not call. Decisions are remembered per principal (name, scopes, roles), so a call
+costs a dictionary lookup once a principal has been seen.
+
+The local principal (stdio, ``plugboard call``, HTTP without authentication) is local
+trust: the policy does not restrict it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, model_validator
+
+from plugboard.auth import LOCAL_PRINCIPAL, Principal
+from plugboard.hosting.patterns import NamePattern
+from plugboard.hosting.refusal import CallRefused
+from plugboard.middleware import Call, CallKind
+
+Effect = Literal["allow", "deny"]
+KINDS: tuple[CallKind, ...] = ("tool", "resource", "prompt")
+
+
+class PolicyRule(BaseModel):
+    """One ``[[policy.rules]]`` entry.
+
+    Who: a rule applies to a principal that matches every one of ``principals``,
+    ``scopes`` and ``roles`` that is given (a name pattern; any one of the scopes; any
+    one of the roles). A rule with none of them applies to everyone.
+
+    What: ``connectors`` (instance-name patterns) narrows the rule to those instances'
+    components. ``tools``, ``resources`` and ``prompts`` (name patterns; URIs for
+    resources) narrow it to those kinds; a rule that names none of the three covers
+    every kind.
+
+    Attributes:
+        effect: ``allow`` (the default) or ``deny``.
+        principals: Principal-name patterns (``"alice"``, ``"ci-*"``).
+        scopes: The principal needs one of these scopes.
+        roles: The principal needs one of these roles.
+        connectors: Connector-instance patterns.
+        tools: Tool-name patterns (``"crm_search_*"``).
+        resources: Resource URI patterns (``"file://docs/*"``); in lists, templates
+            are matched by their template text.
+        prompts: Prompt-name patterns.
+        description: Why the rule exists, for the people who read the file.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    effect: Effect = "allow"
+    principals: list[str] | None = None
+    scopes: list[str] | None = None
+    roles: list[str] | None = None
+    connectors: list[str] | None = None
+    tools: list[str] | None = None
+    resources: list[str] | None = None
+    prompts: list[str] | None = None
+    description: str | None = None
+
+
+class PolicyConfig(BaseModel):
+    """The ``[policy]`` table.
+
+    Attributes:
+        default: What applies when no rule matches: ``deny`` when there are rules,
+            else ``allow``.
+        ip_allow: Client networks (``"10.0.0.0/8"``, ``"2001:db8::/32"``,
+            ``"192.0.2.7"``) allowed to reach the MCP endpoints over HTTP; empty
+            allows every address.
+        rules: The ``[[policy.rules]]``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default: Effect | None = None
+    ip_allow: list[IPvAnyNetwork] = Field(default_factory=list)
+    rules: list[PolicyRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fill_default(self) -> PolicyConfig:
+        if self.default is None:
+            object.__setattr__(self, "default", "deny" if self.rules else "allow")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the policy restricts anything (rules, or a ``deny`` default)."""
+        return bool(self.rules) or self.default == "deny"
+
+
+POLICY_OFF = PolicyConfig()
+"""What applies when the configuration has no ``[policy]`` table: everything allowed."""
+
+
+def _pattern(values: list[str] | None) -> NamePattern | None:
+    return NamePattern(values) if values is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    allow: bool
+    principals: NamePattern | None
+    scopes: frozenset[str] | None
+    roles: frozenset[str] | None
+    connectors: NamePattern | None
+    kinds: dict[CallKind, NamePattern | None]
+    """The kinds the rule covers, each with its name patterns (``None``: any name)."""
+
+    @classmethod
+    def compile(cls, rule: PolicyRule) -> _Rule:
+        named: dict[CallKind, list[str] | None] = {
+            "tool": rule.tools,
+            "resource": rule.resources,
+            "prompt": rule.prompts,
+        }
+        if all(patterns is None for patterns in named.values()):
+            kinds: dict[CallKind, NamePattern | None] = dict.fromkeys(KINDS)
+        else:
+            kinds = {
+                kind: NamePattern(patterns)
+                for kind, patterns in named.items()
+                if patterns is not None
+            }
+        return cls(
+            allow=rule.effect == "allow",
+            principals=_pattern(rule.principals),
+            scopes=frozenset(rule.scopes) if rule.scopes is not None else None,
+            roles=frozenset(rule.roles) if rule.roles is not None else None,
+            connectors=_pattern(rule.connectors),
+            kinds=kinds,
+        )
+
+    def applies_to(self, principal: Principal) -> bool:
+        if self.principals is not None and not self.principals.matches(principal.name):
+            return False
+        if self.scopes is not None and not self.scopes & principal.scopes:
+            return False
+        return self.roles is None or bool(self.roles & principal.roles)
+
+    def covers(self, kind: CallKind, name: str, instance: str | None) -> bool:
+        if kind not in self.kinds:
+            return False
+        if self.connectors is not None and (
+            instance is None or not self.connectors.matches(instance)
+        ):
+            return False
+        names = self.kinds[kind]
+        return names is None or names.matches(name)
+
+
+@dataclass(slots=True)
+class _PrincipalView:
+    """The rules that apply to one principal, and the decisions made for it so far."""
+
+    rules: tuple[_Rule, ...]
+    decisions: dict[tuple[CallKind, str, str | None], bool] = field(default_factory=dict)
+
+
+class Policy:
+    """The compiled ``[policy]``: a middleware that refuses, and a filter for lists.
+
+    Args:
+        config: The ``[policy]`` table.
+        cache_size: Principals (and decisions per principal) remembered; past that
+            the memory is cleared and rebuilt as calls come.
+    """
+
+    def __init__(self, config: PolicyConfig, *, cache_size: int = 10_000) -> None:
+        self._rules = tuple(_Rule.compile(rule) for rule in config.rules)
+        self._default = config.default == "allow"
+        self._cache_size = cache_size
+        self._views: dict[tuple[str, frozenset[str], frozenset[str]], _PrincipalView] = {}
+
+    def allows(self, principal: Principal, kind: CallKind, name: str, instance: str | None) -> bool:
+        """Whether ``principal`` may use the component."""
+        if principal is LOCAL_PRINCIPAL:
+            return True
+        key = (principal.name, principal.scopes, principal.roles)
+        view = self._views.get(key)
+        if view is None:
+            if len(self._views) >= self._cache_size:
+                self._views.clear()
+            view = _PrincipalView(tuple(r for r in self._rules if r.applies_to(principal)))
+            self._views[key] = view
+        decision_key = (kind, name, instance)
+        decision = view.decisions.get(decision_key)
+        if decision is None:
+            decision = self._decide(view.rules, kind, name, instance)
+            if len(view.decisions) >= self._cache_size:
+                view.decisions.clear()
+            view.decisions[decision_key] = decision
+        return decision
+
+    def _decide(
+        self, rules: tuple[_Rule, ...], kind: CallKind, name: str, instance: str | None
+    ) -> bool:
+        allowed = False
+        for rule in rules:
+            if rule.covers(kind, name, instance):
+                if not rule.allow:
+                    return False
+                allowed = True
+        return allowed or self._default
+
+    def visible(
+        self, principal: Principal, kind: CallKind, name: str, instance: str | None
+    ) -> bool:
+        """The list filter: a principal sees exactly what it may call."""
+        return self.allows(principal, kind, name, instance)
+
+    async def __call__(self, call: Call, call_next: Callable[[Call], Awaitable[Any]]) -> Any:
+        """Refuse the call unless the policy allows it."""
+        if self.allows(call.principal, call.kind, call.name, call.instance):
+            return await call_next(call)
+        raise CallRefused(
+            f"{call.name} is not available to {call.principal.name}: the server's policy does "
+            "not allow it; ask the server's operator for access",
+            outcome="denied",
+        )

@@ -1,0 +1,353 @@
+"""Serving as deployed: ``plugboard serve --workers N`` and OTLP export from a real server.
+
+The servers run as subprocesses on 127.0.0.1 with a tiny test plugin, installed into a
+temporary directory (a module and its ``.dist-info``) that only they see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from mcp import Client
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from starlette.testclient import TestClient
+
+from plugboard.transports import STATELESS_ENV, create_app
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+
+PLUGIN = '''
+"""A test plugin: which worker process answered?"""
+
+import logging
+import os
+
+from plugboard import hookimpl
+
+
+def worker_pid() -> int:
+    """The process id of the worker serving this call."""
+    logging.getLogger("plugboard_pidtest").info("worker %s answering", os.getpid())
+    return os.getpid()
+
+
+@hookimpl
+def register_tools(register):
+    register(worker_pid, read_only=True)
+'''
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory that makes ``plugboard-pidtest`` installed for processes that use it."""
+    site = tmp_path_factory.mktemp("pidtest-site")
+    (site / "plugboard_pidtest.py").write_text(PLUGIN)
+    info = site / "plugboard_pidtest-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: plugboard-pidtest\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[plugboard]\npidtest = plugboard_pidtest\n")
+    return site
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _command(*args: str) -> list[str]:
+    if os.environ.get("PLUGBOARD_E2E_COVERAGE") == "1":
+        rcfile = str(ROOT / "pyproject.toml")
+        return [
+            sys.executable,
+            "-m",
+            "coverage",
+            "run",
+            f"--rcfile={rcfile}",
+            "-m",
+            "plugboard.cli",
+            *args,
+        ]
+    return [sys.executable, "-m", "plugboard.cli", *args]
+
+
+def _env(site: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PLUGBOARD_", "OTEL_"))
+    }
+    env["PYTHONPATH"] = str(site)
+    env["PLUGBOARD_PLUGINS"] = "pidtest"
+    env["PYTHONUNBUFFERED"] = "1"
+    if os.environ.get("PLUGBOARD_E2E_COVERAGE") == "1":
+        env["COVERAGE_FILE"] = str(ROOT / ".coverage")
+    return env
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.process, self.port, self.log = process, port, log
+        self.url = f"http://127.0.0.1:{port}/mcp"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(STOP_TIMEOUT)
+            raise
+
+
+@contextlib.contextmanager
+def serving(workdir: Path, site: Path, *args: str) -> Iterator[Served]:
+    port = _free_port()
+    log = workdir / f"serve-{port}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            _command("serve", "--port", str(port), *args),
+            cwd=workdir,
+            env=_env(site),
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    served = Served(process, port, log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"plugboard serve exited with {process.returncode}:\n{served.output()}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"plugboard serve did not come up:\n{served.output()}")
+            time.sleep(0.05)
+        yield served
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(STOP_TIMEOUT)
+
+
+class _Collector(ThreadingHTTPServer):
+    """A tiny OTLP/HTTP receiver: keeps the bodies posted to each path."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, bytes]] = []
+        super().__init__(("127.0.0.1", 0), _CollectorHandler)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def span_names(self) -> list[str]:
+        return [
+            span.name
+            for path, body in self.received
+            if path == "/v1/traces"
+            for resource in ExportTraceServiceRequest.FromString(body).resource_spans
+            for scope in resource.scope_spans
+            for span in scope.spans
+        ]
+
+    def service_names(self) -> set[str]:
+        return {
+            attribute.value.string_value
+            for path, body in self.received
+            if path == "/v1/traces"
+            for resource in ExportTraceServiceRequest.FromString(body).resource_spans
+            for attribute in resource.resource.attributes
+            if attribute.key == "service.name"
+        }
+
+    def metric_names(self) -> set[str]:
+        return {
+            metric.name
+            for path, body in self.received
+            if path == "/v1/metrics"
+            for resource in ExportMetricsServiceRequest.FromString(body).resource_metrics
+            for scope in resource.scope_metrics
+            for metric in scope.metrics
+        }
+
+
+class _CollectorHandler(BaseHTTPRequestHandler):
+    server: _Collector
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.server.received.append((self.path, body))
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def collector() -> Iterator[_Collector]:
+    server = _Collector()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _telemetry_config(workdir: Path, collector: _Collector, service: str) -> Path:
+    path = workdir / "plugboard.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            [telemetry]
+            service_name = "{service}"
+            otlp_endpoint = "{collector.endpoint}"
+            metric_interval = 3600
+            """
+        )
+    )
+    return path
+
+
+async def _pids(url: str, clients: int, calls: int, mode: str) -> list[int]:
+    """Call ``worker_pid`` from ``clients`` concurrent clients, each on its own connection."""
+    pids: list[int] = []
+
+    async def one_client() -> None:
+        async with Client(url, mode=mode) as client:
+            for _ in range(calls):
+                result = await client.call_tool("worker_pid", {})
+                assert not result.is_error, result
+                assert result.structured_content is not None
+                pids.append(result.structured_content["result"])
+
+    async with anyio.create_task_group() as group:
+        for _ in range(clients):
+            group.start_soon(one_client)
+    return pids
+
+
+async def test_several_workers_serve_statelessly_and_stop_cleanly(
+    tmp_path: Path, plugin_site: Path, collector: _Collector
+) -> None:
+    config = _telemetry_config(tmp_path, collector, "scale-out-test")
+    with serving(tmp_path, plugin_site, "--workers", "2", "--config", str(config)) as served:
+        seen: set[int] = set()
+        calls = 0
+        with anyio.fail_after(60):
+            # Connections are spread over the workers by the kernel, not round robin:
+            # open fresh ones until both workers have answered.
+            for round_number in range(20):
+                mode = "legacy" if round_number % 2 else "auto"
+                pids = await _pids(served.url, clients=6, calls=5, mode=mode)
+                calls += len(pids)
+                seen.update(pids)
+                if len(seen) >= 2 and round_number >= 1:
+                    break
+        assert len(seen) == 2, f"only {seen} answered {calls} calls:\n{served.output()}"
+        assert served.process.pid not in seen  # the supervisor serves nothing itself
+        ready = httpx.get(f"http://127.0.0.1:{served.port}/readyz", timeout=5)
+        assert ready.status_code == 200
+        assert ready.json()["status"] == "ready"
+        status = served.stop()
+    output = served.output()
+    assert status == 0, output
+    assert "Traceback" not in output
+    # Each worker installed telemetry from the configuration and flushed it on its way out.
+    assert collector.service_names() == {"scale-out-test"}
+    assert "execute_tool worker_pid" in collector.span_names()
+
+
+def test_workers_refuse_stateful_sessions_and_stdio(tmp_path: Path, plugin_site: Path) -> None:
+    for args, message in (
+        (["--workers", "2", "--stateful"], "several workers cannot share stateful sessions"),
+        (["--workers", "3", "--stdio"], "--workers applies to HTTP"),
+    ):
+        done = subprocess.run(
+            _command("serve", *args),
+            cwd=tmp_path,
+            env=_env(plugin_site),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 2
+        assert message in done.stderr
+
+
+async def test_a_served_call_is_exported_with_trace_ids_in_the_log(
+    tmp_path: Path, plugin_site: Path, collector: _Collector
+) -> None:
+    config = _telemetry_config(tmp_path, collector, "otlp-e2e")
+    with serving(tmp_path, plugin_site, "--config", str(config)) as served:
+        async with Client(served.url, mode="legacy") as client:
+            result = await client.call_tool("worker_pid", {})
+        assert result.structured_content == {"result": served.process.pid}
+        status = served.stop()
+    output = served.output()
+    assert status == 0, output
+    names = collector.span_names()
+    assert "tools/call worker_pid" in names
+    assert "execute_tool worker_pid" in names
+    assert collector.service_names() == {"otlp-e2e"}
+    assert {"mcp.server.operation.duration", "plugboard.calls"} <= collector.metric_names()
+    (line,) = [line for line in output.splitlines() if "answering" in line]
+    assert "trace_id=" in line
+    assert "trace_id=00000000000000000000000000000000" not in line
+
+
+def test_the_app_factory_reads_its_settings_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "factory.toml"
+    config.write_text('[server]\nname = "from-the-factory"\nstateless = false\n')
+    monkeypatch.setenv("PLUGBOARD_CONFIG", str(config))
+    monkeypatch.setenv("PLUGBOARD_PLUGINS", "none-at-all")
+    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    headers = {
+        "accept": "application/json, text/event-stream",
+        "content-type": "application/json",
+        "mcp-protocol-version": "2025-11-25",
+    }
+    for flag, expected in (("1", 200), ("0", 400)):
+        monkeypatch.setenv(STATELESS_ENV, flag)
+        app = create_app()
+        assert app.state.assembly.config.server.name == "from-the-factory"
+        with TestClient(app, base_url="http://127.0.0.1:8000") as http:
+            # Stateless answers a request with no session; stateful wants one first.
+            assert http.post("/mcp", json=listing, headers=headers).status_code == expected
