@@ -17,6 +17,7 @@ PEERS = Path(__file__).resolve().parents[1] / "tests" / "peers"
 
 
 def main() -> int:
+    """Install the peers if needed; the exit status is npm's (1 under CI without npm)."""
     lock = PEERS / "package-lock.json"
     installed = PEERS / "node_modules" / ".package-lock.json"
     if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:

@@ -39,9 +39,9 @@ def test_no_section_documents_a_hook_that_does_not_exist() -> None:
     assert documented == _hookspec_names()
 
 
-def test_every_hook_docstring_documents_its_argument() -> None:
+def test_every_hook_docstring_documents_its_arguments() -> None:
     for name in _hookspec_names():
         doc = inspect.getdoc(getattr(hookspecs, name))
-        assert "Args:" in doc and "register:" in doc, (
-            f"{name} docstring lacks an Args: register: entry"
-        )
+        assert "Args:" in doc, f"{name} docstring has no Args: section"
+        assert "register:" in doc, f"{name} docstring does not document register"
+        assert "config:" in doc, f"{name} docstring does not document config"
