@@ -38,6 +38,7 @@ def bench_plugin_on_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     else:
         os.environ["PYTHONPATH"] = previous
 
+
 CALLS = 50
 
 ECHO_SCHEMA = {
