@@ -10,7 +10,7 @@ import base64
 import inspect
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import mcp_types as types
@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from plugboard import __version__
 from plugboard.assembly import Assembly
 from plugboard.auth import LOCAL_PRINCIPAL, Principal
-from plugboard.catalog import Catalog, PromptEntry, ResourceEntry
+from plugboard.catalog import Catalog, PromptEntry, ResourceEntry, ToolEntry
 from plugboard.errors import ToolError
 from plugboard.middleware import Call, CallKind
 from plugboard.notifications import ListChanges, ListChangingServer, ListKind
@@ -103,6 +103,27 @@ async def _hide_internal_errors(
             INTERNAL_ERROR,
             f"Internal error; the server log has the details under reference {reference}",
         ) from None
+
+
+def _call(
+    ctx: ServerRequestContext[Any, Any],
+    kind: CallKind,
+    name: str,
+    arguments: Mapping[str, Any],
+    entry: ToolEntry | ResourceEntry | PromptEntry,
+) -> Call:
+    """The :class:`Call` that carries one request through the middleware chain."""
+    return Call(
+        kind=kind,
+        name=name,
+        arguments=arguments,
+        principal=principal_of(ctx),
+        instance=entry.owner.instance,
+        plugin=entry.owner.plugin,
+        annotations=entry.annotations if isinstance(entry, ToolEntry) else {},
+        timeout=entry.timeout,
+        request=ctx,
+    )
 
 
 def _template_of(entry: ResourceEntry) -> str:
@@ -193,6 +214,22 @@ class PlugboardServer:
 
         return visible
 
+    def _visible_page(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        params: types.PaginatedRequestParams | None,
+        kind: CallKind,
+        entries: Iterable[tuple[str, ToolEntry | ResourceEntry | PromptEntry]],
+    ) -> tuple[list[Any], str | None]:
+        """One page of the definitions of ``entries`` (name, entry) the caller may see."""
+        visible = self._visible(ctx)
+        definitions = [
+            entry.definition
+            for name, entry in entries
+            if visible is None or visible(kind, name, entry.owner.instance)
+        ]
+        return _page(definitions, params.cursor if params else None, self.page_size)
+
     def tool_input_schema(self, name: str) -> dict[str, Any] | None:
         """A tool's input schema, for the SDK's header validation; spares it a ``tools/list``."""
         entry = self.assembly.catalog.tools.get(name)
@@ -202,13 +239,10 @@ class PlugboardServer:
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         """``tools/list``: the catalog's tools the caller may see, a page at a time."""
-        visible = self._visible(ctx)
-        tools = [
-            entry.definition
-            for entry in self.assembly.catalog.tools.values()
-            if visible is None or visible("tool", entry.definition.name, entry.owner.instance)
-        ]
-        page, cursor = _page(tools, params.cursor if params else None, self.page_size)
+        catalog = self.assembly.catalog
+        page, cursor = self._visible_page(
+            ctx, params, "tool", ((e.definition.name, e) for e in catalog.tools.values())
+        )
         return types.ListToolsResult(tools=page, next_cursor=cursor)
 
     async def call_tool(
@@ -218,44 +252,25 @@ class PlugboardServer:
         entry = self.assembly.catalog.tools.get(params.name)
         if entry is None:
             raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}")
-        call = Call(
-            kind="tool",
-            name=params.name,
-            arguments=params.arguments or {},
-            principal=principal_of(ctx),
-            instance=entry.owner.instance,
-            plugin=entry.owner.plugin,
-            annotations=entry.annotations,
-            timeout=entry.timeout,
-            request=ctx,
-        )
-        return await entry.handle(call)
+        return await entry.handle(_call(ctx, "tool", params.name, params.arguments or {}, entry))
 
     async def list_resources(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
         """``resources/list``: the fixed resources the caller may see."""
-        visible = self._visible(ctx)
-        resources = [
-            entry.definition
-            for uri, entry in self.assembly.catalog.resources.items()
-            if visible is None or visible("resource", uri, entry.owner.instance)
-        ]
-        page, cursor = _page(resources, params.cursor if params else None, self.page_size)
-        return types.ListResourcesResult(resources=page, next_cursor=cursor)  # type: ignore[arg-type]
+        catalog = self.assembly.catalog
+        page, cursor = self._visible_page(ctx, params, "resource", catalog.resources.items())
+        return types.ListResourcesResult(resources=page, next_cursor=cursor)
 
     async def list_resource_templates(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
         """``resources/templates/list``: the resource templates the caller may see."""
-        visible = self._visible(ctx)
-        templates = [
-            entry.definition
-            for entry in self.assembly.catalog.templates
-            if visible is None or visible("resource", _template_of(entry), entry.owner.instance)
-        ]
-        page, cursor = _page(templates, params.cursor if params else None, self.page_size)
-        return types.ListResourceTemplatesResult(resource_templates=page, next_cursor=cursor)  # type: ignore[arg-type]
+        catalog = self.assembly.catalog
+        page, cursor = self._visible_page(
+            ctx, params, "resource", ((_template_of(e), e) for e in catalog.templates)
+        )
+        return types.ListResourceTemplatesResult(resource_templates=page, next_cursor=cursor)
 
     async def read_resource(
         self, ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
@@ -266,30 +281,17 @@ class PlugboardServer:
         if found is None:
             raise MCPError(RESOURCE_NOT_FOUND, f"Resource not found: {uri}", data={"uri": uri})
         entry, variables = found
-        call = Call(
-            kind="resource",
-            name=uri,
-            arguments=variables,
-            principal=principal_of(ctx),
-            instance=entry.owner.instance,
-            plugin=entry.owner.plugin,
-            timeout=entry.timeout,
-            request=ctx,
-        )
-        contents = await _run_guarded(entry, call)
+        contents = await _run_guarded(entry, _call(ctx, "resource", uri, variables, entry))
         return types.ReadResourceResult(contents=contents)
 
     async def list_prompts(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
         """``prompts/list``: the prompts the caller may see."""
-        visible = self._visible(ctx)
-        prompts = [
-            entry.definition
-            for entry in self.assembly.catalog.prompts.values()
-            if visible is None or visible("prompt", entry.definition.name, entry.owner.instance)
-        ]
-        page, cursor = _page(prompts, params.cursor if params else None, self.page_size)
+        catalog = self.assembly.catalog
+        page, cursor = self._visible_page(
+            ctx, params, "prompt", ((e.definition.name, e) for e in catalog.prompts.values())
+        )
         return types.ListPromptsResult(prompts=page, next_cursor=cursor)
 
     async def get_prompt(
@@ -299,16 +301,7 @@ class PlugboardServer:
         entry = self.assembly.catalog.prompts.get(params.name)
         if entry is None:
             raise MCPError(INVALID_PARAMS, f"Unknown prompt: {params.name}")
-        call = Call(
-            kind="prompt",
-            name=params.name,
-            arguments=params.arguments or {},
-            principal=principal_of(ctx),
-            instance=entry.owner.instance,
-            plugin=entry.owner.plugin,
-            timeout=entry.timeout,
-            request=ctx,
-        )
+        call = _call(ctx, "prompt", params.name, params.arguments or {}, entry)
         result: types.GetPromptResult = await _run_guarded(entry, call)
         return result
 
