@@ -5,14 +5,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from plugboard import ToolError, tool
-from plugboard_copper.base import CopperTools, PageNumber, PageSize, RecordId, criteria
+from plugboard_copper.base import CopperTools, Filters, criteria
 from plugboard_copper.inputs import ActivityChanges
-from plugboard_copper.models import Activity, ActivityTypeRef, Deleted, ParentType, SearchPage
+from plugboard_copper.models import Activity, ActivityTypeRef, ParentType
+from plugboard_copper.record_tools import RecordType
+
+ACTIVITIES = RecordType("activities", "activity", Activity)
 
 NOTE_TYPE_ID = 0
 """Copper's built-in "Note" activity type has the fixed id 0."""
@@ -23,55 +26,55 @@ ParentTypeArgument = Annotated[
 ]
 
 
+class ActivityFilters(Filters):
+    """The filters of search_activities."""
+
+    parent_type: ParentType | None = Field(
+        default=None, description="Only activities on a record of this type (with parent_id)."
+    )
+    parent_id: int | None = Field(
+        default=None, description="Only activities on the record with this id (with parent_type)."
+    )
+    activity_types: list[ActivityTypeRef] | None = Field(
+        default=None,
+        description=(
+            "Only these activity types, as {id, category} (see list_activity_types; "
+            'a note is {"id": 0, "category": "user"}).'
+        ),
+    )
+    minimum_activity_date: int | None = Field(
+        default=None, description="Only activities at or after this Unix timestamp."
+    )
+    maximum_activity_date: int | None = Field(
+        default=None, description="Only activities at or before this Unix timestamp."
+    )
+
+    def criteria(self) -> dict[str, Any]:
+        """The search body: the parent as one {id, type} object."""
+        if (self.parent_type is None) != (self.parent_id is None):
+            raise ToolError("give parent_type and parent_id together, or neither")
+        parent = None
+        if self.parent_id is not None:
+            parent = {"id": self.parent_id, "type": self.parent_type}
+        types = self.activity_types
+        return criteria(
+            parent=parent,
+            activity_types=[item.model_dump() for item in types] if types else None,
+            minimum_activity_date=self.minimum_activity_date,
+            maximum_activity_date=self.maximum_activity_date,
+        )
+
+
 class ActivityTools(CopperTools):
     """Search, read, log, change and delete activities."""
 
-    @tool(
-        read_only=True,
-        destructive=False,
-        idempotent=True,
-        open_world=True,
-        title="Search activities",
+    search_activities = ACTIVITIES.search_tool(
+        ActivityFilters,
+        "Find activities, newest first: those on one record, of some types, in a period.",
     )
-    async def search_activities(
-        self,
-        parent_type: ParentType | None = None,
-        parent_id: int | None = None,
-        activity_types: list[ActivityTypeRef] | None = None,
-        minimum_activity_date: int | None = None,
-        maximum_activity_date: int | None = None,
-        page_number: PageNumber = 1,
-        page_size: PageSize = None,
-    ) -> SearchPage[Activity]:
-        """Find activities, newest first: those on one record, of some types, in a period.
-
-        Args:
-            parent_type: Only activities on a record of this type (with parent_id).
-            parent_id: Only activities on the record with this id (with parent_type).
-            activity_types: Only these activity types, as {id, category} (see
-                list_activity_types; a note is {"id": 0, "category": "user"}).
-            minimum_activity_date: Only activities at or after this Unix timestamp.
-            maximum_activity_date: Only activities at or before this Unix timestamp.
-        """
-        if (parent_type is None) != (parent_id is None):
-            raise ToolError("give parent_type and parent_id together, or neither")
-        parent = {"id": parent_id, "type": parent_type} if parent_id is not None else None
-        body = criteria(
-            parent=parent,
-            activity_types=[item.model_dump() for item in activity_types]
-            if activity_types
-            else None,
-            minimum_activity_date=minimum_activity_date,
-            maximum_activity_date=maximum_activity_date,
-        )
-        return await self._search(
-            "activities", Activity, body, page_number=page_number, page_size=page_size
-        )
-
-    @tool(read_only=True, destructive=False, idempotent=True, open_world=True, title="Get activity")
-    async def get_activity(self, activity_id: RecordId) -> Activity:
-        """Fetch one activity by id; a deleted one comes back as a stub with is_deleted."""
-        return Activity.model_validate(await self.copper.get("activities", activity_id))
+    get_activity = ACTIVITIES.get_tool(
+        "Fetch one activity by id; a deleted one comes back as a stub with is_deleted."
+    )
 
     @tool(
         read_only=False, destructive=False, idempotent=False, open_world=True, title="Log activity"
@@ -99,29 +102,10 @@ class ActivityTools(CopperTools):
         )
         return Activity.model_validate(await self.copper.create("activities", body))
 
-    @tool(
-        read_only=False,
-        destructive=True,
-        idempotent=True,
-        open_world=True,
-        title="Update activity",
+    update_activity = ACTIVITIES.update_tool(
+        ActivityChanges,
+        'Change a logged activity\'s text, date or type; only "user" activities can change.',
     )
-    async def update_activity(self, activity_id: RecordId, changes: ActivityChanges) -> Activity:
-        """Change a logged activity's text, date or type; only "user" activities can change.
-
-        Args:
-            changes: The fields to change.
-        """
-        body = self._changes(changes, "activity")
-        return Activity.model_validate(await self.copper.update("activities", activity_id, body))
-
-    @tool(
-        read_only=False,
-        destructive=True,
-        idempotent=True,
-        open_world=True,
-        title="Delete activity",
+    delete_activity = ACTIVITIES.delete_tool(
+        "Delete an activity; Copper keeps a stub of it that get_activity still returns."
     )
-    async def delete_activity(self, activity_id: RecordId) -> Deleted:
-        """Delete an activity; Copper keeps a stub of it that get_activity still returns."""
-        return Deleted.model_validate(await self.copper.delete("activities", activity_id))

@@ -1,10 +1,11 @@
-"""What the Copper tool groups share: the client, paging, and the arguments' types."""
+"""What the Copper tool groups share: the client, paging, search filters, argument types."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from plugboard import ToolError
 from plugboard_copper.client import CopperClient
@@ -33,6 +34,11 @@ AssigneeIds = Annotated[
 Tags = Annotated[
     list[str] | None, Field(description="Only records with at least one of these tags.")
 ]
+PhoneNumberFilter = Annotated[str | None, Field(description="A phone number (or part of one).")]
+City = Annotated[str | None, Field(description="The city of the address.")]
+State = Annotated[str | None, Field(description="The state or province of the address.")]
+Country = Annotated[str | None, Field(description="The country of the address (two-letter code).")]
+SORT_BY = "The field to sort by."
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -42,12 +48,37 @@ def criteria(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+class Filters(BaseModel):
+    """Base of a search's filters: each field is an argument of the search tool.
+
+    A search tool takes the fields, in order, then ``page_number`` and ``page_size``;
+    :meth:`criteria` turns the values into Copper's search body.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    def criteria(self) -> dict[str, Any]:
+        """The search body: the filters given, under their own names."""
+        return criteria(**dict(self))
+
+
 class CopperTools:
     """Base of the tool groups: gives them the started client and shared helpers."""
 
     instance: str
     settings: CopperSettings
     _copper: CopperClient | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Tools built by RecordType are named after their record type; the host names a
+        # tool after its function, so an attribute spelled otherwise would hide its name.
+        for attribute, value in vars(cls).items():
+            if inspect.isfunction(value) and value.__name__ != attribute:
+                raise TypeError(
+                    f"{cls.__name__}.{attribute} is the function {value.__name__!r}: "
+                    "give the attribute the function's name"
+                )
 
     @property
     def copper(self) -> CopperClient:

@@ -9,20 +9,27 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from plugboard import ToolError, resource, tool
+from plugboard import ToolError, tool
 from plugboard_copper.base import (
+    SORT_BY,
     AssigneeIds,
+    City,
     CopperTools,
+    Country,
+    Filters,
     Ids,
-    PageNumber,
-    PageSize,
+    PhoneNumberFilter,
     RecordId,
     SortDirection,
+    State,
     Tags,
     criteria,
 )
 from plugboard_copper.inputs import LeadFields, NewLead
-from plugboard_copper.models import Deleted, Lead, LeadConversion, SearchPage
+from plugboard_copper.models import Lead, LeadConversion
+from plugboard_copper.record_tools import RecordType
+
+LEADS = RecordType("leads", "lead", Lead)
 
 LeadSort = Literal[
     "name",
@@ -54,93 +61,39 @@ class ConvertedOpportunity(BaseModel):
     assignee_id: int | None = Field(default=None, description="The owner's user id.")
 
 
+class LeadFilters(Filters):
+    """The filters of search_leads."""
+
+    name: str | None = Field(default=None, description="Part of the lead's full name.")
+    emails: list[str] | None = Field(
+        default=None, description="Email addresses, any of which the lead has."
+    )
+    phone_number: PhoneNumberFilter = None
+    status_ids: list[int] | None = Field(
+        default=None, description="Only leads in these lead statuses."
+    )
+    customer_source_ids: list[int] | None = Field(
+        default=None, description="Only leads from these customer sources."
+    )
+    assignee_ids: AssigneeIds = None
+    tags: Tags = None
+    city: City = None
+    state: State = None
+    country: Country = None
+    ids: Ids = None
+    sort_by: LeadSort = Field(default="name", description=SORT_BY)
+    sort_direction: SortDirection = "asc"
+
+
 class LeadTools(CopperTools):
     """Search, read, create, change, delete and convert leads."""
 
-    @tool(read_only=True, destructive=False, idempotent=True, open_world=True, title="Search leads")
-    async def search_leads(
-        self,
-        name: str | None = None,
-        emails: list[str] | None = None,
-        phone_number: str | None = None,
-        status_ids: list[int] | None = None,
-        customer_source_ids: list[int] | None = None,
-        assignee_ids: AssigneeIds = None,
-        tags: Tags = None,
-        city: str | None = None,
-        state: str | None = None,
-        country: str | None = None,
-        ids: Ids = None,
-        sort_by: LeadSort = "name",
-        sort_direction: SortDirection = "asc",
-        page_number: PageNumber = 1,
-        page_size: PageSize = None,
-    ) -> SearchPage[Lead]:
-        """Find leads in Copper; all the filters given must match.
-
-        Returns one page and the total number of matches; ask for the next page_number
-        while has_more is true.
-
-        Args:
-            name: Part of the lead's full name.
-            emails: Email addresses, any of which the lead has.
-            phone_number: A phone number (or part of one).
-            status_ids: Only leads in these lead statuses.
-            customer_source_ids: Only leads from these customer sources.
-            city: The city of the address.
-            state: The state or province of the address.
-            country: The country of the address (two-letter code).
-            sort_by: The field to sort by.
-        """
-        body = criteria(
-            name=name,
-            emails=emails,
-            phone_number=phone_number,
-            status_ids=status_ids,
-            customer_source_ids=customer_source_ids,
-            assignee_ids=assignee_ids,
-            tags=tags,
-            city=city,
-            state=state,
-            country=country,
-            ids=ids,
-            sort_by=sort_by,
-            sort_direction=sort_direction,
-        )
-        return await self._search("leads", Lead, body, page_number=page_number, page_size=page_size)
-
-    @tool(read_only=True, destructive=False, idempotent=True, open_world=True, title="Get lead")
-    async def get_lead(self, lead_id: RecordId) -> Lead:
-        """Fetch one lead by id, with all its fields."""
-        return Lead.model_validate(await self.copper.get("leads", lead_id))
-
-    @tool(
-        read_only=False, destructive=False, idempotent=False, open_world=True, title="Create lead"
-    )
-    async def create_lead(self, lead: NewLead) -> Lead:
-        """Create a lead. Search first (search_leads) when it may exist already.
-
-        Args:
-            lead: The lead's fields; only name is required.
-        """
-        return Lead.model_validate(await self.copper.create("leads", lead.body()))
-
-    @tool(read_only=False, destructive=True, idempotent=True, open_world=True, title="Update lead")
-    async def update_lead(self, lead_id: RecordId, changes: LeadFields) -> Lead:
-        """Change some fields of a lead; the fields left out stay as they are.
-
-        A field set to null is cleared; lists are replaced as a whole.
-
-        Args:
-            changes: The fields to change.
-        """
-        body = self._changes(changes, "lead")
-        return Lead.model_validate(await self.copper.update("leads", lead_id, body))
-
-    @tool(read_only=False, destructive=True, idempotent=True, open_world=True, title="Delete lead")
-    async def delete_lead(self, lead_id: RecordId) -> Deleted:
-        """Delete a lead from Copper, permanently."""
-        return Deleted.model_validate(await self.copper.delete("leads", lead_id))
+    search_leads = LEADS.search_tool(LeadFilters)
+    get_lead = LEADS.get_tool()
+    create_lead = LEADS.create_tool(NewLead)
+    update_lead = LEADS.update_tool(LeadFields)
+    delete_lead = LEADS.delete_tool()
+    lead_resource = LEADS.resource()
 
     @tool(
         read_only=False, destructive=True, idempotent=False, open_world=True, title="Convert lead"
@@ -184,12 +137,3 @@ class LeadTools(CopperTools):
             details["opportunity"] = opportunity.model_dump(exclude_none=True)
         converted = await self.copper.convert_lead(lead_id, details)
         return LeadConversion.model_validate(converted)
-
-    @resource("leads/{lead_id}", mime_type="application/json")
-    async def lead_resource(self, lead_id: int) -> Lead:
-        """A Copper lead, as JSON.
-
-        Args:
-            lead_id: The lead's Copper id.
-        """
-        return await self.get_lead(lead_id)

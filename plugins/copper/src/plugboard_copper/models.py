@@ -16,9 +16,11 @@ ParentType = Literal["lead", "person", "company", "opportunity", "project", "tas
 
 
 class CopperRecord(BaseModel):
-    """Base of the records Copper returns: unknown fields are kept."""
+    """Base of the records Copper returns: each has an id, and unknown fields are kept."""
 
     model_config = ConfigDict(extra="allow")
+
+    id: int
 
 
 class EmailAddress(BaseModel):
@@ -80,10 +82,9 @@ class ActivityTypeRef(BaseModel):
     category: Literal["user", "system"]
 
 
-class Person(CopperRecord):
-    """A person (contact) in Copper."""
+class PersonName(CopperRecord):
+    """Base of the records that name a person, in parts: people and leads."""
 
-    id: int
     name: str | None = None
     prefix: str | None = None
     first_name: str | None = None
@@ -91,6 +92,11 @@ class Person(CopperRecord):
     last_name: str | None = None
     suffix: str | None = None
     title: str | None = None
+
+
+class Person(PersonName):
+    """A person (contact) in Copper."""
+
     company_id: int | None = None
     company_name: str | None = None
     assignee_id: int | None = None
@@ -111,7 +117,6 @@ class Person(CopperRecord):
 class Company(CopperRecord):
     """A company (organization) in Copper."""
 
-    id: int
     name: str | None = None
     email_domain: str | None = None
     assignee_id: int | None = None
@@ -131,7 +136,6 @@ class Company(CopperRecord):
 class Opportunity(CopperRecord):
     """A sales opportunity (deal) in a pipeline."""
 
-    id: int
     name: str | None = None
     assignee_id: int | None = None
     close_date: str | None = Field(default=None, description="The expected close date, MM/DD/YYYY.")
@@ -153,17 +157,9 @@ class Opportunity(CopperRecord):
     date_modified: int | None = None
 
 
-class Lead(CopperRecord):
+class Lead(PersonName):
     """A lead: a prospect not yet converted into a person (and company, opportunity)."""
 
-    id: int
-    name: str | None = None
-    prefix: str | None = None
-    first_name: str | None = None
-    middle_name: str | None = None
-    last_name: str | None = None
-    suffix: str | None = None
-    title: str | None = None
     company_name: str | None = None
     assignee_id: int | None = None
     customer_source_id: int | None = None
@@ -185,7 +181,6 @@ class Lead(CopperRecord):
 class Task(CopperRecord):
     """A task, possibly related to another record."""
 
-    id: int
     name: str | None = None
     related_resource: RecordRef | None = None
     assignee_id: int | None = None
@@ -204,7 +199,6 @@ class Task(CopperRecord):
 class Activity(CopperRecord):
     """An activity logged on a record: a note, a call, a meeting, or a system change."""
 
-    id: int
     parent: RecordRef | None = None
     type: ActivityTypeRef | None = None
     user_id: int | None = None
@@ -259,7 +253,6 @@ class Team(BaseModel):
 class User(CopperRecord):
     """A user of the Copper account."""
 
-    id: int
     name: str | None = None
     email: str | None = None
     groups: list[Team] = Field(default_factory=list)
@@ -275,7 +268,6 @@ class Users(BaseModel):
 class PipelineStage(CopperRecord):
     """A stage of a pipeline."""
 
-    id: int
     name: str
     pipeline_id: int | None = None
     win_probability: float | None = None
@@ -284,7 +276,6 @@ class PipelineStage(CopperRecord):
 class Pipeline(CopperRecord):
     """An opportunity pipeline and its stages, in order."""
 
-    id: int
     name: str
     stages: list[PipelineStage] = Field(default_factory=list)
 
@@ -298,7 +289,6 @@ class Pipelines(BaseModel):
 class ActivityType(CopperRecord):
     """A kind of activity: "user" ones can be logged, "system" ones Copper records itself."""
 
-    id: int
     category: Literal["user", "system"]
     name: str
     is_disabled: bool | None = None
@@ -322,7 +312,6 @@ class CustomFieldOption(BaseModel):
 class CustomFieldDefinition(CopperRecord):
     """An account-specific field on some record types."""
 
-    id: int
     name: str
     canonical_name: str | None = None
     data_type: str = Field(
@@ -346,7 +335,6 @@ class CustomFields(BaseModel):
 class Account(CopperRecord):
     """The Copper account the API key belongs to."""
 
-    id: int
     name: str
     primary_timezone: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)

@@ -1,26 +1,26 @@
 """Tools and resources for opportunities (deals)."""
 
-# Arguments whose types carry their descriptions are not repeated in the docstrings.
-# ruff: noqa: D417
-
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from plugboard import resource, tool
+from pydantic import Field
+
 from plugboard_copper.base import (
+    SORT_BY,
     AssigneeIds,
     CopperTools,
+    Filters,
     Ids,
-    PageNumber,
-    PageSize,
-    RecordId,
     SortDirection,
     Tags,
     criteria,
 )
 from plugboard_copper.inputs import NewOpportunity, OpportunityFields
-from plugboard_copper.models import Deleted, Opportunity, SearchPage
+from plugboard_copper.models import Opportunity
+from plugboard_copper.record_tools import RecordType
+
+OPPORTUNITIES = RecordType("opportunities", "opportunity", Opportunity)
 
 OpportunityStatus = Literal["Open", "Won", "Lost", "Abandoned"]
 STATUS_IDS = {"Open": 0, "Won": 1, "Lost": 2, "Abandoned": 3}
@@ -39,133 +39,59 @@ OpportunitySort = Literal[
 ]
 
 
+class OpportunityFilters(Filters):
+    """The filters of search_opportunities."""
+
+    name: str | None = Field(default=None, description="Part of the opportunity's name.")
+    statuses: list[OpportunityStatus] | None = Field(
+        default=None, description="Only opportunities in these statuses."
+    )
+    pipeline_ids: list[int] | None = Field(
+        default=None, description="Only opportunities in these pipelines (see list_pipelines)."
+    )
+    pipeline_stage_ids: list[int] | None = Field(
+        default=None, description="Only opportunities in these stages."
+    )
+    company_ids: list[int] | None = Field(
+        default=None, description="Only opportunities of these companies; -2 for none."
+    )
+    primary_contact_ids: list[int] | None = Field(
+        default=None,
+        description="Only opportunities whose main contact is one of these people.",
+    )
+    assignee_ids: AssigneeIds = None
+    tags: Tags = None
+    minimum_monetary_value: float | None = Field(
+        default=None, description="The smallest value to include."
+    )
+    maximum_monetary_value: float | None = Field(
+        default=None, description="The largest value to include."
+    )
+    ids: Ids = None
+    sort_by: OpportunitySort = Field(default="name", description=SORT_BY)
+    sort_direction: SortDirection = "asc"
+
+    def criteria(self) -> dict[str, Any]:
+        """The search body: Copper takes the statuses by number, as status_ids."""
+        values = dict(self)
+        statuses = values.pop("statuses")
+        status_ids = [STATUS_IDS[status] for status in statuses] if statuses else None
+        return criteria(name=values.pop("name"), status_ids=status_ids, **values)
+
+
 class OpportunityTools(CopperTools):
     """Search, read, create, change and delete opportunities."""
 
-    @tool(
-        read_only=True,
-        destructive=False,
-        idempotent=True,
-        open_world=True,
-        title="Search opportunities",
+    search_opportunities = OPPORTUNITIES.search_tool(OpportunityFilters)
+    get_opportunity = OPPORTUNITIES.get_tool()
+    create_opportunity = OPPORTUNITIES.create_tool(
+        NewOpportunity,
+        "Create an opportunity; it starts in the first stage of its pipeline unless told.",
     )
-    async def search_opportunities(
-        self,
-        name: str | None = None,
-        statuses: list[OpportunityStatus] | None = None,
-        pipeline_ids: list[int] | None = None,
-        pipeline_stage_ids: list[int] | None = None,
-        company_ids: list[int] | None = None,
-        primary_contact_ids: list[int] | None = None,
-        assignee_ids: AssigneeIds = None,
-        tags: Tags = None,
-        minimum_monetary_value: float | None = None,
-        maximum_monetary_value: float | None = None,
-        ids: Ids = None,
-        sort_by: OpportunitySort = "name",
-        sort_direction: SortDirection = "asc",
-        page_number: PageNumber = 1,
-        page_size: PageSize = None,
-    ) -> SearchPage[Opportunity]:
-        """Find opportunities in Copper; all the filters given must match.
-
-        Returns one page and the total number of matches; ask for the next page_number
-        while has_more is true.
-
-        Args:
-            name: Part of the opportunity's name.
-            statuses: Only opportunities in these statuses.
-            pipeline_ids: Only opportunities in these pipelines (see list_pipelines).
-            pipeline_stage_ids: Only opportunities in these stages.
-            company_ids: Only opportunities of these companies; -2 for none.
-            primary_contact_ids: Only opportunities whose main contact is one of these people.
-            minimum_monetary_value: The smallest value to include.
-            maximum_monetary_value: The largest value to include.
-            sort_by: The field to sort by.
-        """
-        body = criteria(
-            name=name,
-            status_ids=[STATUS_IDS[status] for status in statuses] if statuses else None,
-            pipeline_ids=pipeline_ids,
-            pipeline_stage_ids=pipeline_stage_ids,
-            company_ids=company_ids,
-            primary_contact_ids=primary_contact_ids,
-            assignee_ids=assignee_ids,
-            tags=tags,
-            minimum_monetary_value=minimum_monetary_value,
-            maximum_monetary_value=maximum_monetary_value,
-            ids=ids,
-            sort_by=sort_by,
-            sort_direction=sort_direction,
-        )
-        return await self._search(
-            "opportunities", Opportunity, body, page_number=page_number, page_size=page_size
-        )
-
-    @tool(
-        read_only=True,
-        destructive=False,
-        idempotent=True,
-        open_world=True,
-        title="Get opportunity",
+    update_opportunity = OPPORTUNITIES.update_tool(
+        OpportunityFields,
+        "Change some fields of an opportunity (move its stage, mark it Won...).\n\n"
+        "The fields left out stay as they are; a field set to null is cleared.",
     )
-    async def get_opportunity(self, opportunity_id: RecordId) -> Opportunity:
-        """Fetch one opportunity by id, with all its fields."""
-        return Opportunity.model_validate(await self.copper.get("opportunities", opportunity_id))
-
-    @tool(
-        read_only=False,
-        destructive=False,
-        idempotent=False,
-        open_world=True,
-        title="Create opportunity",
-    )
-    async def create_opportunity(self, opportunity: NewOpportunity) -> Opportunity:
-        """Create an opportunity; it starts in the first stage of its pipeline unless told.
-
-        Args:
-            opportunity: The opportunity's fields; only name is required.
-        """
-        created = await self.copper.create("opportunities", opportunity.body())
-        return Opportunity.model_validate(created)
-
-    @tool(
-        read_only=False,
-        destructive=True,
-        idempotent=True,
-        open_world=True,
-        title="Update opportunity",
-    )
-    async def update_opportunity(
-        self, opportunity_id: RecordId, changes: OpportunityFields
-    ) -> Opportunity:
-        """Change some fields of an opportunity (move its stage, mark it Won...).
-
-        The fields left out stay as they are; a field set to null is cleared.
-
-        Args:
-            changes: The fields to change.
-        """
-        body = self._changes(changes, "opportunity")
-        updated = await self.copper.update("opportunities", opportunity_id, body)
-        return Opportunity.model_validate(updated)
-
-    @tool(
-        read_only=False,
-        destructive=True,
-        idempotent=True,
-        open_world=True,
-        title="Delete opportunity",
-    )
-    async def delete_opportunity(self, opportunity_id: RecordId) -> Deleted:
-        """Delete an opportunity from Copper, permanently."""
-        return Deleted.model_validate(await self.copper.delete("opportunities", opportunity_id))
-
-    @resource("opportunities/{opportunity_id}", mime_type="application/json")
-    async def opportunity_resource(self, opportunity_id: int) -> Opportunity:
-        """A Copper opportunity, as JSON.
-
-        Args:
-            opportunity_id: The opportunity's Copper id.
-        """
-        return await self.get_opportunity(opportunity_id)
+    delete_opportunity = OPPORTUNITIES.delete_tool()
+    opportunity_resource = OPPORTUNITIES.resource()
