@@ -422,7 +422,7 @@ resource_attributes = { "deployment.environment" = "staging" }
         )
     problems = "\n".join(caught.value.problems)
     assert "[telemetry] sample_ratio" in problems
-    assert "[telemetry] otlp_endpoint: Value error, must be an http:// or https:// URL" in problems
+    assert "[telemetry] otlp_endpoint: must be an http:// or https:// URL" in problems
     assert "[telemetry] export: Extra inputs are not permitted" in problems
 
 

@@ -23,7 +23,7 @@ from plugboard.components import (
     tool,
     tool_spec,
 )
-from plugboard.config import Config, InstanceConfig
+from plugboard.config import Config, InstanceConfig, validation_line
 from plugboard.connector import Connector
 from plugboard.dynamic import Components, build_dynamic, merge_leniently, without
 from plugboard.errors import AssemblyError
@@ -267,7 +267,7 @@ def _configure_instance(
                     f"{location} is required: {_settings_hint(wanted.name, location)}"
                 )
             else:
-                state.problems.append(f"{location}: {item['msg']}")
+                state.problems.append(validation_line(item))
         return state
     if state.problems:
         return state

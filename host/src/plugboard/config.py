@@ -316,8 +316,11 @@ def validation_messages(error: ValidationError) -> list[str]:
 
     Input values are left out on purpose: they may be secrets.
     """
-    lines = []
-    for item in error.errors(include_input=False, include_url=False):
-        location = ".".join(str(part) for part in item["loc"]) or "value"
-        lines.append(f"{location}: {item['msg']}")
-    return lines
+    return [validation_line(item) for item in error.errors(include_input=False, include_url=False)]
+
+
+def validation_line(item: Mapping[str, Any]) -> str:
+    """``location: message`` for one pydantic error; a model-wide error has no location."""
+    message = str(item["msg"]).removeprefix("Value error, ")
+    location = ".".join(str(part) for part in item["loc"])
+    return f"{location}: {message}" if location else message
