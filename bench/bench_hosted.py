@@ -9,8 +9,9 @@ Two ``plugboard serve`` processes serve the same ``echo`` tool from the bench pl
 - **plain**: the same server without those tables.
 
 Every request to the hosted server carries ``Authorization: Bearer <JWT>``. The client, the
-measurement and the report are those of ``bench_calls.py`` (imported from it): server CPU per
-call over alternating rounds, and the median of the per-round ratios against the 1.15 goal.
+measurement and the report are those of ``bench_calls.py`` (shared in ``harness.py``): server
+CPU per call over alternating rounds, and the median of the per-round ratios against the 1.15
+goal.
 
     python bench/bench_hosted.py [--calls 2000] [--rounds 9] [--token-cache off] [--json]
 
@@ -22,21 +23,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import bench_calls as base
+import harness as base
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
@@ -116,23 +115,6 @@ per_tool = "100000000/minute"
 """
 
 
-def server_command(port: int, config: Path, options: argparse.Namespace) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "plugboard",
-        "serve",
-        "--config",
-        str(config),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--stateless" if options.stateless else "--stateful",
-        "--json-response" if options.json_response else "--sse-response",
-    ]
-
-
 @contextmanager
 def running_servers(
     issuer: Issuer, options: argparse.Namespace
@@ -148,28 +130,11 @@ def running_servers(
                     hosted_config(issuer, options) if name == "hosted" else "[server]\n"
                 )
                 port = base.free_port()
-                log = workdir / f"{name}.log"
-                with log.open("wb") as output:
-                    process = subprocess.Popen(
-                        server_command(port, config, options),
-                        cwd=workdir,
-                        env=base.server_environment(),
-                        stdin=subprocess.DEVNULL,
-                        stdout=output,
-                        stderr=subprocess.STDOUT,
-                    )
-                url = f"http://127.0.0.1:{port}/mcp"
-                servers[name] = base.ServerProcess(name, process, url, log)
+                command = base.plugboard_command(port, config, options)
+                servers[name] = base.spawn(name, command, base.server_environment(), workdir, port)
             yield servers
         finally:
-            for server in servers.values():
-                server.process.terminate()
-            for server in servers.values():
-                try:
-                    server.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    server.process.kill()
-                    server.process.wait()
+            base.stop_all(servers.values())
 
 
 def session(server: base.ServerProcess, era: str, token: str) -> base.McpSession:
@@ -178,37 +143,6 @@ def session(server: base.ServerProcess, era: str, token: str) -> base.McpSession
     if server.name == "hosted":
         opened._headers["authorization"] = f"Bearer {token}"
     return opened
-
-
-async def measure(
-    server: base.ServerProcess, round_number: int, token: str, options: argparse.Namespace
-) -> base.Window:
-    """Like ``bench_calls.measure``, with the token on the hosted server's sessions."""
-    sessions = [session(server, options.era, token) for _ in range(options.concurrency)]
-    try:
-        await asyncio.gather(*(item.open() for item in sessions))
-        await base.drive(sessions, options.warmup, time.perf_counter() + options.max_seconds)
-        cpu_before = server.cpu_seconds()
-        client_before = time.process_time()
-        started = time.perf_counter()
-        load = await base.drive(sessions, options.calls, started + options.max_seconds)
-        seconds = time.perf_counter() - started
-        cpu = server.cpu_seconds() - cpu_before
-        client_cpu = time.process_time() - client_before
-    finally:
-        await asyncio.gather(*(item.close() for item in sessions))
-    return base.Window(
-        server=server.name,
-        round=round_number,
-        calls=load.calls,
-        errors=load.errors,
-        seconds=seconds,
-        server_cpu_seconds=cpu,
-        client_cpu_seconds=client_cpu,
-        p50_ms=base.percentile(load.latencies, 0.50) * 1000,
-        p99_ms=base.percentile(load.latencies, 0.99) * 1000,
-        error_samples=load.error_samples,
-    )
 
 
 async def refused_without_token(server: base.ServerProcess) -> bool:
@@ -228,24 +162,8 @@ async def refused_without_token(server: base.ServerProcess) -> bool:
 
 def summarize(windows: Sequence[base.Window]) -> dict[str, Any]:
     """Medians per server, and the median of the per-round CPU ratios against the goal."""
-    servers = {}
-    for name in SERVERS:
-        mine = [window for window in windows if window.server == name]
-        servers[name] = {
-            "calls": sum(window.calls for window in mine),
-            "errors": sum(window.errors for window in mine),
-            "calls_per_second": statistics.median(window.calls_per_second for window in mine),
-            "cpu_us_per_call": statistics.median(window.cpu_us_per_call for window in mine),
-            "p50_ms": statistics.median(window.p50_ms for window in mine),
-            "p99_ms": statistics.median(window.p99_ms for window in mine),
-            "client_cpu_us_per_call": statistics.median(
-                window.client_cpu_us_per_call for window in mine
-            ),
-        }
-    per_round = []
-    for round_number in sorted({window.round for window in windows}):
-        pair = {w.server: w.cpu_us_per_call for w in windows if w.round == round_number}
-        per_round.append(pair["hosted"] / pair["plain"] if pair.get("plain") else float("inf"))
+    servers = base.server_medians(windows, SERVERS)
+    per_round = base.per_round_ratios(windows, "hosted", "plain")
     ratio = statistics.median(per_round)
     return {
         "servers": servers,
@@ -261,21 +179,8 @@ def summarize(windows: Sequence[base.Window]) -> dict[str, Any]:
 def print_table(report: dict[str, Any]) -> None:
     """Print the human-readable report."""
     settings = report["settings"]
-    print(
-        f"tools/call 'echo' over loopback: {settings['calls']} calls x {settings['rounds']} rounds "
-        f"per server, concurrency {settings['concurrency']}, {settings['era']} protocol, "
-        f"{'stateless' if settings['stateless'] else 'stateful'}, "
-        f"{'JSON' if settings['json_response'] else 'SSE'} responses, "
-        f"token cache {settings['token_cache']}"
-    )
-    columns = ("calls", "errors", "calls/s", "CPU us/call", "p50 ms", "p99 ms")
-    widths = (7, 6, 9, 12, 8, 8)
-    print(f"{'server':<10} " + " ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
-    for name, row in report["summary"]["servers"].items():
-        print(
-            f"{name:<10} {row['calls']:>7} {row['errors']:>6} {row['calls_per_second']:>9.1f} "
-            f"{row['cpu_us_per_call']:>12.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}"
-        )
+    print(f"{base.load_line(settings)}, token cache {settings['token_cache']}")
+    base.print_server_rows(report["summary"]["servers"])
     summary = report["summary"]
     verdict = "PASS" if summary["within_goal"] else "over goal"
     rounds = " ".join(f"{value:.3f}" for value in summary["cpu_ratio_per_round"])
@@ -287,9 +192,7 @@ def print_table(report: dict[str, Any]) -> None:
     print(f"per round: {rounds}")
     if not report["guarded"]:
         print("warning: the hosted server answered a request without a token")
-    for window in report["windows"]:
-        for sample in window["error_samples"]:
-            print(f"error ({window['server']}, round {window['round']}): {sample}")
+    base.print_error_samples(report["windows"], "server")
 
 
 async def run(options: argparse.Namespace) -> dict[str, Any]:
@@ -302,9 +205,10 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
             guarded = await refused_without_token(servers["hosted"])
             windows: list[base.Window] = []
             for round_number in range(options.rounds):
-                order = SERVERS if round_number % 2 == 0 else tuple(reversed(SERVERS))
-                for name in order:
-                    windows.append(await measure(servers[name], round_number, token, options))
+                for name in base.alternating(SERVERS, round_number):
+                    server = servers[name]
+                    make = functools.partial(session, server, options.era, token)
+                    windows.append(await base.measure(server, round_number, options, make))
     finally:
         issuer.close()
     keys = ("calls", "rounds", "concurrency", "warmup", "max_seconds", "era", "stateless")
@@ -312,14 +216,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
     return {
         "settings": settings,
         "guarded": guarded,
-        "windows": [
-            {
-                **asdict(w),
-                "cpu_us_per_call": w.cpu_us_per_call,
-                "calls_per_second": w.calls_per_second,
-            }
-            for w in windows
-        ],
+        "windows": [base.window_dict(w, "cpu_us_per_call", "calls_per_second") for w in windows],
         "summary": summarize(windows),
     }
 
@@ -354,19 +251,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--json", dest="as_json", action="store_true", help="print the report as JSON"
     )
     options = parser.parse_args(argv)
-    if options.calls < 1 or options.rounds < 1 or options.concurrency < 1 or options.warmup < 0:
-        parser.error("--calls, --rounds and --concurrency must be positive, --warmup not negative")
+    base.check_load_options(parser, options)
     return options
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark and print its report."""
     options = parse_args(argv)
-    report = asyncio.run(run(options))
-    if options.as_json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_table(report)
+    base.print_report(asyncio.run(run(options)), options.as_json, print_table)
 
 
 if __name__ == "__main__":

@@ -30,13 +30,13 @@ import json
 import random
 import statistics
 import sys
-import time
 import xmlrpc.client
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
+from harness import comma_list, lookup_parser, median_and_p99_us, print_report, timed
 
 from plugboard_odoo import OdooConnector
 from plugboard_testing import serve
@@ -116,14 +116,11 @@ def _mcp_lookup(call: Callable[..., Awaitable[Any]]) -> Lookup:
 
 
 async def _timed(lookup: Lookup, ids: Sequence[int], expected: dict[int, str]) -> list[float]:
-    samples = []
-    for partner_id in ids:
-        started = time.perf_counter()
-        rows = await lookup(partner_id)
-        samples.append(time.perf_counter() - started)
-        if [row["name"] for row in rows] != [expected[partner_id]]:
-            raise AssertionError(f"lookup of {partner_id} returned {rows!r}")
-    return samples
+    return await timed(
+        lookup,
+        ids,
+        lambda partner_id, rows: [row["name"] for row in rows] == [expected[partner_id]],
+    )
 
 
 async def measure(fake: OdooFake, transport: str, options: argparse.Namespace) -> Result:
@@ -160,9 +157,7 @@ async def measure(fake: OdooFake, transport: str, options: argparse.Namespace) -
                     server.append((fake.handling_seconds - before) / per_round)
     result = Result(transport, calls=len(samples["raw"]), server_us=statistics.median(server) * 1e6)
     for path in PATHS:
-        ordered = sorted(samples[path])
-        result.median_us[path] = statistics.median(ordered) * 1e6
-        result.p99_us[path] = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1e6
+        result.median_us[path], result.p99_us[path] = median_and_p99_us(samples[path])
     for path in ("connector", "mcp"):
         share = result.median_us[path] - result.median_us["raw"]
         result.share_us[path] = share
@@ -201,14 +196,10 @@ async def run(options: argparse.Namespace) -> list[Result]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--calls", type=int, default=2000, help="measured calls per path")
-    parser.add_argument("--warmup", type=int, default=200, help="unmeasured calls per path")
-    parser.add_argument("--rounds", type=int, default=4, help="rounds alternating the paths")
-    parser.add_argument("--seed", type=int, default=7, help="random seed of the ids")
+    parser = lookup_parser(__doc__)
     parser.add_argument(
         "--transports",
-        type=lambda value: [part.strip() for part in value.split(",") if part.strip()],
+        type=comma_list,
         default=["xmlrpc", "jsonrpc"],
         help="comma-separated: xmlrpc, jsonrpc",
     )
@@ -224,10 +215,7 @@ def main(argv: Sequence[str] | None = None) -> list[Result]:
     """Run the benchmark and print its report."""
     options = parse_args(argv)
     results = asyncio.run(run(options))
-    if options.json:
-        print(json.dumps([asdict(result) for result in results], indent=2))
-    else:
-        report(results)
+    print_report([asdict(result) for result in results], options.json, lambda _: report(results))
     return results
 
 

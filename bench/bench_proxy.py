@@ -17,8 +17,8 @@ of FastMCP's hop. Fronts are measured alternately in rounds; medians are reporte
 
     python bench/bench_proxy.py [--calls 1000] [--rounds 5] [--concurrency 4] [--json]
 
-It reuses ``bench_calls.py``'s lightweight HTTP/MCP client and CPU reading. Every answer
-is checked; nothing here asserts on timings.
+It reuses ``bench_calls.py``'s lightweight HTTP/MCP client and CPU reading (``harness.py``).
+Every answer is checked; nothing here asserts on timings.
 """
 
 from __future__ import annotations
@@ -26,9 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.metadata
-import itertools
-import json
-import os
 import statistics
 import subprocess
 import sys
@@ -37,20 +34,26 @@ import time
 import venv
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench_calls import (
-    MAX_ERRORS_KEPT,
+from harness import (
     STARTUP_TIMEOUT,
-    Load,
     McpSession,
-    ProtocolError,
     ServerProcess,
+    drive,
     free_port,
+    input_schema,
     percentile,
+    plugboard_command,
+    print_error_samples,
+    print_report,
+    server_environment,
+    spawn,
+    stop_all,
     wait_until_serving,
+    window_dict,
 )
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -96,38 +99,11 @@ def fastmcp_python(explicit: str | None) -> str:
 
 def environment(plugins: str, extra_path: str | None) -> dict[str, str]:
     """The servers' environment: no stray plugboard settings, only the wanted plugins."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("PLUGBOARD_") and key not in ("PYTHONPATH", "PYTHONPROFILEIMPORTTIME")
-    }
-    env["PLUGBOARD_PLUGINS"] = plugins
+    env = server_environment(plugins)
+    env.pop("PYTHONPATH", None)
     if extra_path:
         env["PYTHONPATH"] = extra_path
     return env
-
-
-def transport_flags(options: argparse.Namespace) -> list[str]:
-    return [
-        "--stateless" if options.stateless else "--stateful",
-        "--json-response" if options.json_response else "--sse-response",
-    ]
-
-
-def spawn(
-    name: str, command: list[str], env: dict[str, str], workdir: Path, port: int
-) -> ServerProcess:
-    log = workdir / f"{name}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    return ServerProcess(name, process, f"http://127.0.0.1:{port}/mcp", log)
 
 
 @contextmanager
@@ -141,17 +117,9 @@ def running(options: argparse.Namespace) -> Iterator[dict[str, ServerProcess]]:
             upstream_port = free_port()
             upstream_config = workdir / "upstream.toml"
             upstream_config.write_text("[server]\n", encoding="utf-8")
-            plugboard = [sys.executable, "-m", "plugboard", "serve", "--host", "127.0.0.1"]
             servers["direct"] = spawn(
                 "direct",
-                [
-                    *plugboard,
-                    "--port",
-                    str(upstream_port),
-                    "--config",
-                    str(upstream_config),
-                    *transport_flags(options),
-                ],
+                plugboard_command(upstream_port, upstream_config, options),
                 environment("bench_echo", plugin_path),
                 workdir,
                 upstream_port,
@@ -168,14 +136,7 @@ def running(options: argparse.Namespace) -> Iterator[dict[str, ServerProcess]]:
             )
             servers["plugboard"] = spawn(
                 "plugboard",
-                [
-                    *plugboard,
-                    "--port",
-                    str(gateway_port),
-                    "--config",
-                    str(gateway_config),
-                    *transport_flags(options),
-                ],
+                plugboard_command(gateway_port, gateway_config, options),
                 environment("proxy", None),
                 workdir,
                 gateway_port,
@@ -196,46 +157,10 @@ def running(options: argparse.Namespace) -> Iterator[dict[str, ServerProcess]]:
             )
             yield servers
         finally:
-            for server in servers.values():
-                server.process.terminate()
-            for server in servers.values():
-                try:
-                    server.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    server.process.kill()
-                    server.process.wait()
+            stop_all(servers.values())
 
 
 # --- the load -----------------------------------------------------------------------------
-
-
-async def drive(sessions: Sequence[McpSession], tool: str, calls: int, deadline: float) -> Load:
-    """Make up to ``calls`` calls of ``tool`` over ``sessions``; each must echo its text."""
-    load = Load()
-    numbers = itertools.count()
-
-    async def worker(session: McpSession) -> None:
-        while time.perf_counter() < deadline and (number := next(numbers)) < calls:
-            text = f"echo {number}"
-            started = time.perf_counter()
-            try:
-                result = await session.request(
-                    "tools/call", {"name": tool, "arguments": {"text": text}}
-                )
-                content = result.get("content") or [{}]
-                if result.get("isError") or content[0].get("text") != text:
-                    raise ProtocolError(f"wrong answer to {text!r}: {result}")
-            except (ProtocolError, OSError, ValueError, KeyError) as error:
-                load.errors += 1
-                if len(load.error_samples) < MAX_ERRORS_KEPT:
-                    load.error_samples.append(f"{type(error).__name__}: {error}")
-                continue
-            finally:
-                load.calls += 1
-            load.latencies.append(time.perf_counter() - started)
-
-    await asyncio.gather(*(worker(session) for session in sessions))
-    return load
 
 
 @dataclass
@@ -278,10 +203,10 @@ async def measure(
     sessions = [McpSession(server.url, options.era) for _ in range(options.concurrency)]
     try:
         await asyncio.gather(*(session.open() for session in sessions))
-        await drive(sessions, TOOL[front], warmup, time.perf_counter() + options.max_seconds)
+        await drive(sessions, warmup, time.perf_counter() + options.max_seconds, TOOL[front])
         front_before, upstream_before = server.cpu_seconds(), upstream.cpu_seconds()
         started = time.perf_counter()
-        load = await drive(sessions, TOOL[front], calls, started + options.max_seconds)
+        load = await drive(sessions, calls, started + options.max_seconds, TOOL[front])
         seconds = time.perf_counter() - started
         front_cpu = server.cpu_seconds() - front_before
         upstream_cpu = upstream.cpu_seconds() - upstream_before
@@ -313,20 +238,6 @@ async def listed_schema(server: ServerProcess, era: str) -> dict[str, Any] | Non
             return None
         await asyncio.sleep(0.2)
     return schema
-
-
-async def input_schema(server: ServerProcess, tool: str, era: str) -> dict[str, Any] | None:
-    session = McpSession(server.url, era)
-    try:
-        await session.open()
-        result = await session.request("tools/list", {})
-    finally:
-        await session.close()
-    for listed in result.get("tools", []):
-        if listed.get("name") == tool:
-            schema: dict[str, Any] = listed.get("inputSchema", {})
-            return schema
-    return None
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -418,9 +329,7 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"{label}: {summary['ratios'][key]:.3f} (goal <= {goal:.2f}: {verdict}) [{rounds}]")
     if not report["same_schema"]:
         print(f"warning: the fronts advertise different input schemas: {report['schemas']}")
-    for window in report["windows"]:
-        for sample in window["error_samples"]:
-            print(f"error ({window['front']}, round {window['round']}): {sample}")
+    print_error_samples(report["windows"], "front")
 
 
 async def run(options: argparse.Namespace) -> dict[str, Any]:
@@ -456,10 +365,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
         "schemas": schemas,
         "same_schema": all(schema == schemas["direct"] for schema in schemas.values())
         and schemas["direct"] is not None,
-        "windows": [
-            {**asdict(window), "hop_us": window.hop_us, "upstream_us": window.upstream_us}
-            for window in windows
-        ],
+        "windows": [window_dict(window, "hop_us", "upstream_us") for window in windows],
         "summary": summarize(windows, fronts),
     }
 
@@ -516,11 +422,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     options = parse_args(argv)
-    report = asyncio.run(run(options))
-    if options.as_json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_table(report)
+    print_report(asyncio.run(run(options)), options.as_json, print_table)
 
 
 if __name__ == "__main__":

@@ -27,12 +27,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import statistics
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -41,6 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from harness import comma_list, lookup_parser, median_and_p99_us, print_report, timed
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -198,14 +197,7 @@ def _normalize(rows: list[Any]) -> list[Any]:
 
 
 async def _timed(lookup: Lookup, ids: Sequence[int]) -> list[float]:
-    samples = []
-    for item_id in ids:
-        started = time.perf_counter()
-        rows = await lookup(item_id)
-        samples.append(time.perf_counter() - started)
-        if _normalize(rows) != _expected(item_id):
-            raise AssertionError(f"lookup of {item_id} returned {rows!r}")
-    return samples
+    return await timed(lookup, ids, lambda item_id, rows: _normalize(rows) == _expected(item_id))
 
 
 async def measure(database: Database, options: argparse.Namespace) -> Result:
@@ -240,10 +232,8 @@ async def measure(database: Database, options: argparse.Namespace) -> Result:
     result = Result(database.dialect, calls=len(samples["sqlalchemy"]))
     base = statistics.median(samples["sqlalchemy"])
     for path in PATHS:
-        ordered = sorted(samples[path])
-        result.median_us[path] = statistics.median(ordered) * 1e6
-        result.p99_us[path] = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1e6
-        result.ratio[path] = statistics.median(ordered) / base
+        result.median_us[path], result.p99_us[path] = median_and_p99_us(samples[path])
+        result.ratio[path] = statistics.median(samples[path]) / base
     return result
 
 
@@ -276,14 +266,10 @@ async def run(options: argparse.Namespace) -> list[Result]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--calls", type=int, default=2000, help="measured calls per path")
-    parser.add_argument("--warmup", type=int, default=200, help="unmeasured calls per path")
-    parser.add_argument("--rounds", type=int, default=4, help="rounds alternating the paths")
-    parser.add_argument("--seed", type=int, default=7, help="random seed of the ids")
+    parser = lookup_parser(__doc__)
     parser.add_argument(
         "--dialects",
-        type=lambda value: [part.strip() for part in value.split(",") if part.strip()],
+        type=comma_list,
         default=["sqlite", "postgresql", "mariadb"],
         help="comma-separated: sqlite, postgresql, mariadb",
     )
@@ -297,10 +283,7 @@ def main(argv: Sequence[str] | None = None) -> list[Result]:
     """Run the benchmark and print its report."""
     options = parse_args(argv)
     results = asyncio.run(run(options))
-    if options.json:
-        print(json.dumps([asdict(result) for result in results], indent=2))
-    else:
-        report(results)
+    print_report([asdict(result) for result in results], options.json, lambda _: report(results))
     return results
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("plugboard_bench_echo", reason="install bench/plugin (hatch env 'bench')")
-
 BENCH_HOSTED = Path(__file__).resolve().parents[1] / "bench_hosted.py"
+# The servers must find the bench-only plugin (see conftest.py).
+pytestmark = pytest.mark.usefixtures("bench_plugin_on_path")
+
 CALLS = 40
 
 

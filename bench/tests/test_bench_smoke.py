@@ -7,10 +7,8 @@ looks at the timings beyond their presence.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,25 +17,8 @@ BENCH = Path(__file__).resolve().parents[1]
 BENCH_CALLS = BENCH / "bench_calls.py"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def bench_plugin_on_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Install the bench-only plugin into a throwaway directory the servers see.
-
-    It is never installed into the shared environment: there it would add its echo tool
-    to every plugboard the other tests start.
-    """
-    site = tmp_path_factory.mktemp("bench-site")
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
-    command += ["--no-build-isolation", "--target", str(site), str(BENCH / "plugin")]
-    subprocess.run(command, check=True, capture_output=True, timeout=300)
-    previous = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), previous]))
-    yield
-    if previous is None:
-        os.environ.pop("PYTHONPATH", None)
-    else:
-        os.environ["PYTHONPATH"] = previous
-
+# The servers must find the bench-only plugin (see conftest.py).
+pytestmark = pytest.mark.usefixtures("bench_plugin_on_path")
 
 CALLS = 50
 
