@@ -3,7 +3,6 @@
 import logging
 import re
 import threading
-import time
 from typing import Any
 
 import anyio
@@ -129,13 +128,15 @@ async def test_sync_tools_run_in_a_worker_thread_async_ones_on_the_loop(build, b
 
 
 async def test_sync_tools_do_not_block_each_other(build, bundle) -> None:
+    # Each call waits inside the tool until all three are in: only side by side can they pass.
+    together = threading.Barrier(3, timeout=10)
+
     def nap() -> str:
-        time.sleep(0.3)
+        together.wait()
         return "rested"
 
     assembly = build(bundle(tools=[nap]))
     results: list[str] = []
-    started = time.monotonic()
 
     async def one() -> None:
         results.append(_text(await _call(assembly, "nap", {})))
@@ -144,7 +145,6 @@ async def test_sync_tools_do_not_block_each_other(build, bundle) -> None:
         for _ in range(3):
             group.start_soon(one)
     assert results == ["rested"] * 3
-    assert time.monotonic() - started < 0.85  # one after the other would take 0.9
 
 
 @pytest.mark.parametrize("era", ["legacy", "auto"])
@@ -155,10 +155,8 @@ async def test_tool_timeout_is_a_clear_error(build, bundle, era: str) -> None:
         return "never"
 
     server = PlugboardServer(build(bundle(tools=[slow])))
-    started = time.monotonic()
     async with Client(server.sdk, mode=era) as client:
         result = await client.call_tool("slow", {})
-    assert time.monotonic() - started < 5
     assert result.is_error
     assert _text(result) == (
         "slow did not finish within 0.1 seconds and was cancelled; "
@@ -185,19 +183,21 @@ async def test_server_call_timeout_applies_unless_the_tool_sets_one(build, bundl
 
 async def test_sync_tool_timeout_does_not_wait_for_the_thread(build, bundle) -> None:
     release = threading.Event()
+    returned = threading.Event()
 
     @tool(timeout=0.1)
     def stuck() -> str:
         release.wait(10)
+        returned.set()
         return "late"
 
     assembly = build(bundle(tools=[stuck]))
-    started = time.monotonic()
     try:
         result = await _call(assembly, "stuck", {})
+        # the answer came back while the thread was still stuck inside the tool
+        assert not returned.is_set()
     finally:
         release.set()
-    assert time.monotonic() - started < 5
     assert result.is_error
     assert "stuck did not finish within 0.1 seconds" in _text(result)
 

