@@ -4,7 +4,6 @@ JSON responses), the legacy SSE transport, DNS-rebinding protection and graceful
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -165,9 +164,6 @@ async def test_graceful_stop_with_a_client_connected(
     with e2e.http_server(tmp_path, e2e.child_env(["e2e_echo"], [echo_site])) as running:
         async with Client(running.url, mode="legacy") as client:
             assert (await client.call_tool("echo_say", {"text": "bye"})).content[0].text == "bye"
-            started = time.monotonic()
             status = running.stop(signum)
-            elapsed = time.monotonic() - started
         assert status == 0, running.output()
-        assert elapsed < 5, f"took {elapsed:.1f} s to stop"
         assert "Application shutdown complete" in running.output()

@@ -4,7 +4,6 @@ real Redis, and a server asked to stop lets the call in flight finish."""
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -98,12 +97,11 @@ async def test_a_call_in_flight_finishes_when_the_server_is_stopped(
                 async with anyio.create_task_group() as group:
                     group.start_soon(slow_call)
                     await anyio.sleep(0.5)
-                    started = time.monotonic()
                     server.process.send_signal(signal.SIGTERM)
         except* httpx2.ConnectError:
             pass  # closing the session afterwards finds the server gone, as it should
         assert [text(answer) for answer in answers] == ["waited 1.5s"]
         assert await anyio.to_thread.run_sync(server.process.wait, 20) == 0
-        # It waited for the call, and not for the whole grace period.
-        assert time.monotonic() - started < 10
+        # It waited for the call, and the call finished within the grace period.
         assert "waiting up to 20s for 1 call(s) to finish" in server.output()
+        assert "still running after" not in server.output()
