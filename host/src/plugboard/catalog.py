@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -24,7 +23,7 @@ from pydantic import BaseModel, PydanticUserError, ValidationError
 from plugboard.components import Completer, PromptSpec, ResourceSpec, ToolSpec
 from plugboard.config import validation_messages
 from plugboard.context import Context
-from plugboard.errors import AssemblyError, ToolError
+from plugboard.errors import AssemblyError, ToolError, log_unexpected, unexpected_failure_text
 from plugboard.middleware import Call, CallNext, Middleware, compose
 from plugboard.results import ToolOutput, prompt_messages, resource_contents, text_result
 from plugboard.signatures import (
@@ -121,12 +120,6 @@ def _invoker(
     return invoke
 
 
-def _failure_reference(call: Call, error: BaseException) -> str:
-    reference = uuid.uuid4().hex[:12]
-    logger.error("%s %s failed (reference %s)", call.kind, call.name, reference, exc_info=error)
-    return reference
-
-
 def _tool_handler(chain: CallNext) -> Callable[[Call], Awaitable[types.CallToolResult]]:
     """Turn every failure of a tool call into an ``isError`` result the caller can read."""
 
@@ -136,12 +129,8 @@ def _tool_handler(chain: CallNext) -> Callable[[Call], Awaitable[types.CallToolR
         except ToolError as error:
             return text_result(str(error), is_error=True)
         except Exception as error:
-            reference = _failure_reference(call, error)
-            return text_result(
-                f"{call.name} failed unexpectedly ({type(error).__name__}); "
-                f"the server log has the details under reference {reference}",
-                is_error=True,
-            )
+            reference = log_unexpected(f"{call.kind} {call.name}", error)
+            return text_result(unexpected_failure_text(call.name, error, reference), is_error=True)
         return result
 
     return handle

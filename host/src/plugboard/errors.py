@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
+
+logger = logging.getLogger("plugboard")
+
 
 class ToolError(Exception):
     """A failure the caller should see and can act on.
@@ -28,3 +33,21 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+def log_unexpected(what: str, error: BaseException) -> str:
+    """Log an unexpected failure with its traceback under a fresh reference; return it.
+
+    The caller sends the reference instead of the error's text, which may hold secrets.
+    """
+    reference = uuid.uuid4().hex[:12]
+    logger.error("%s failed (reference %s)", what, reference, exc_info=error)
+    return reference
+
+
+def unexpected_failure_text(name: str, error: BaseException, reference: str) -> str:
+    """What a caller is told about an unexpected failure of ``name``."""
+    return (
+        f"{name} failed unexpectedly ({type(error).__name__}); "
+        f"the server log has the details under reference {reference}"
+    )

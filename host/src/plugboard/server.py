@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import inspect
 import logging
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -25,7 +24,7 @@ from plugboard import __version__
 from plugboard.assembly import Assembly
 from plugboard.auth import LOCAL_PRINCIPAL, Principal
 from plugboard.catalog import Catalog, PromptEntry, ResourceEntry, ToolEntry
-from plugboard.errors import ToolError
+from plugboard.errors import ToolError, log_unexpected, unexpected_failure_text
 from plugboard.middleware import Call, CallKind
 from plugboard.notifications import ListChanges, ListChangingServer, ListKind
 
@@ -79,12 +78,9 @@ async def _run_guarded(entry: ResourceEntry | PromptEntry, call: Call) -> Any:
     except MCPError:
         raise
     except Exception as error:
-        reference = uuid.uuid4().hex[:12]
-        logger.error("%s %s failed (reference %s)", call.kind, call.name, reference, exc_info=error)
+        reference = log_unexpected(f"{call.kind} {call.name}", error)
         raise MCPError(
-            INTERNAL_ERROR,
-            f"{call.name} failed unexpectedly ({type(error).__name__}); "
-            f"the server log has the details under reference {reference}",
+            INTERNAL_ERROR, unexpected_failure_text(call.name, error, reference)
         ) from None
 
 
@@ -97,8 +93,7 @@ async def _hide_internal_errors(
     except (MCPError, ValidationError):
         raise
     except Exception as error:
-        reference = uuid.uuid4().hex[:12]
-        logger.error("%s failed (reference %s)", ctx.method, reference, exc_info=error)
+        reference = log_unexpected(ctx.method, error)
         raise MCPError(
             INTERNAL_ERROR,
             f"Internal error; the server log has the details under reference {reference}",
