@@ -8,7 +8,6 @@ a validation and a call.
 from __future__ import annotations
 
 import inspect
-import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,8 +31,6 @@ from plugboard.signatures import (
     parse_docstring,
     return_annotation,
 )
-
-logger = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """Tool and prompt names every major client accepts: 64 characters of ``[A-Za-z0-9_-]``."""
