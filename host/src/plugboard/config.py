@@ -61,6 +61,9 @@ class ServerConfig(BaseModel):
     """Events kept per stream (about; older ones are trimmed)."""
     sse_retry_ms: int | None = Field(default=None, ge=0)
     """The reconnection delay suggested to clients in resumable SSE streams."""
+    relay_lane: bool = True
+    """Serve calls of pass-through tools (a gateway's upstream tools) on the lean relay
+    lane over HTTP; see :mod:`plugboard.relay`. Off sends them through the SDK's path."""
 
     @field_validator("event_store")
     @classmethod

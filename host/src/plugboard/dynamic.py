@@ -62,11 +62,16 @@ class DynamicTool:
         call: Runs a call. Raise :class:`plugboard.ToolError` for a failure the caller
             should read; return an ``isError`` result to pass one through.
         timeout: Seconds a call may take; defaults to the instance's ``call_timeout``.
+        relay: The tool only forwards calls to another MCP server and reports through
+            its :class:`plugboard.Context` alone (progress, log messages). Over HTTP
+            the host may then serve its calls on the relay lane (:mod:`plugboard.relay`),
+            which skips the SDK's per-request machinery but not the middleware.
     """
 
     definition: types.Tool
     call: ToolCall
     timeout: float | None = None
+    relay: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +161,7 @@ def _build_tool(
         timeout=tool.timeout if tool.timeout is not None else timeout,
         annotations=_annotation_flags(tool.definition),
         handle=_tool_handler(compose(middleware, endpoint)),
+        relay=tool.relay,
     )
 
 

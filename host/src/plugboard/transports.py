@@ -37,6 +37,7 @@ from plugboard.hosting.readiness import Readiness
 from plugboard.hosting.resource_metadata import metadata_routes
 from plugboard.hosting.shutdown import GracefulShutdown
 from plugboard.plugins import load_plugins
+from plugboard.relay import RelayLane
 from plugboard.server import PRINCIPAL_SCOPE_KEY, PlugboardServer
 
 if TYPE_CHECKING:
@@ -242,7 +243,24 @@ def http_app(
     def guarded(app: ASGIApp) -> AuthenticationMiddleware:
         return AuthenticationMiddleware(app, backends, allow_list=allow_list)
 
-    streamable = guarded(StreamableHTTPASGIApp(manager))
+    shutdown = GracefulShutdown(assembly.config.limits.shutdown_grace)
+    server.sdk.middleware.append(shutdown.track)
+    streamable: ASGIApp = StreamableHTTPASGIApp(manager)
+    lane: RelayLane | None = None
+    if _relay_lane_applies(assembly, event_store is not None):
+        lane = RelayLane(
+            streamable,
+            assembly=assembly,
+            manager=manager,
+            security=security,
+            json_response=manager.json_response,
+            stateless=stateless,
+            max_body=settings.max_request_body_bytes,
+            shutdown=shutdown,
+        )
+        server.sdk.middleware.append(lane.gate.track)
+        streamable = lane
+    streamable = guarded(streamable)
     routes: list[Route | Mount] = [
         Route(settings.path, endpoint=streamable, methods=["GET", "POST", "DELETE"]),
         Route("/healthz", endpoint=_healthz, methods=["GET"]),
@@ -273,15 +291,14 @@ def http_app(
         routes.append(Route(SSE_PATH, endpoint=guarded(handle_sse), methods=["GET"]))
         routes.append(Mount(SSE_MESSAGES_PATH, app=guarded(sse.handle_post_message)))
 
-    shutdown = GracefulShutdown(assembly.config.limits.shutdown_grace)
-    server.sdk.middleware.append(shutdown.track)
-
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await assembly.start()
         try:
             async with manager.run(), anyio.create_task_group() as background:
                 background.start_soon(shutdown.hold_streams_until_drained)
+                if lane is not None:
+                    background.start_soon(lane.keep_alive)
                 yield
                 background.cancel_scope.cancel()
         finally:
@@ -294,7 +311,16 @@ def http_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.assembly = assembly
     app.state.readiness = readiness
+    app.state.shutdown = shutdown
     return app
+
+
+def _relay_lane_applies(assembly: Assembly, resumable: bool) -> bool:
+    """Whether relayed tool calls may skip the SDK's path (see :mod:`plugboard.relay`)."""
+    config = assembly.config
+    # Resumable streams store every message, and telemetry spans every message, on the
+    # SDK's path: with either on, all calls take that path.
+    return config.server.relay_lane and not resumable and not config.telemetry.enabled
 
 
 def _event_store(assembly: Assembly, *, stateless: bool) -> RedisEventStore | None:

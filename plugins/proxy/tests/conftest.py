@@ -33,8 +33,10 @@ from mcp import Client
 
 from plugboard.assembly import Assembly
 from plugboard.server import PlugboardServer
+from plugboard.transports import http_app
 from plugboard_proxy import ProxyConnector
 from plugboard_testing import build_assembly
+from plugboard_testing.fakes import LocalServer
 
 ROOT = Path(__file__).resolve().parents[3]
 NPM_BIN = ROOT / "tests" / "peers" / "node_modules" / ".bin"
@@ -261,6 +263,8 @@ class Gateway:
     assembly: Assembly
     client: Client
     notifications: list[Any]
+    url: str | None = None
+    """The gateway's MCP endpoint when it is served over HTTP (``front="http"``)."""
 
     def state(self, instance: str) -> dict[str, Any]:
         """The instance's live state (its upstream connection)."""
@@ -281,11 +285,12 @@ ServeGateway = Callable[..., AbstractAsyncContextManager[Gateway]]
 
 @pytest.fixture
 def gateway() -> ServeGateway:
-    """Serve proxy instances in-process: ``async with gateway({"ev": {...}}, mode=...) as gw``.
+    """Serve proxy instances: ``async with gateway({"ev": {...}}, mode=...) as gw``.
 
     Each value is one instance's settings (``plugin = "proxy"`` is added). The client
     records the notifications it receives in ``gw.notifications``; more keyword
-    arguments go to its ``mcp.Client``.
+    arguments go to its ``mcp.Client``. ``front="http"`` serves the gateway with
+    uvicorn on loopback and connects over streamable HTTP instead of in process.
     """
 
     @asynccontextmanager
@@ -295,6 +300,7 @@ def gateway() -> ServeGateway:
         mode: str = "auto",
         server: dict[str, Any] | None = None,
         environ: dict[str, str] | None = None,
+        front: str = "memory",
         **client_options: Any,
     ) -> AsyncIterator[Gateway]:
         config: dict[str, Any] = {
@@ -312,6 +318,14 @@ def gateway() -> ServeGateway:
         async def record(message: Any) -> None:
             notifications.append(message)
 
+        if front == "http":
+            # The application's lifespan starts and stops the assembly, in uvicorn's thread.
+            with LocalServer(http_app(assembly), lifespan="on") as local:
+                url = f"{local.url}/mcp"
+                options = {"mode": mode, "message_handler": record, **client_options}
+                async with Client(url, **options) as client:
+                    yield Gateway(assembly, client, notifications, url)
+            return
         await assembly.start()
         try:
             sdk = PlugboardServer(assembly).sdk

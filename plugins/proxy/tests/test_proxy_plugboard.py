@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import httpx
 import mcp_types as types
 import pytest
 
 from plugboard.hosting.api_keys import hash_api_key, new_api_key
-from plugboard_testing import PROTOCOL_MODES
+from plugboard_testing import PROTOCOL_MODES, RawSession, answer_of, events_of
 
 if TYPE_CHECKING:
     from conftest import PeerServer, ServeGateway
@@ -131,6 +132,9 @@ async def test_filters_renames_and_descriptions(
         assert [p.name for p in (await gw.client.list_prompts()).prompts] == ["up_hello"]
 
 
+FRONTS = ("memory", "http")
+"""How the client reaches the gateway: in process, or over real HTTP (where the upstream
+tools' calls take the host's relay lane)."""
 TRANSPORTS = ("stdio", "http", "http-sdk")
 """stdio; HTTP with tool calls on the lean path; HTTP with every request through the SDK."""
 
@@ -148,6 +152,7 @@ def upstream_settings(
     return {"url": server.url, "fast_calls": transport == "http"}, server.workdir
 
 
+@pytest.mark.parametrize("front", FRONTS)
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("mode", PROTOCOL_MODES)
 async def test_progress_and_log_messages_come_back(
@@ -157,6 +162,7 @@ async def test_progress_and_log_messages_come_back(
     tmp_path: Path,
     mode: str,
     transport: str,
+    front: str,
 ) -> None:
     logs: list[types.LoggingMessageNotificationParams] = []
 
@@ -170,7 +176,7 @@ async def test_progress_and_log_messages_come_back(
 
     settings, _marks = upstream_settings(transport, stdio_peer, peer_server, tmp_path)
     async with gateway(
-        {"up": settings}, mode=mode, logging_callback=on_log, log_level="info"
+        {"up": settings}, mode=mode, logging_callback=on_log, log_level="info", front=front
     ) as gw:
         result = await gw.client.call_tool(
             "up_peer_slow", {"steps": 3, "delay": 0.05}, progress_callback=on_progress
@@ -184,6 +190,39 @@ async def test_progress_and_log_messages_come_back(
     ]
 
 
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_an_http_front_relays_upstream_calls_on_the_lane(
+    gateway: ServeGateway,
+    stdio_peer: dict[str, Any],
+    peer_server: Callable[..., PeerServer],
+    tmp_path: Path,
+    transport: str,
+) -> None:
+    settings, _marks = upstream_settings(transport, stdio_peer, peer_server, tmp_path)
+    async with gateway({"up": settings}, front="http") as gw:
+        assert gw.url is not None
+        with httpx.Client(timeout=30) as http:
+            session = RawSession(http, gw.url).open()
+            echoed = session.call("up_peer_echo", arguments={"text": "relayed"})
+            slow = session.call(
+                "up_peer_slow", arguments={"steps": 2, "delay": 0.01}, _meta={"progressToken": "p"}
+            )
+    # The lane answers with one JSON body when nothing precedes the answer...
+    assert echoed.headers["content-type"] == "application/json"
+    assert answer_of(echoed)["result"]["content"] == [{"type": "text", "text": "relayed"}]
+    # ... and streams events once the upstream reports progress or logs.
+    events = events_of(slow)
+    progress = [e["params"] for e in events if e.get("method") == "notifications/progress"]
+    assert [(p["progressToken"], p["progress"], p["total"]) for p in progress] == [
+        ("p", 1, 2),
+        ("p", 2, 2),
+    ]
+    logs = [e["params"]["data"] for e in events if e.get("method") == "notifications/message"]
+    assert logs == ["step 1 of 2", "step 2 of 2"]
+    assert events[-1]["result"]["content"] == [{"type": "text", "text": "2 steps done"}]
+
+
+@pytest.mark.parametrize("front", FRONTS)
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("mode", PROTOCOL_MODES)
 @pytest.mark.parametrize("protocol", UPSTREAM_PROTOCOLS)
@@ -195,10 +234,12 @@ async def test_cancelling_a_call_cancels_it_upstream(
     mode: str,
     protocol: str,
     transport: str,
+    front: str,
 ) -> None:
     settings, marks = upstream_settings(transport, stdio_peer, peer_server, tmp_path)
     mark = marks / "gone.cancelled"
-    async with gateway({"up": {**settings, "protocol": protocol}}, mode=mode) as gw:
+    upstream = {"up": {**settings, "protocol": protocol}}
+    async with gateway(upstream, mode=mode, front=front) as gw:
         with anyio.move_on_after(0.5):
             await gw.call("up_peer_slow", steps=100, delay=0.05, label="gone")
         await wait_for(mark.exists)

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         result_text,
         serve,
     )
+    from plugboard_testing.wire import RawSession, answer_of, events_of
 
 _EXPORTS = {
     "ArgumentCase": "call_checks",
@@ -77,6 +78,9 @@ _EXPORTS = {
     "build_config": "harness",
     "result_text": "harness",
     "serve": "harness",
+    "RawSession": "wire",
+    "answer_of": "wire",
+    "events_of": "wire",
 }
 
 __all__ = [
@@ -86,6 +90,8 @@ __all__ = [
     "ConnectorConformance",
     "ConnectorPlugin",
     "Harness",
+    "RawSession",
+    "answer_of",
     "bad_argument_problems",
     "build_assembly",
     "build_config",
@@ -104,6 +110,7 @@ __all__ = [
     "check_tool_annotations",
     "check_tool_call",
     "check_tool_definitions",
+    "events_of",
     "invalid_argument_cases",
     "raise_problems",
     "result_text",

@@ -123,6 +123,9 @@ class ProxyConnector(Connector[ProxySettings]):
                         }
                     ),
                     call=partial(self._call_tool, tool.name),
+                    # Calls only travel on to the upstream: the host may relay them
+                    # on its lean HTTP lane.
+                    relay=True,
                 )
                 for tool in tools
             ],
