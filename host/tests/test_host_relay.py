@@ -464,3 +464,53 @@ def test_a_deleted_session_is_gone_for_the_lane_too() -> None:
         after = session.call("up_echo", arguments={"text": "x"})
     assert deleted.status_code == 200
     assert after.status_code == 404
+
+
+ECHO = {"name": "up_echo"}
+ODD_SHAPES = [
+    {"jsonrpc": "2.0", "id": 5, "method": "tools/call"},
+    {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {**ECHO, "_meta": []}},
+    {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {**ECHO, "arguments": "x"}},
+    {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {**ECHO, "name": 7}},
+    {"jsonrpc": "2.0", "id": True, "method": "tools/call", "params": ECHO},
+    {"jsonrpc": "2.0", "id": 1.5, "method": "tools/call", "params": ECHO},
+    {"jsonrpc": "1.0", "id": 5, "method": "tools/call", "params": ECHO},
+    {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": [ECHO]},
+    [{"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": ECHO}],
+    {
+        "jsonrpc": "2.0",
+        "id": 5,
+        "method": "tools/call",
+        "params": {**ECHO, "_meta": {"progressToken": True}},
+    },
+]
+
+
+def wire_view(response: httpx.Response) -> tuple[int, str, Any]:
+    """What a client can tell apart: status, content type, and the message(s) answered."""
+    content_type = response.headers.get("content-type", "").split(";")[0]
+    if content_type == "text/event-stream":
+        return response.status_code, content_type, events_of(response)
+    return response.status_code, content_type, response.content and response.json()
+
+
+def test_odd_shapes_are_answered_exactly_as_the_sdk_answers_them() -> None:
+    answers: dict[bool, list[tuple[int, str, Any]]] = {}
+    for lane in (True, False):
+        with (
+            serving(assembly_of(relay_lane=lane)) as url,
+            httpx.Client(timeout=WAIT_LIMIT) as http,
+        ):
+            session = RawSession(http, url).open()
+            answers[lane] = [wire_view(session.post(message)) for message in ODD_SHAPES]
+    assert answers[True] == answers[False]
+    assert len({status for status, _, _ in answers[True]}) > 1  # the cases differ
+
+
+def test_a_cancellation_for_no_call_on_the_lane_goes_to_the_sdk() -> None:
+    with serving(assembly_of()) as url, httpx.Client(timeout=WAIT_LIMIT) as http:
+        session = RawSession(http, url).open()
+        unknown = session.cancel("never-sent")
+        after = session.call("up_echo", arguments={"text": "fine"})
+    assert unknown.status_code == 202
+    assert after.json()["result"]["structuredContent"] == {"text": "fine"}

@@ -74,8 +74,8 @@ class RawSession:
                 raise AssertionError(f"ping failed: HTTP {ping.status_code} {ping.text}")
         return self
 
-    def post(self, message: Mapping[str, Any] | bytes) -> httpx.Response:
-        """POST one JSON-RPC message (or raw bytes) with the session's headers."""
+    def post(self, message: Mapping[str, Any] | list[Any] | bytes) -> httpx.Response:
+        """POST one JSON-RPC message (or a batch, or raw bytes) with the session's headers."""
         if isinstance(message, bytes):
             return self.http.post(self.url, content=message, headers=self.headers)
         return self.http.post(self.url, json=message, headers=self.headers)
