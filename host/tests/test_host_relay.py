@@ -30,11 +30,12 @@ from plugboard import (
     Settings,
     ToolError,
     hookimpl,
-    relay,
 )
 from plugboard.assembly import Assembly, assemble
 from plugboard.config import parse_config
 from plugboard.plugins import load_plugins
+from plugboard.relay import lane
+from plugboard.relay.wire import RelayedRequest
 from plugboard.transports import http_app
 from plugboard_testing import RawSession, answer_of, events_of
 from plugboard_testing.fakes import LocalServer
@@ -343,7 +344,7 @@ def test_a_cancelled_call_is_answered_with_request_cancelled() -> None:
 def test_a_quiet_call_gets_keep_alive_pings_on_an_event_stream(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(relay, "PING_INTERVAL", 0.05)
+    monkeypatch.setattr(lane, "PING_INTERVAL", 0.05)
     assembly = assembly_of()
     with serving(assembly) as url, httpx.Client(timeout=WAIT_LIMIT) as http:
         upstream = upstream_of(assembly)
@@ -496,13 +497,13 @@ def wire_view(response: httpx.Response) -> tuple[int, str, Any]:
 
 def test_odd_shapes_are_answered_exactly_as_the_sdk_answers_them() -> None:
     answers: dict[bool, list[tuple[int, str, Any]]] = {}
-    for lane in (True, False):
+    for enabled in (True, False):
         with (
-            serving(assembly_of(relay_lane=lane)) as url,
+            serving(assembly_of(relay_lane=enabled)) as url,
             httpx.Client(timeout=WAIT_LIMIT) as http,
         ):
             session = RawSession(http, url).open()
-            answers[lane] = [wire_view(session.post(message)) for message in ODD_SHAPES]
+            answers[enabled] = [wire_view(session.post(message)) for message in ODD_SHAPES]
     assert answers[True] == answers[False]
     assert len({status for status, _, _ in answers[True]}) > 1  # the cases differ
 
@@ -514,3 +515,97 @@ def test_a_cancellation_for_no_call_on_the_lane_goes_to_the_sdk() -> None:
         after = session.call("up_echo", arguments={"text": "fine"})
     assert unknown.status_code == 202
     assert after.json()["result"]["structuredContent"] == {"text": "fine"}
+
+
+# --- 2026-07-28 requests --------------------------------------------------------------------
+
+MODERN = "2026-07-28"
+ENVELOPE = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+}
+
+
+def modern_call(tool: str, *, meta: dict[str, Any] | None = None, **params: Any) -> dict[str, Any]:
+    return {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "method": "tools/call",
+        "params": {"name": tool, "_meta": {**ENVELOPE, **(meta or {})}, **params},
+    }
+
+
+def modern_headers(tool: str, **changes: str) -> list[tuple[str, str]]:
+    headers = {
+        "accept": "application/json, text/event-stream",
+        "content-type": "application/json",
+        "mcp-protocol-version": MODERN,
+        "mcp-method": "tools/call",
+        "mcp-name": tool,
+        **changes,
+    }
+    return list(headers.items())
+
+
+LOG_LEVEL = "io.modelcontextprotocol/logLevel"
+MODERN_CASES = [
+    (modern_call("up_echo", arguments={"text": "hi"}), modern_headers("up_echo")),
+    (modern_call("up_refuse"), modern_headers("up_refuse")),
+    (
+        modern_call("up_chatty", meta={"progressToken": 1, LOG_LEVEL: "info"}),
+        modern_headers("up_chatty"),
+    ),
+    (modern_call("up_chatty", meta={"progressToken": 1}), modern_headers("up_chatty")),
+    (modern_call("up_echo"), modern_headers("up_other")),
+    (modern_call("up_echo"), [*modern_headers("up_echo"), ("mcp-name", "up_echo")]),
+    (modern_call("up_echo"), modern_headers("up_echo", **{"mcp-param-text": "x"})),
+    (modern_call("up_echo", meta={LOG_LEVEL: "loud"}), modern_headers("up_echo")),
+    ({**modern_call("up_echo"), "params": {"name": "up_echo"}}, modern_headers("up_echo")),
+    (modern_call("up_echo"), modern_headers("up_echo", **{"mcp-protocol-version": "2099-01-01"})),
+]  # fmt: skip
+
+
+def test_modern_requests_are_answered_exactly_as_the_sdk_answers_them() -> None:
+    answers: dict[bool, list[tuple[int, str, Any]]] = {}
+    for enabled in (True, False):
+        with (
+            serving(assembly_of(relay_lane=enabled)) as url,
+            httpx.Client(timeout=WAIT_LIMIT) as http,
+        ):
+            answers[enabled] = [
+                wire_view(http.post(url, json=message, headers=headers))
+                for message, headers in MODERN_CASES
+            ]
+    assert answers[True] == answers[False]
+    echoed = answers[True][0]
+    assert echoed[:2] == (200, "application/json")
+    assert echoed[2]["result"]["resultType"] == "complete"
+    assert echoed[2]["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "plugboard"
+    chatty = [message.get("method") for message in answers[True][2][2]]
+    assert chatty == [
+        "notifications/progress",
+        "notifications/message",
+        "notifications/progress",
+        None,
+    ]
+    # Without a log level opted in, no log message is sent.
+    assert [message.get("method") for message in answers[True][3][2]] == [
+        "notifications/progress",
+        "notifications/progress",
+        None,
+    ]
+    assert len({status for status, _, _ in answers[True]}) > 1  # the cases differ
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_a_real_client_in_either_era_is_served_on_the_lane(mode: str) -> None:
+    recorder = Recorder()
+    with serving(assembly_of(middleware=recorder)) as url:
+        async with Client(url, mode=mode) as client:
+            await client.call_tool("up_echo", {"text": "one"})  # may race the handshake
+            await client.call_tool("up_echo", {"text": "two"})
+            await client.call_tool("up_local", {"text": "three"})
+    paths = {call.arguments["text"]: type(call.request) for call in recorder.calls}
+    assert paths["two"] is RelayedRequest
+    assert paths["three"] is not RelayedRequest  # not a relay: the SDK's path

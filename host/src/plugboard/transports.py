@@ -253,6 +253,7 @@ def http_app(
             assembly=assembly,
             manager=manager,
             security=security,
+            server_info=lambda: server.sdk.server_info_stamp,
             json_response=manager.json_response,
             stateless=stateless,
             max_body=settings.max_request_body_bytes,

@@ -1,0 +1,291 @@
+"""The lane itself: ASGI middleware in front of the SDK's streamable HTTP application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anyio
+import mcp_types as types
+import pydantic_core
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from plugboard.assembly import Assembly
+from plugboard.auth import LOCAL_PRINCIPAL
+from plugboard.catalog import Catalog, ToolEntry
+from plugboard.errors import log_unexpected
+from plugboard.hosting.shutdown import GracefulShutdown
+from plugboard.middleware import Call
+from plugboard.relay.admission import (
+    SESSION_HEADER,
+    Admission,
+    Admissions,
+    ToolCallRequest,
+    requested_era,
+)
+from plugboard.relay.sessions import SessionGate
+from plugboard.relay.wire import RelayedRequest, RelayedSession, Responder, error, shape_result
+from plugboard.server import PRINCIPAL_SCOPE_KEY
+
+logger = logging.getLogger(__name__)
+
+PING_INTERVAL = 15.0
+"""Seconds a relayed call may stay silent before its stream gets a keep-alive comment
+(the interval of the SDK's own event streams)."""
+REQUEST_CANCELLED = -32800
+"""What the handshake-era wire answers a cancelled request with (as the SDK does)."""
+
+_CallKey = tuple[str | None, str | int]
+
+
+class RelayLane:
+    """Answers relayed ``tools/call`` requests itself and passes everything else on.
+
+    Args:
+        app: The SDK's streamable HTTP application, which serves everything else.
+        assembly: Whose catalog the lane serves from.
+        manager: The SDK's session manager behind ``app``.
+        security: The DNS-rebinding protection ``app`` applies.
+        server_info: The server's identity, as 2026-07-28 results carry it.
+        json_response: Whether the server answers with JSON bodies only.
+        stateless: Whether handshake-era requests come without sessions.
+        max_body: The largest request body accepted.
+        shutdown: Counts the calls in flight for a graceful stop.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        assembly: Assembly,
+        manager: StreamableHTTPSessionManager,
+        security: TransportSecuritySettings | None,
+        server_info: Callable[[], dict[str, Any]],
+        json_response: bool,
+        stateless: bool,
+        max_body: int,
+        shutdown: GracefulShutdown,
+    ) -> None:
+        self.app = app
+        self.assembly = assembly
+        self.gate = SessionGate(manager)
+        self.admissions = Admissions(
+            self.gate, security, json_response=json_response, stateless=stateless
+        )
+        self.server_info = server_info
+        self.json_response = json_response
+        self.max_body = max_body
+        self.shutdown = shutdown
+        self._in_flight: dict[_CallKey, anyio.CancelScope] = {}
+        self._answering: set[Responder] = set()
+        self._enabled = _has_relays(assembly.catalog)
+        assembly.listeners.append(self._catalog_replaced)
+
+    async def _catalog_replaced(self, previous: Catalog, current: Catalog) -> None:
+        self._enabled = _has_relays(current)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a relayed ``tools/call`` (or its cancellation) here; pass the rest on."""
+        if not self._enabled or scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body, complete = await self._read_body(receive)
+        if complete and await self._serve(scope, body, receive, send):
+            return
+        await self.app(scope, _replaying(body, complete, receive), send)
+
+    async def _read_body(self, receive: Receive) -> tuple[bytes, bool]:
+        """The request body, and whether it is all there (not over the size limit)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"".join(chunks), False  # a disconnect: the SDK's path deals with it
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            chunks.append(chunk)
+            if size > self.max_body:
+                return b"".join(chunks), False  # the SDK's size limit answers 413
+            if not message.get("more_body", False):
+                return b"".join(chunks), True
+
+    async def _serve(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> bool:
+        """Answer the request if it is one for the lane; ``False`` leaves it to the SDK."""
+        try:
+            message = pydantic_core.from_json(body)
+        except ValueError:
+            return False
+        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+            return False
+        method = message.get("method")
+        headers = dict(scope["headers"])
+        if method == "tools/call":
+            return await self._call(scope, headers, message, receive, send)
+        if method == "notifications/cancelled" and "id" not in message:
+            return await self._cancel(scope, headers, message, send)
+        return False
+
+    async def _call(
+        self,
+        scope: Scope,
+        headers: Mapping[bytes, bytes],
+        message: dict[str, Any],
+        receive: Receive,
+        send: Send,
+    ) -> bool:
+        request = ToolCallRequest.parse(message)
+        if request is None:
+            return False
+        entry = self.assembly.catalog.tools.get(request.name)
+        if entry is None or not entry.relay:
+            return False
+        http_request = Request(scope)
+        admission = await self.admissions.admit(http_request, headers, message, request, entry)
+        if admission is None:
+            return False
+        responder = Responder(send, admission.session_id, self.json_response)
+        session = RelayedSession(responder, request.progress_token, admission.log_levels)
+        call = Call(
+            kind="tool",
+            name=request.name,
+            arguments=request.arguments,
+            principal=scope.get(PRINCIPAL_SCOPE_KEY, LOCAL_PRINCIPAL),
+            instance=entry.owner.instance,
+            plugin=entry.owner.plugin,
+            annotations=entry.annotations,
+            timeout=entry.timeout,
+            request=RelayedRequest(request.request_id, http_request, session),
+        )
+        self._answering.add(responder)
+        try:
+            with SessionGate.held(admission.transport), self.shutdown.counting():
+                if admission.modern:
+                    await self._answer_unless_gone(entry, call, admission, responder, receive)
+                else:
+                    key = (admission.session_id, request.request_id)
+                    await self._answer(entry, call, admission, responder, key)
+        finally:
+            self._answering.discard(responder)
+        return True
+
+    async def _answer(
+        self,
+        entry: ToolEntry,
+        call: Call,
+        admission: Admission,
+        responder: Responder,
+        key: _CallKey,
+    ) -> None:
+        """Run a handshake-era call, cancellable with ``notifications/cancelled``."""
+        request_id = key[1]
+        answer = error(request_id, REQUEST_CANCELLED, "Request cancelled")
+        with anyio.CancelScope() as scope:
+            # A client reusing an id still in flight can cancel the later call.
+            self._in_flight[key] = scope
+            try:
+                answer = await self._run(entry, call, admission.version)
+            finally:
+                if self._in_flight.get(key) is scope:
+                    del self._in_flight[key]
+        await responder.answer(answer)
+
+    async def _answer_unless_gone(
+        self,
+        entry: ToolEntry,
+        call: Call,
+        admission: Admission,
+        responder: Responder,
+        receive: Receive,
+    ) -> None:
+        """Run a 2026-07-28 call, which the client cancels by closing its connection."""
+        answers: list[dict[str, Any]] = []
+
+        async def watch(scope: anyio.CancelScope) -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            scope.cancel()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch, group.cancel_scope)
+            answers.append(await self._run(entry, call, admission.version))
+            group.cancel_scope.cancel()
+        if answers:
+            answer = answers[0]
+            code = answer["error"]["code"] if "error" in answer else None
+            await responder.answer(answer, ERROR_CODE_HTTP_STATUS.get(code, 200) if code else 200)
+
+    async def _run(self, entry: ToolEntry, call: Call, version: str) -> dict[str, Any]:
+        """Run the call through its middleware and shape its JSON-RPC answer."""
+        request_id = call.request.request_id
+        try:
+            result = await entry.handle(call)
+            dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+            wire = shape_result(version, dumped, self.server_info)
+        except ValidationError:
+            logger.exception("tool %s returned an invalid result", call.name)
+            return error(request_id, types.INTERNAL_ERROR, "Handler returned an invalid result")
+        except Exception as failure:  # entry.handle turns failures into results: a bug
+            reference = log_unexpected(f"tool {call.name}", failure)
+            text = f"Internal error; the server log has the details under reference {reference}"
+            return error(request_id, types.INTERNAL_ERROR, text)
+        return {"jsonrpc": "2.0", "id": request_id, "result": wire}
+
+    async def _cancel(
+        self, scope: Scope, headers: Mapping[bytes, bytes], message: dict[str, Any], send: Send
+    ) -> bool:
+        """Cancel a handshake-era call running on the lane; other cancellations are the SDK's."""
+        if requested_era(headers) != "handshake":
+            return False
+        params = message.get("params")
+        request_id = params.get("requestId") if isinstance(params, dict) else None
+        session = headers.get(SESSION_HEADER)
+        if session is None or not isinstance(request_id, str | int):
+            return False
+        running = self._in_flight.get((session.decode("latin-1"), request_id))
+        if running is None or not await self.admissions.transport_allows(Request(scope)):
+            return False
+        if self.gate.session(session.decode("latin-1"), scope) is None:
+            return False  # only the credential that opened the session may cancel in it
+        running.cancel()
+        await send({"type": "http.response.start", "status": 202, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        return True
+
+    async def keep_alive(self) -> None:
+        """Ping the streams of calls that have been quiet for :data:`PING_INTERVAL`.
+
+        Runs for the life of the application (in its lifespan task group), so a call
+        pays for no timer of its own. As on the SDK's path, a long call's answer then
+        comes on an event stream whose comments keep proxies from closing it as idle.
+        """
+        while True:
+            await anyio.sleep(PING_INTERVAL / 3)
+            due = anyio.current_time() - PING_INTERVAL
+            for responder in [r for r in self._answering if r.quiet_since <= due]:
+                try:
+                    await responder.ping()
+                except Exception:  # a client that went away must not stop the others' pings
+                    logger.debug("could not ping a relayed call's stream", exc_info=True)
+
+
+def _has_relays(catalog: Catalog) -> bool:
+    return any(entry.relay for entry in catalog.tools.values())
+
+
+def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
+    """``receive`` with the body already read handed out first."""
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": not complete}]
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop()
+        return await receive()
+
+    return replay
