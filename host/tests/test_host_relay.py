@@ -302,11 +302,15 @@ def test_json_response_servers_answer_with_json_and_drop_notifications() -> None
     assert response.json()["result"]["content"] == [{"type": "text", "text": "done"}]
 
 
-async def test_a_real_client_cancelling_a_call_cancels_it_on_the_lane() -> None:
-    assembly = assembly_of()
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_a_real_client_cancelling_a_call_cancels_it_on_the_lane(mode: str) -> None:
+    # A 2025-11-25 client sends notifications/cancelled; a 2026-07-28 one hangs up.
+    recorder = Recorder()
+    assembly = assembly_of(middleware=recorder)
     with serving(assembly) as url:
         upstream = upstream_of(assembly)
-        async with Client(url, mode="legacy") as client:
+        async with Client(url, mode=mode) as client:
+            await client.call_tool("up_echo", {"text": "settle the handshake"})
             with anyio.fail_after(WAIT_LIMIT):
                 async with anyio.create_task_group() as group:
                     group.start_soon(client.call_tool, "up_wait", {})
@@ -317,6 +321,8 @@ async def test_a_real_client_cancelling_a_call_cancels_it_on_the_lane() -> None:
             after = await client.call_tool("up_echo", {"text": "still here"})
     assert cancelled
     assert after.structured_content == {"text": "still here"}
+    (waited,) = [call for call in recorder.calls if call.name == "up_wait"]
+    assert isinstance(waited.request, RelayedRequest)
 
 
 def test_a_cancelled_call_is_answered_with_request_cancelled() -> None:

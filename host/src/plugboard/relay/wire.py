@@ -73,7 +73,9 @@ class Responder:
         self._json_only = json_only
         self._streaming = False
         self._done = False
-        self._lock = anyio.Lock()
+        # Made when the first notification streams: only then can two tasks write (a
+        # notification from the backend's task while the call's own task answers).
+        self._lock: anyio.Lock | None = None
         self.quiet_since = anyio.current_time()
         """When the client last heard anything about this call."""
 
@@ -89,6 +91,8 @@ class Responder:
             await self._stream(_PING)
 
     async def _stream(self, chunk: bytes) -> None:
+        if self._lock is None:
+            self._lock = anyio.Lock()
         async with self._lock:
             if self._done:
                 return  # the answer has gone: nothing about the call may follow it
@@ -104,19 +108,23 @@ class Responder:
 
         ``status`` applies only to an answer that is not on an event stream already.
         """
+        if self._lock is None:
+            # Nothing was streamed, and from here on nothing will be: no lock needed.
+            self._done = True
+            await self._send_json(message, status)
+            return
         async with self._lock:
             self._done = True
             if self._streaming:
                 await self._send({"type": "http.response.body", "body": event(message)})
-                return
-            body = pydantic_core.to_json(message)
-            headers = [
-                *_JSON_HEADERS,
-                (b"content-length", str(len(body)).encode()),
-                *self._headers,
-            ]
-            await self._send({"type": "http.response.start", "status": status, "headers": headers})
-            await self._send({"type": "http.response.body", "body": body})
+            else:
+                await self._send_json(message, status)
+
+    async def _send_json(self, message: dict[str, Any], status: int) -> None:
+        body = pydantic_core.to_json(message)
+        headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *self._headers]
+        await self._send({"type": "http.response.start", "status": status, "headers": headers})
+        await self._send({"type": "http.response.body", "body": body})
 
 
 class RelayedSession:

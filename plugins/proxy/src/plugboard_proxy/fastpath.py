@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import mcp_types as types
+import pydantic_core
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import encode_header_value
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -181,10 +182,9 @@ class HttpToolCaller:
             if self._log_level is not None:
                 meta["io.modelcontextprotocol/logLevel"] = self._log_level
             extra = f"mcp-method: tools/call\r\nmcp-name: {encode_header_value(name)}\r\n"
-        body = json.dumps(
-            {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params},
-            separators=(",", ":"),
-        ).encode()
+        body = pydantic_core.to_json(
+            {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+        )
         for attempt in (1, 2):
             connection = await self._connection()
             reused = connection.used
@@ -251,20 +251,13 @@ class HttpToolCaller:
         try:
             connection.writer.write(head.encode("latin-1") + body)
             reader = connection.reader
-            status_line = await reader.readline()
-            if not status_line:
-                raise _ClosedBeforeAnswer
-            status = int(status_line.split(b" ", 2)[1])
-            headers: dict[str, str] = {}
-            while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
-                key, _, value = line.decode("latin-1").partition(":")
-                headers[key.strip().lower()] = value.strip()
+            status, headers = await _response_head(reader)
             body_reader = _Body(reader, headers)
             content_type = headers.get("content-type", "").lower()
             if status != 200:
                 return await self._refusal(status, content_type, await body_reader.read_all())
             if content_type.startswith("application/json"):
-                message = json.loads(await body_reader.read_all())
+                message = pydantic_core.from_json(await body_reader.read_all())
                 result = self._result_of(message, request_id)
             elif content_type.startswith("text/event-stream"):
                 result = await self._from_events(body_reader, request_id, on_notification)
@@ -326,6 +319,24 @@ class HttpToolCaller:
             elif "id" in message and ("result" in message or "error" in message):
                 return self._result_of(message, request_id)
         raise UpstreamGone("the upstream's event stream ended without an answer")
+
+
+async def _response_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
+    """The status and headers (names in lower case) of an HTTP/1.1 response."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")  # one read for all of it: lines cost
+    except asyncio.IncompleteReadError as error:
+        if not error.partial:
+            raise _ClosedBeforeAnswer from None
+        raise
+    except asyncio.LimitOverrunError:
+        raise ConnectionError("the upstream's response head is too large") from None
+    status_line, *lines = head[:-4].decode("latin-1").split("\r\n")
+    headers: dict[str, str] = {}
+    for line in lines:
+        key, _, value = line.partition(":")
+        headers[key.strip().lower()] = value.strip()
+    return int(status_line.split(" ", 2)[1]), headers
 
 
 class _ClosedBeforeAnswer(Exception):
