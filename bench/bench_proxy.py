@@ -129,6 +129,7 @@ def running(options: argparse.Namespace) -> Iterator[dict[str, ServerProcess]]:
             gateway_port = free_port()
             gateway_config = workdir / "gateway.toml"
             gateway_config.write_text(
+                f"[server]\nrelay_lane = {'false' if options.no_relay_lane else 'true'}\n"
                 f'[connectors.up]\nplugin = "proxy"\nurl = "{upstream_url}"\n'
                 f'protocol = "{options.upstream_protocol}"\n'
                 f"fast_calls = {'false' if options.sdk_calls else 'true'}\n",
@@ -355,6 +356,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
             "era",
             "upstream_protocol",
             "sdk_calls",
+            "no_relay_lane",
             "stateless",
             "json_response",
         )
@@ -410,6 +412,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--sdk-calls",
         action="store_true",
         help="plugboard's proxy sends tool calls through the MCP SDK client (fast_calls = false)",
+    )
+    parser.add_argument(
+        "--no-relay-lane",
+        action="store_true",
+        help="plugboard's proxy serves its clients through the SDK's path ([server] relay_lane)",
     )
     parser.add_argument("--json", dest="as_json", action="store_true", help="print JSON")
     options = parser.parse_args(argv)
