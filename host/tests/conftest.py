@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -167,3 +169,29 @@ def issuer() -> Any:
     running.start()
     yield running
     running.stop()
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _redis_problem() -> str | None:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1.0) as connection:
+            connection.sendall(b"PING\r\n")
+            if not connection.recv(64).startswith(b"+PONG"):
+                return "something on 127.0.0.1:6379 does not answer PING like Redis"
+    except OSError as error:
+        return f"no Redis on 127.0.0.1:6379 ({error})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The local Redis; skips without one (fails under ``CI=true``, where it must run)."""
+    problem = _redis_problem()
+    if problem is None:
+        return REDIS_URL
+    message = f"{problem}; start one (redis-server, or docker run -p 6379:6379 redis:7)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message} (required under CI=true)")
+    pytest.skip(message)

@@ -7,7 +7,6 @@ These tests talk to a real Redis on 127.0.0.1:6379. Without one they are skipped
 
 from __future__ import annotations
 
-import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -27,30 +26,6 @@ from plugboard.transports import http_app
 pytestmark = pytest.mark.anyio
 
 redis_asyncio = pytest.importorskip("redis.asyncio", reason="needs plugboard[redis]")
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def _redis_problem() -> str | None:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1.0) as connection:
-            connection.sendall(b"PING\r\n")
-            if not connection.recv(64).startswith(b"+PONG"):
-                return "something on 127.0.0.1:6379 does not answer PING like Redis"
-    except OSError as error:
-        return f"no Redis on 127.0.0.1:6379 ({error})"
-    return None
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> str:
-    problem = _redis_problem()
-    if problem is None:
-        return REDIS_URL
-    message = f"{problem}; start one (redis-server, or docker run -p 6379:6379 redis:7)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message} (required under CI=true)")
-    pytest.skip(message)
 
 
 @pytest.fixture

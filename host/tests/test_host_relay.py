@@ -138,7 +138,13 @@ class Recorder:
         return await call_next(call)
 
 
-def assembly_of(*, auth: bool = False, middleware: Any = None, **server: Any) -> Assembly:
+def assembly_of(
+    *,
+    auth: bool = False,
+    middleware: Any = None,
+    tables: dict[str, Any] | None = None,
+    **server: Any,
+) -> Assembly:
     plugins: dict[str, object] = {"upstream": Plugin()}
 
     class Extras:
@@ -154,7 +160,11 @@ def assembly_of(*, auth: bool = False, middleware: Any = None, **server: Any) ->
 
     plugins["extras"] = Extras()
     registry = load_plugins({}, extra=plugins, entry_points=False)
-    table: dict[str, Any] = {"connectors": {"up": {"plugin": "upstream"}}, "server": server}
+    table: dict[str, Any] = {
+        "connectors": {"up": {"plugin": "upstream"}},
+        "server": server,
+        **(tables or {}),
+    }
     return assemble(registry, parse_config(table, environ={}))
 
 
@@ -203,6 +213,29 @@ def test_relay_lane_false_sends_every_call_through_the_sdk() -> None:
         response = RawSession(http, url).open().call("up_echo", arguments={"text": "hi"})
     assert response.headers["content-type"].startswith("text/event-stream")
     assert answer_of(response)["result"]["content"] == [{"type": "text", "text": "hi"}]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param({"tables": {"telemetry": {"service_name": "relay-test"}}}, id="telemetry"),
+        pytest.param({"event_store": "redis"}, id="event-store"),
+    ],
+)
+def test_telemetry_and_resumable_streams_keep_every_call_on_the_sdks_path(
+    settings: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    if "event_store" in settings:
+        settings = {"event_store": request.getfixturevalue("redis_url")}
+    recorder = Recorder()
+    with (
+        serving(assembly_of(middleware=recorder, **settings)) as url,
+        httpx.Client(timeout=WAIT_LIMIT) as http,
+    ):
+        response = RawSession(http, url).open().call("up_echo", arguments={"text": "hi"})
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert answer_of(response)["result"]["structuredContent"] == {"text": "hi"}
+    assert not isinstance(recorder.calls[0].request, RelayedRequest)
 
 
 @pytest.mark.parametrize("relay_lane", [True, False])
