@@ -403,6 +403,72 @@ def test_plugins_check_reports_a_failing_health_check(tmp_path: Any, monkeypatch
     assert instance["health"] == "RuntimeError: backend down: retrying in 3 s"
 
 
+def test_listings_start_instances_with_run_time_components(tmp_path: Any, monkeypatch: Any) -> None:
+    config = tmp_path / "plugboard.toml"
+    config.write_text('[connectors.r]\nplugin = "relay"\n')
+    started: list[Relay] = []
+
+    class Recorded(Relay):
+        """Remembers its instances."""
+
+        name = "relay"
+
+        async def start(self) -> None:
+            started.append(self)
+
+        async def stop(self) -> None:
+            self.state = None  # stopped
+
+    class Plugin:
+        @hookimpl
+        def register_connectors(self, register: Any) -> None:
+            register(Recorded)
+
+    monkeypatch.setattr(
+        "plugboard.cli.load_plugins",
+        lambda environ: load_plugins({}, extra={"relay": Plugin()}, entry_points=False),
+    )
+    runner = CliRunner()
+    tools = runner.invoke(cli, ["tools", "--config", str(config)])
+    resources = runner.invoke(cli, ["resources", "--json", "--config", str(config)])
+    prompts = runner.invoke(cli, ["prompts", "--config", str(config)])
+    assert tools.exit_code == 0, tools.output
+    assert [line.split()[0] for line in tools.output.splitlines()] == ["r_static", "r_shout"]
+    uris = [item.get("uri") or item.get("uriTemplate") for item in json.loads(resources.output)]
+    assert uris == ["relay://r/readme", "relay://r/items/{item}"]
+    assert prompts.output.split()[0] == "r_brief"
+    # Each listing started the instance and stopped it again.
+    assert len(started) == 3
+    assert all(instance.state is None for instance in started)
+
+
+def test_listings_say_which_instances_did_not_start(tmp_path: Any, monkeypatch: Any) -> None:
+    class Broken(Relay):
+        """Cannot reach its backend."""
+
+        name = "relay"
+
+        async def start(self) -> None:
+            raise ConnectionError("registry unreachable")
+
+    class Plugin:
+        @hookimpl
+        def register_connectors(self, register: Any) -> None:
+            register(Broken)
+
+    config = tmp_path / "plugboard.toml"
+    config.write_text('[connectors.r]\nplugin = "relay"\n')
+    monkeypatch.setattr(
+        "plugboard.cli.load_plugins",
+        lambda environ: load_plugins({}, extra={"relay": Plugin()}, entry_points=False),
+    )
+    done = CliRunner().invoke(cli, ["tools", "--json", "--config", str(config)])
+    assert done.exit_code == 0
+    assert json.loads(done.stdout) == []
+    assert "instance 'r' did not start" in done.stderr
+    assert "registry unreachable" in done.stderr
+
+
 async def test_context_log_outside_a_request_is_a_no_op() -> None:
     await Context().log("info", "nobody listens")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
@@ -104,8 +104,22 @@ class Assembly:
         for listener in self.listeners:
             await listener(previous, catalog)
 
-    async def start(self) -> None:
-        """Start every configured connector instance concurrently.
+    def dynamic_instances(self) -> list[str]:
+        """The configured instances whose connectors add components at run time.
+
+        Their tools, resources and prompts are known only once they have started
+        (see :meth:`plugboard.Connector.components`).
+        """
+        return [
+            state.name
+            for state in self.instances.values()
+            if state.status == "configured"
+            and state.obj is not None
+            and type(state.obj).components is not Connector.components
+        ]
+
+    async def start(self, only: Collection[str] | None = None) -> None:
+        """Start the configured connector instances (those named in ``only``) concurrently.
 
         An instance whose ``start`` raises or times out is marked failed and its
         components are withdrawn from the catalog; the others serve.
@@ -131,7 +145,7 @@ class Assembly:
 
         async with anyio.create_task_group() as group:
             for state in self.instances.values():
-                if state.status == "configured":
+                if state.status == "configured" and (only is None or state.name in only):
                     group.start_soon(start_one, state)
         failed = {name for name, state in self.instances.items() if state.status == "failed"}
         if failed:

@@ -14,6 +14,7 @@ import mcp_types as types
 
 from plugboard import __version__
 from plugboard.assembly import Assembly, assemble
+from plugboard.catalog import Catalog
 from plugboard.config import load_config
 from plugboard.errors import ConfigError
 from plugboard.middleware import Call
@@ -234,6 +235,36 @@ async def _checked_instances(assembly: Assembly) -> list[dict[str, Any]]:
         await assembly.stop()
 
 
+def _served_catalog(assembly: Assembly) -> Catalog:
+    """What clients would be offered, run-time components included.
+
+    Instances whose components are known only once they run (a proxy's upstream
+    tools) are started for the listing and stopped again; the others are not.
+    """
+    dynamic = assembly.dynamic_instances()
+    if not dynamic:
+        return assembly.catalog
+
+    async def live() -> Catalog:
+        await assembly.start(only=dynamic)
+        try:
+            return assembly.catalog
+        finally:
+            await assembly.stop()
+
+    catalog = anyio.run(live)
+    for name in dynamic:
+        state = assembly.instances[name]
+        if state.status == "failed":
+            problems = "; ".join(state.problems)
+            click.echo(
+                f"warning: instance {name!r} did not start ({problems}); "
+                "its tools, resources and prompts are not listed",
+                err=True,
+            )
+    return catalog
+
+
 def _dump(models: list[Any]) -> list[dict[str, Any]]:
     return [model.model_dump(mode="json", by_alias=True, exclude_none=True) for model in models]
 
@@ -243,8 +274,8 @@ def _dump(models: list[Any]) -> list[dict[str, Any]]:
 @json_option
 def tools(config_path: Path | None, as_json: bool) -> None:
     """List the tools the assembled server exposes."""
-    assembly = _assemble(config_path)
-    definitions = [entry.definition for entry in assembly.catalog.tools.values()]
+    catalog = _served_catalog(_assemble(config_path))
+    definitions = [entry.definition for entry in catalog.tools.values()]
     if as_json:
         click.echo(json.dumps(_dump(definitions), indent=2))
         return
@@ -258,8 +289,7 @@ def tools(config_path: Path | None, as_json: bool) -> None:
 @json_option
 def resources(config_path: Path | None, as_json: bool) -> None:
     """List the resources and resource templates the assembled server exposes."""
-    assembly = _assemble(config_path)
-    catalog = assembly.catalog
+    catalog = _served_catalog(_assemble(config_path))
     definitions = [entry.definition for entry in catalog.resources.values()]
     definitions += [entry.definition for entry in catalog.templates]
     if as_json:
@@ -275,8 +305,8 @@ def resources(config_path: Path | None, as_json: bool) -> None:
 @json_option
 def prompts(config_path: Path | None, as_json: bool) -> None:
     """List the prompts the assembled server exposes."""
-    assembly = _assemble(config_path)
-    definitions = [entry.definition for entry in assembly.catalog.prompts.values()]
+    catalog = _served_catalog(_assemble(config_path))
+    definitions = [entry.definition for entry in catalog.prompts.values()]
     if as_json:
         click.echo(json.dumps(_dump(definitions), indent=2))
         return

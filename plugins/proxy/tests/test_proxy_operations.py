@@ -160,6 +160,31 @@ def test_plugins_check_shows_each_upstreams_state(
     assert "No such file" in instances["missing"]["state"]["reason"]
 
 
+def test_plugboard_tools_lists_what_the_upstreams_offer(
+    stdio_peer: dict[str, Any], tmp_path: Path
+) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        proxy_table("live", stdio_peer)
+        + proxy_table("missing", {"command": str(tmp_path / "no-such-server"), "start_wait": 1})
+    )
+    command = [sys.executable, "-m", "plugboard.cli", "tools", "--json", "--config", str(config)]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=gateway_environment(),
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    names = {tool["name"] for tool in json.loads(done.stdout)}
+    assert {"live_peer_echo", "live_peer_add", "live_peer_slow"} <= names
+    # A dead upstream keeps no tools of its own to list: the listing carries on without it.
+    assert not any(name.startswith("missing_") for name in names)
+
+
 def wait_for_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
