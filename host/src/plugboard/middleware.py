@@ -29,7 +29,9 @@ class Call:
         timeout: Seconds the call may take, when one applies.
         state: Free space for middleware to pass facts to each other.
         request: The MCP SDK's request context, when the call arrived over MCP
-            (``None`` for ``plugboard call`` and direct calls).
+            (``None`` for ``plugboard call`` and direct calls). A call served on the
+            relay lane (:mod:`plugboard.relay`) carries a stand-in with the same
+            ``request_id``, ``request`` (the HTTP request) and ``session``.
     """
 
     kind: CallKind
