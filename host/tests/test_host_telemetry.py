@@ -6,13 +6,14 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import anyio
 import httpx
 import httpx2
+import mcp_types as types
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -30,9 +31,20 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from plugboard import ToolError, tool
+from plugboard import (
+    Call,
+    CallNext,
+    Components,
+    Connector,
+    Context,
+    DynamicTool,
+    Settings,
+    ToolError,
+    tool,
+)
 from plugboard.builtin import enforce_timeout
 from plugboard.errors import ConfigError
+from plugboard.relay.wire import RelayedRequest
 from plugboard.server import PlugboardServer
 from plugboard.telemetry import TelemetryConfig
 from plugboard.telemetry.logs import (
@@ -48,6 +60,8 @@ from plugboard.telemetry.setup import (
     check_installed,
 )
 from plugboard.transports import http_app
+from plugboard_testing import RawSession
+from plugboard_testing.fakes import LocalServer
 
 pytestmark = pytest.mark.anyio
 
@@ -367,6 +381,52 @@ async def test_over_http_without_sessions_the_spans_still_name_the_transport(
     assert call.parent is not None
     assert server.context is not None
     assert call.parent.span_id == server.context.span_id
+
+
+class Hop(Connector[Settings]):
+    """A gateway-like connector: one relayed tool, ``hop``."""
+
+    name = "hop"
+
+    async def components(self) -> Components:
+        async def hop(arguments: Mapping[str, Any], context: Context) -> types.CallToolResult:
+            return types.CallToolResult(content=[types.TextContent(text="hopped")])
+
+        definition = types.Tool(name="hop", input_schema={"type": "object"})
+        return Components(tools=[DynamicTool(definition=definition, call=hop, relay=True)])
+
+
+def test_relayed_calls_are_traced_like_any_other(
+    build, bundle, spans: InMemorySpanExporter
+) -> None:
+    seen: list[Any] = []
+
+    async def remember(call: Call, call_next: CallNext) -> Any:
+        seen.append(call.request)
+        return await call_next(call)
+
+    toml = TELEMETRY + '[connectors.up]\nplugin = "hop"\n'
+    app = http_app(build(bundle(connectors=[Hop], middleware=[remember]), toml=toml))
+    trace_id, parent_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    with LocalServer(app, lifespan="on") as server, httpx.Client(timeout=10) as http:
+        session = RawSession(http, f"{server.url}/mcp").open()
+        meta = {"traceparent": f"00-{trace_id}-{parent_id}-01"}
+        answer = session.call("up_hop", arguments={}, _meta=meta)
+    assert answer.headers["content-type"] == "application/json"  # on the relay lane
+    assert isinstance(seen[0], RelayedRequest)
+    finished = spans.get_finished_spans()
+    served = _named(finished, "tools/call up_hop", SpanKind.SERVER)
+    call = _named(finished, "execute_tool up_hop")
+    assert served.attributes is not None
+    assert served.context is not None
+    assert format(served.context.trace_id, "032x") == trace_id  # the client's trace
+    assert served.parent is not None
+    assert format(served.parent.span_id, "016x") == parent_id
+    assert served.attributes["mcp.session.id"] == session.headers["mcp-session-id"]
+    assert served.attributes["network.transport"] == "tcp"
+    assert call.parent is not None
+    assert call.parent.span_id == served.context.span_id
+    assert _point("mcp.server.operation.duration", **{"gen_ai.tool.name": "up_hop"}).count == 1
 
 
 async def test_without_telemetry_nothing_is_added_and_nothing_is_recorded(

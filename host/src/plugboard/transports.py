@@ -253,11 +253,10 @@ def http_app(
             assembly=assembly,
             manager=manager,
             security=security,
-            server_info=lambda: server.sdk.server_info_stamp,
+            sdk=server.sdk,
             json_response=manager.json_response,
             stateless=stateless,
             max_body=settings.max_request_body_bytes,
-            shutdown=shutdown,
         )
         server.sdk.middleware.append(lane.gate.track)
         streamable = lane
@@ -319,9 +318,8 @@ def http_app(
 def _relay_lane_applies(assembly: Assembly, resumable: bool) -> bool:
     """Whether relayed tool calls may skip the SDK's path (see :mod:`plugboard.relay`)."""
     config = assembly.config
-    # Resumable streams store every message, and telemetry spans every message, on the
-    # SDK's path: with either on, all calls take that path.
-    return config.server.relay_lane and not resumable and not config.telemetry.enabled
+    # Resumable streams store every message on the SDK's path: with them, all calls take it.
+    return config.server.relay_lane and not resumable
 
 
 def _event_store(assembly: Assembly, *, stateless: bool) -> RedisEventStore | None:

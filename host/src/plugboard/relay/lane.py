@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import anyio
 import mcp_types as types
 import pydantic_core
+from mcp.server import Server, ServerRequestContext
+from mcp.server.context import HandlerResult, ServerMiddleware
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -22,7 +26,6 @@ from plugboard.assembly import Assembly
 from plugboard.auth import LOCAL_PRINCIPAL
 from plugboard.catalog import Catalog, ToolEntry
 from plugboard.errors import log_unexpected
-from plugboard.hosting.shutdown import GracefulShutdown
 from plugboard.middleware import Call
 from plugboard.relay.admission import (
     SESSION_HEADER,
@@ -54,11 +57,12 @@ class RelayLane:
         assembly: Whose catalog the lane serves from.
         manager: The SDK's session manager behind ``app``.
         security: The DNS-rebinding protection ``app`` applies.
-        server_info: The server's identity, as 2026-07-28 results carry it.
+        sdk: The SDK server behind ``app``: its middleware (telemetry spans, the
+            graceful stop's count, error hiding) wraps lane calls too, and 2026-07-28
+            results carry its identity.
         json_response: Whether the server answers with JSON bodies only.
         stateless: Whether handshake-era requests come without sessions.
         max_body: The largest request body accepted.
-        shutdown: Counts the calls in flight for a graceful stop.
     """
 
     def __init__(
@@ -68,11 +72,10 @@ class RelayLane:
         assembly: Assembly,
         manager: StreamableHTTPSessionManager,
         security: TransportSecuritySettings | None,
-        server_info: Callable[[], dict[str, Any]],
+        sdk: Server[Any],
         json_response: bool,
         stateless: bool,
         max_body: int,
-        shutdown: GracefulShutdown,
     ) -> None:
         self.app = app
         self.assembly = assembly
@@ -80,10 +83,9 @@ class RelayLane:
         self.admissions = Admissions(
             self.gate, security, json_response=json_response, stateless=stateless
         )
-        self.server_info = server_info
+        self.sdk = sdk
         self.json_response = json_response
         self.max_body = max_body
-        self.shutdown = shutdown
         self._in_flight: dict[_CallKey, anyio.CancelScope] = {}
         self._answering: set[Responder] = set()
         self._enabled = _has_relays(assembly.catalog)
@@ -163,11 +165,13 @@ class RelayLane:
             plugin=entry.owner.plugin,
             annotations=entry.annotations,
             timeout=entry.timeout,
-            request=RelayedRequest(request.request_id, http_request, session),
+            request=RelayedRequest(
+                request.request_id, http_request, session, request.params, request.meta
+            ),
         )
         self._answering.add(responder)
         try:
-            with SessionGate.held(admission.transport), self.shutdown.counting():
+            with SessionGate.held(admission.transport):
                 if admission.modern:
                     await self._answer_unless_gone(entry, call, admission, responder, receive)
                 else:
@@ -215,16 +219,35 @@ class RelayLane:
         await responder.answer(answer, ERROR_CODE_HTTP_STATUS.get(code, 200) if code else 200)
 
     async def _run(self, entry: ToolEntry, call: Call, version: str) -> dict[str, Any]:
-        """Run the call through its middleware and shape its JSON-RPC answer."""
-        request_id = call.request.request_id
-        try:
+        """Run the call inside the SDK server's middleware and shape its JSON-RPC answer."""
+        request = call.request
+        request_id = request.request_id
+
+        async def handle(ctx: ServerRequestContext[Any, Any]) -> HandlerResult:
             result = await entry.handle(call)
             dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-            wire = shape_result(version, dumped, self.server_info)
-        except ValidationError:
-            logger.exception("tool %s returned an invalid result", call.name)
-            return error(request_id, types.INTERNAL_ERROR, "Handler returned an invalid result")
-        except Exception as failure:  # entry.handle turns failures into results: a bug
+            try:
+                return shape_result(version, dumped, lambda: self.sdk.server_info_stamp)
+            except ValidationError:
+                # As the SDK does: a server bug, its details in the log and not on the wire.
+                logger.exception("tool %s returned an invalid result", call.name)
+                raise MCPError(types.INTERNAL_ERROR, "Handler returned an invalid result") from None
+
+        ctx: ServerRequestContext[Any, Any] = ServerRequestContext(
+            session=request.session,  # the part of a ServerSession that Context uses
+            lifespan_context=None,
+            protocol_version=version,
+            method="tools/call",
+            params=request.params,
+            request_id=request_id,
+            meta=request.meta,  # the raw _meta: a dict, as the SDK passes it
+            request=request.request,
+        )
+        try:
+            wire = await _through(self.sdk.middleware, handle, ctx)
+        except MCPError as failure:
+            return error(request_id, failure.error.code, failure.error.message)
+        except Exception as failure:  # the SDK's middleware lets only MCPError through: a bug
             reference = log_unexpected(f"tool {call.name}", failure)
             text = f"Internal error; the server log has the details under reference {reference}"
             return error(request_id, types.INTERNAL_ERROR, text)
@@ -291,6 +314,18 @@ def _cancelled_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> Iter
     finally:
         waiting.remove_done_callback(on_message)
         waiting.cancel()
+
+
+async def _through(
+    layers: Sequence[ServerMiddleware[Any]],
+    handle: Callable[[ServerRequestContext[Any, Any]], Awaitable[HandlerResult]],
+    ctx: ServerRequestContext[Any, Any],
+) -> Any:
+    """Run ``handle`` inside the SDK server middleware ``layers``, the first outermost."""
+    call_next = handle
+    for layer in reversed(layers):
+        call_next = partial(layer, call_next=call_next)
+    return await call_next(ctx)
 
 
 def _on_asyncio() -> bool:

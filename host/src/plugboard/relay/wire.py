@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -184,12 +184,22 @@ class RelayedRequest:
     """Stands in for the SDK's request context in :attr:`plugboard.Call.request`.
 
     It offers what the host's own code reads there: the JSON-RPC ``request_id``, the
-    HTTP ``request`` (the audit log's client address) and the ``session``.
+    HTTP ``request`` (the audit log's client address) and the ``session``; and the
+    request's ``params`` and ``meta`` (its ``_meta``).
     """
 
-    __slots__ = ("request", "request_id", "session")
+    __slots__ = ("meta", "params", "request", "request_id", "session")
 
-    def __init__(self, request_id: str | int, request: Request, session: RelayedSession) -> None:
+    def __init__(
+        self,
+        request_id: str | int,
+        request: Request,
+        session: RelayedSession,
+        params: Mapping[str, Any],
+        meta: Mapping[str, Any] | None,
+    ) -> None:
         self.request_id = request_id
         self.request = request
         self.session = session
+        self.params = params
+        self.meta = meta
