@@ -124,3 +124,32 @@ def test_legacy_sse_transport(
         "echo_refuse",
     ]
     assert "filesystem_list_directory" in names
+
+
+def test_http_through_a_gateway_to_server_everything(
+    e2e: Any, inspector_bin: Path, tmp_path: Path
+) -> None:
+    # plugboard mounts @modelcontextprotocol/server-everything (stdio) and the Inspector
+    # calls it over HTTP: the proxied tools' calls take the relay lane.
+    everything = e2e.root / "tests" / "peers" / "node_modules" / ".bin" / "mcp-server-everything"
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f'[connectors.ev]\nplugin = "proxy"\ncommand = "{everything}"\nargs = ["stdio"]\n'
+        "start_wait = 20\n"
+    )
+    env = e2e.child_env(["proxy"])
+    with e2e.http_server(tmp_path, env, "--config", str(config)) as gateway:
+        target = [gateway.url, "--transport", "http"]
+        echoed = e2e.run_inspector(
+            inspector_bin, target, "tools/call",
+            "--tool-name", "ev_echo", "--tool-arg", "message=through the gateway",
+            env=env, cwd=tmp_path,
+        )  # fmt: skip
+        summed = e2e.run_inspector(
+            inspector_bin, target, "tools/call",
+            "--tool-name", "ev_get-sum", "--tool-arg", "a=2", "--tool-arg", "b=40",
+            env=env, cwd=tmp_path,
+        )  # fmt: skip
+    assert echoed["isError"] is False
+    assert echoed["content"] == [{"type": "text", "text": "Echo: through the gateway"}]
+    assert summed["content"][0]["text"].endswith("42.")
