@@ -628,3 +628,24 @@ async def test_a_real_client_in_either_era_is_served_on_the_lane(mode: str) -> N
     paths = {call.arguments["text"]: type(call.request) for call in recorder.calls}
     assert paths["two"] is RelayedRequest
     assert paths["three"] is not RelayedRequest  # not a relay: the SDK's path
+
+
+def test_a_repeated_session_header_is_read_as_the_sdk_reads_it() -> None:
+    statuses: dict[bool, list[int]] = {}
+    for enabled in (True, False):
+        with (
+            serving(assembly_of(relay_lane=enabled)) as url,
+            httpx.Client(timeout=WAIT_LIMIT) as http,
+        ):
+            session = RawSession(http, url).open()
+            own = session.headers.pop("mcp-session-id")
+            message = {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": ECHO}
+            statuses[enabled] = [
+                http.post(
+                    url,
+                    json=message,
+                    headers=[*session.headers.items(), *[("mcp-session-id", v) for v in order]],
+                ).status_code
+                for order in ((own, "forged"), ("forged", own))
+            ]
+    assert statuses[True] == statuses[False] == [200, 404]

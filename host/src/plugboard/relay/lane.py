@@ -129,7 +129,8 @@ class RelayLane:
         if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
             return False
         method = message.get("method")
-        headers = dict(scope["headers"])
+        # The first of repeated headers counts, as in the SDK's (Starlette's) reading.
+        headers = dict(reversed(scope["headers"]))
         if method == "tools/call":
             return await self._call(scope, headers, message, receive, send)
         if method == "notifications/cancelled" and "id" not in message:
