@@ -73,8 +73,12 @@ def child_env(
         sites: Directories with extra installed distributions, put on ``PYTHONPATH``.
         **variables: More variables to set.
     """
-    # Nothing of the outer environment's plugboard settings leaks into the child.
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PLUGBOARD_")}
+    # Nothing of the outer environment's plugboard or OpenTelemetry settings leaks in.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PLUGBOARD_", "OTEL_"))
+    }
     env.pop("PYTHONPATH", None)
     if sites:
         env["PYTHONPATH"] = os.pathsep.join(str(site) for site in sites)

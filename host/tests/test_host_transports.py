@@ -3,6 +3,7 @@
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -14,7 +15,7 @@ from starlette.testclient import TestClient
 
 from plugboard import AuthenticationFailed, Connector, Context, HttpRequestInfo, Principal, tool
 from plugboard.auth import AuthBackend
-from plugboard.transports import http_app, transport_security
+from plugboard.transports import STATELESS_ENV, create_app, http_app, transport_security
 
 pytestmark = pytest.mark.anyio
 
@@ -257,3 +258,25 @@ def test_run_http_hands_the_app_to_uvicorn(build, bundle, monkeypatch) -> None:
     assert isinstance(seen["app"], Starlette)
     assert seen["app"].state.assembly is assembly
     assert (seen["host"], seen["port"], seen["lifespan"]) == ("127.0.0.1", 8123, "on")
+
+
+def test_the_app_factory_reads_its_settings_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "factory.toml"
+    config.write_text('[server]\nname = "from-the-factory"\nstateless = false\n')
+    monkeypatch.setenv("PLUGBOARD_CONFIG", str(config))
+    monkeypatch.setenv("PLUGBOARD_PLUGINS", "none-at-all")
+    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    headers = {
+        "accept": "application/json, text/event-stream",
+        "content-type": "application/json",
+        "mcp-protocol-version": "2025-11-25",
+    }
+    for flag, expected in (("1", 200), ("0", 400)):
+        monkeypatch.setenv(STATELESS_ENV, flag)
+        app = create_app()
+        assert app.state.assembly.config.server.name == "from-the-factory"
+        with TestClient(app, base_url="http://127.0.0.1:8000") as http:
+            # Stateless answers a request with no session; stateful wants one first.
+            assert http.post("/mcp", json=listing, headers=headers).status_code == expected

@@ -6,15 +6,8 @@ temporary directory (a module and its ``.dist-info``) that only they see.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
 import textwrap
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,15 +21,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from starlette.testclient import TestClient
-
-from plugboard.transports import STATELESS_ENV, create_app
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 15.0
 
 PLUGIN = '''
 """A test plugin: which worker process answered?"""
@@ -71,94 +57,9 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _command(*args: str) -> list[str]:
-    if os.environ.get("PLUGBOARD_E2E_COVERAGE") == "1":
-        rcfile = str(ROOT / "pyproject.toml")
-        return [
-            sys.executable,
-            "-m",
-            "coverage",
-            "run",
-            f"--rcfile={rcfile}",
-            "-m",
-            "plugboard.cli",
-            *args,
-        ]
-    return [sys.executable, "-m", "plugboard.cli", *args]
-
-
-def _env(site: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PLUGBOARD_", "OTEL_"))
-    }
-    env["PYTHONPATH"] = str(site)
-    env["PLUGBOARD_PLUGINS"] = "pidtest"
-    env["PYTHONUNBUFFERED"] = "1"
-    if os.environ.get("PLUGBOARD_E2E_COVERAGE") == "1":
-        env["COVERAGE_FILE"] = str(ROOT / ".coverage")
-    return env
-
-
-class Served:
-    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-        self.process, self.port, self.log = process, port, log
-        self.url = f"http://127.0.0.1:{port}/mcp"
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(STOP_TIMEOUT)
-            raise
-
-
-@contextlib.contextmanager
-def serving(workdir: Path, site: Path, *args: str) -> Iterator[Served]:
-    port = _free_port()
-    log = workdir / f"serve-{port}.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            _command("serve", "--port", str(port), *args),
-            cwd=workdir,
-            env=_env(site),
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    served = Served(process, port, log)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"plugboard serve exited with {process.returncode}:\n{served.output()}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"plugboard serve did not come up:\n{served.output()}")
-            time.sleep(0.05)
-        yield served
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(STOP_TIMEOUT)
+@pytest.fixture(scope="module")
+def env(e2e: Any, plugin_site: Path) -> dict[str, str]:
+    return e2e.child_env(["pidtest"], [plugin_site])
 
 
 class _Collector(ThreadingHTTPServer):
@@ -262,10 +163,10 @@ async def _pids(url: str, clients: int, calls: int, mode: str) -> list[int]:
 
 
 async def test_several_workers_serve_statelessly_and_stop_cleanly(
-    tmp_path: Path, plugin_site: Path, collector: _Collector
+    e2e: Any, tmp_path: Path, env: dict[str, str], collector: _Collector
 ) -> None:
     config = _telemetry_config(tmp_path, collector, "scale-out-test")
-    with serving(tmp_path, plugin_site, "--workers", "2", "--config", str(config)) as served:
+    with e2e.http_server(tmp_path, env, "--workers", "2", "--config", str(config)) as served:
         seen: set[int] = set()
         calls = 0
         with anyio.fail_after(60):
@@ -292,29 +193,23 @@ async def test_several_workers_serve_statelessly_and_stop_cleanly(
     assert "execute_tool worker_pid" in collector.span_names()
 
 
-def test_workers_refuse_stateful_sessions_and_stdio(tmp_path: Path, plugin_site: Path) -> None:
+def test_workers_refuse_stateful_sessions_and_stdio(
+    e2e: Any, tmp_path: Path, env: dict[str, str]
+) -> None:
     for args, message in (
         (["--workers", "2", "--stateful"], "several workers cannot share stateful sessions"),
         (["--workers", "3", "--stdio"], "--workers applies to HTTP"),
     ):
-        done = subprocess.run(
-            _command("serve", *args),
-            cwd=tmp_path,
-            env=_env(plugin_site),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = e2e.run_plugboard(["serve", *args], cwd=tmp_path, env=env)
         assert done.returncode == 2
         assert message in done.stderr
 
 
 async def test_a_served_call_is_exported_with_trace_ids_in_the_log(
-    tmp_path: Path, plugin_site: Path, collector: _Collector
+    e2e: Any, tmp_path: Path, env: dict[str, str], collector: _Collector
 ) -> None:
     config = _telemetry_config(tmp_path, collector, "otlp-e2e")
-    with serving(tmp_path, plugin_site, "--config", str(config)) as served:
+    with e2e.http_server(tmp_path, env, "--config", str(config)) as served:
         async with Client(served.url, mode="legacy") as client:
             result = await client.call_tool("worker_pid", {})
         assert result.structured_content == {"result": served.process.pid}
@@ -329,25 +224,3 @@ async def test_a_served_call_is_exported_with_trace_ids_in_the_log(
     (line,) = [line for line in output.splitlines() if "answering" in line]
     assert "trace_id=" in line
     assert "trace_id=00000000000000000000000000000000" not in line
-
-
-def test_the_app_factory_reads_its_settings_from_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = tmp_path / "factory.toml"
-    config.write_text('[server]\nname = "from-the-factory"\nstateless = false\n')
-    monkeypatch.setenv("PLUGBOARD_CONFIG", str(config))
-    monkeypatch.setenv("PLUGBOARD_PLUGINS", "none-at-all")
-    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
-    headers = {
-        "accept": "application/json, text/event-stream",
-        "content-type": "application/json",
-        "mcp-protocol-version": "2025-11-25",
-    }
-    for flag, expected in (("1", 200), ("0", 400)):
-        monkeypatch.setenv(STATELESS_ENV, flag)
-        app = create_app()
-        assert app.state.assembly.config.server.name == "from-the-factory"
-        with TestClient(app, base_url="http://127.0.0.1:8000") as http:
-            # Stateless answers a request with no session; stateful wants one first.
-            assert http.post("/mcp", json=listing, headers=headers).status_code == expected
