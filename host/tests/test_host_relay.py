@@ -58,6 +58,8 @@ class Upstream(Connector[Settings]):
         self.cancelled = threading.Event()
         self.contexts: list[Context] = []
         self.release = threading.Event()
+        self.holding = 0
+        self.two_holding = threading.Event()
 
     async def components(self) -> Components:
         return Components(
@@ -99,7 +101,10 @@ class Upstream(Connector[Settings]):
         return types.CallToolResult(content=[types.TextContent(text="waited")])
 
     async def _hold(self, arguments: Mapping[str, Any], context: Context) -> types.CallToolResult:
-        await anyio.to_thread.run_sync(self.release.wait, WAIT_LIMIT)
+        self.holding += 1
+        if self.holding >= 2:
+            self.two_holding.set()
+        await anyio.to_thread.run_sync(self.release.wait, WAIT_LIMIT, abandon_on_cancel=True)
         return types.CallToolResult(content=[types.TextContent(text="released")])
 
     async def _refuse(self, arguments: Mapping[str, Any], context: Context) -> types.CallToolResult:
@@ -649,3 +654,59 @@ def test_a_repeated_session_header_is_read_as_the_sdk_reads_it() -> None:
                 for order in ((own, "forged"), ("forged", own))
             ]
     assert statuses[True] == statuses[False] == [200, 404]
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_concurrent_calls_each_get_their_own_progress_and_answer(mode: str) -> None:
+    calls_per_client, clients = 10, 3
+    received: dict[tuple[int, int], list[tuple[float, float | None, str | None]]] = {}
+    answers: dict[tuple[int, int], types.CallToolResult] = {}
+
+    async def one(client: Client, key: tuple[int, int]) -> None:
+        progress = received.setdefault(key, [])
+
+        async def on_progress(value: float, total: float | None, message: str | None) -> None:
+            progress.append((value, total, message))
+
+        answers[key] = await client.call_tool("up_chatty", {}, progress_callback=on_progress)
+
+    with serving(assembly_of()) as url:
+
+        async def client_session(number: int) -> None:
+            async with Client(url, mode=mode) as client, anyio.create_task_group() as group:
+                for call in range(calls_per_client):
+                    group.start_soon(one, client, (number, call))
+
+        with anyio.fail_after(WAIT_LIMIT * 3):
+            async with anyio.create_task_group() as group:
+                for number in range(clients):
+                    group.start_soon(client_session, number)
+    assert len(answers) == clients * calls_per_client
+    assert all(answer.content == [types.TextContent(text="done")] for answer in answers.values())
+    assert all(p == [(1, 2, "half way"), (2, 2, None)] for p in received.values())
+
+
+def test_a_cancellation_reaches_only_its_own_sessions_call() -> None:
+    assembly = assembly_of()
+    with serving(assembly) as url, httpx.Client(timeout=WAIT_LIMIT) as http:
+        upstream = upstream_of(assembly)
+        first, second = RawSession(http, url).open(), RawSession(http, url).open()
+        answers: dict[str, httpx.Response] = {}
+
+        def hold(name: str, session: RawSession) -> threading.Thread:
+            def run() -> None:
+                answers[name] = session.call("up_hold", request_id="same", arguments={})
+
+            thread = threading.Thread(target=run)
+            thread.start()
+            return thread
+
+        threads = [hold("first", first), hold("second", second)]
+        # Both calls run before the first session cancels its request "same".
+        assert upstream.two_holding.wait(WAIT_LIMIT)
+        assert first.cancel("same").status_code == 202
+        threads[0].join(WAIT_LIMIT)
+        upstream.release.set()
+        threads[1].join(WAIT_LIMIT)
+    assert answers["first"].json()["error"]["code"] == -32800
+    assert answers["second"].json()["result"]["content"] == [{"type": "text", "text": "released"}]
