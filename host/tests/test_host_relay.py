@@ -34,7 +34,7 @@ from plugboard import (
 from plugboard.assembly import Assembly, assemble
 from plugboard.config import parse_config
 from plugboard.plugins import load_plugins
-from plugboard.relay import lane
+from plugboard.relay import SessionGate, lane
 from plugboard.relay.wire import RelayedRequest
 from plugboard.transports import http_app
 from plugboard_testing import RawSession, answer_of, events_of
@@ -710,3 +710,12 @@ def test_a_cancellation_reaches_only_its_own_sessions_call() -> None:
         threads[1].join(WAIT_LIMIT)
     assert answers["first"].json()["error"]["code"] == -32800
     assert answers["second"].json()["result"]["content"] == [{"type": "text", "text": "released"}]
+
+
+def test_an_sdk_without_the_session_bookkeeping_the_lane_reads_gets_no_lane() -> None:
+    # The lane reads a few of the SDK's private attributes; if an SDK release renames
+    # them, requests go down the SDK's own path instead of failing.
+    gate = SessionGate(object())  # type: ignore[arg-type]
+    gate._ready["a-session"] = object()
+    assert gate.session("a-session", {"type": "http"}) is None
+    assert gate.session("unknown", {"type": "http"}) is None

@@ -59,12 +59,16 @@ class SessionGate:
         connection = self._ready.get(session_id)
         if connection is None:
             return None
-        transport = self._manager._server_instances.get(session_id)
-        if transport is None or transport.is_terminated:
+        instances = getattr(self._manager, "_server_instances", None)
+        owners = getattr(self._manager, "_session_owners", None)
+        if not isinstance(instances, dict) or not isinstance(owners, dict):
+            return None  # an SDK whose session bookkeeping this lane does not know
+        transport = instances.get(session_id)
+        if transport is None or getattr(transport, "is_terminated", True):
             return None
         user = scope.get("user")
         requestor = authorization_context(user) if isinstance(user, AuthenticatedUser) else None
-        if requestor != self._manager._session_owners.get(session_id):
+        if requestor != owners.get(session_id):
             return None  # the SDK answers a foreign credential as if the session did not exist
         idle = getattr(transport, "idle_scope", None)
         if idle is not None and idle.cancel_called:
