@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -50,15 +48,9 @@ class GracefulShutdown:
         """Count a call while it runs."""
         if ctx.method not in self.CALLS:
             return await call_next(ctx)
-        with self.counting():
-            return await call_next(ctx)
-
-    @contextmanager
-    def counting(self) -> Iterator[None]:
-        """Count a call while the block runs (for calls served outside the SDK's handlers)."""
         self.in_flight += 1
         try:
-            yield
+            return await call_next(ctx)
         finally:
             self.in_flight -= 1
             if self.in_flight == 0 and self._idle is not None:

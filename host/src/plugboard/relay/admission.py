@@ -17,6 +17,7 @@ from mcp.server.streamable_http import check_accept_headers
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from mcp.shared.inbound import (
     MCP_PARAM_HEADER_PREFIX,
+    MCP_PROTOCOL_VERSION_HEADER,
     InboundModernRoute,
     classify_inbound_request,
     find_duplicated_routing_header,
@@ -30,10 +31,12 @@ from starlette.types import Scope
 
 from plugboard.catalog import ToolEntry
 from plugboard.relay.sessions import SessionGate
+from plugboard.relay.wire import SESSION_HEADER
 
-SESSION_HEADER = b"mcp-session-id"
-VERSION_HEADER = b"mcp-protocol-version"
+VERSION_HEADER = MCP_PROTOCOL_VERSION_HEADER.encode()
 _PARAM_HEADER_PREFIX = MCP_PARAM_HEADER_PREFIX.lower()
+_EVERY_LOG_LEVEL = allowed_log_levels(HANDSHAKE_PROTOCOL_VERSIONS[-1], None)
+"""Handshake-era clients take log messages of every level (they filter with setLevel)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +157,10 @@ class Admissions:
         return admission
 
     def _handshake(self, scope: Scope, headers: Mapping[bytes, bytes]) -> Admission | None:
-        every_level = allowed_log_levels(HANDSHAKE_PROTOCOL_VERSIONS[-1], None)
         if self.stateless:
             header = headers.get(VERSION_HEADER)
             version = header.decode("latin-1") if header else DEFAULT_NEGOTIATED_VERSION
-            return Admission(version, None, None, every_level, modern=False)
+            return Admission(version, None, None, _EVERY_LOG_LEVEL, modern=False)
         header = headers.get(SESSION_HEADER)
         if header is None:
             return None
@@ -167,7 +169,7 @@ class Admissions:
         if session is None:
             return None
         transport, version = session
-        return Admission(version, session_id, transport, every_level, modern=False)
+        return Admission(version, session_id, transport, _EVERY_LOG_LEVEL, modern=False)
 
     def _modern(
         self,

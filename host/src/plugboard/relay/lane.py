@@ -14,6 +14,7 @@ import mcp_types as types
 import pydantic_core
 from mcp.server import Server, ServerRequestContext
 from mcp.server.context import HandlerResult, ServerMiddleware
+from mcp.server.streamable_http import REQUEST_CANCELLED
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
@@ -27,15 +28,16 @@ from plugboard.auth import LOCAL_PRINCIPAL
 from plugboard.catalog import Catalog, ToolEntry
 from plugboard.errors import log_unexpected
 from plugboard.middleware import Call
-from plugboard.relay.admission import (
-    SESSION_HEADER,
-    Admission,
-    Admissions,
-    ToolCallRequest,
-    requested_era,
-)
+from plugboard.relay.admission import Admission, Admissions, ToolCallRequest, requested_era
 from plugboard.relay.sessions import SessionGate
-from plugboard.relay.wire import RelayedRequest, RelayedSession, Responder, error, shape_result
+from plugboard.relay.wire import (
+    SESSION_HEADER,
+    RelayedRequest,
+    RelayedSession,
+    Responder,
+    error,
+    shape_result,
+)
 from plugboard.server import PRINCIPAL_SCOPE_KEY
 
 logger = logging.getLogger(__name__)
@@ -43,8 +45,6 @@ logger = logging.getLogger(__name__)
 PING_INTERVAL = 15.0
 """Seconds a relayed call may stay silent before its stream gets a keep-alive comment
 (the interval of the SDK's own event streams)."""
-REQUEST_CANCELLED = -32800
-"""What the handshake-era wire answers a cancelled request with (as the SDK does)."""
 
 _CallKey = tuple[str | None, str | int]
 
@@ -192,6 +192,7 @@ class RelayLane:
     ) -> None:
         """Run a handshake-era call, cancellable with ``notifications/cancelled``."""
         request_id = key[1]
+        # What the SDK's handshake-era path answers a cancelled request with.
         answer = error(request_id, REQUEST_CANCELLED, "Request cancelled")
         with anyio.CancelScope() as scope:
             # A client reusing an id still in flight can cancel the later call.

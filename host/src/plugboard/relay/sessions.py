@@ -16,6 +16,7 @@ import anyio
 from mcp.server import ServerRequestContext
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, authorization_context
 from mcp.server.context import CallNext, HandlerResult
+from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import Scope
@@ -41,7 +42,7 @@ class SessionGate:
         result = await call_next(ctx)
         request = ctx.request
         if request is not None and ctx.method != "initialize":
-            session_id = request.headers.get("mcp-session-id")
+            session_id = request.headers.get(MCP_SESSION_ID_HEADER)
             connection = getattr(ctx.session, "_connection", None)
             if (
                 session_id is not None

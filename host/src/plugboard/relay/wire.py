@@ -7,13 +7,14 @@ from typing import Any
 
 import anyio
 import pydantic_core
+from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from mcp_types import SERVER_INFO_META_KEY
 from mcp_types.methods import serialize_server_result
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.requests import Request
 from starlette.types import Send
 
-SESSION_HEADER = b"mcp-session-id"
+SESSION_HEADER = MCP_SESSION_ID_HEADER.encode()
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _SSE_HEADERS = [
     (b"content-type", b"text/event-stream"),
