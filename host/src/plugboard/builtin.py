@@ -17,12 +17,9 @@ from plugboard.auth import AuthBackend
 from plugboard.config import Config
 from plugboard.errors import ToolError
 from plugboard.hookspecs import hookimpl
-from plugboard.middleware import Call, CallNext, Middleware
+from plugboard.middleware import TIMED_OUT, Call, CallNext, Middleware
 
 logger = logging.getLogger(__name__)
-
-TIMED_OUT = "plugboard.timed_out"
-"""``Call.state`` key set when a call was cancelled for running past its timeout."""
 
 
 async def enforce_timeout(call: Call, call_next: CallNext) -> Any:

@@ -45,6 +45,11 @@ def log_unexpected(what: str, error: BaseException) -> str:
     return reference
 
 
+def internal_error_text(reference: str) -> str:
+    """What a caller is told about a failure inside the server itself (not a component's)."""
+    return f"Internal error; the server log has the details under reference {reference}"
+
+
 def unexpected_failure_text(name: str, error: BaseException, reference: str) -> str:
     """What a caller is told about an unexpected failure of ``name``."""
     return (

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from plugboard.auth import LOCAL_PRINCIPAL, Principal
 
 CallKind = Literal["tool", "resource", "prompt"]
+CALL_KINDS: tuple[CallKind, ...] = get_args(CallKind)
+TIMED_OUT = "plugboard.timed_out"
+"""``Call.state`` key the built-in timeout sets when it cancels a call."""
 
 
 @dataclass(slots=True)

@@ -24,7 +24,12 @@ from plugboard import __version__
 from plugboard.assembly import Assembly
 from plugboard.auth import LOCAL_PRINCIPAL, Principal
 from plugboard.catalog import Catalog, PromptEntry, ResourceEntry, ToolEntry
-from plugboard.errors import ToolError, log_unexpected, unexpected_failure_text
+from plugboard.errors import (
+    ToolError,
+    internal_error_text,
+    log_unexpected,
+    unexpected_failure_text,
+)
 from plugboard.middleware import Call, CallKind
 from plugboard.notifications import ListChanges, ListChangingServer, ListKind
 
@@ -96,7 +101,7 @@ async def _hide_internal_errors(
         reference = log_unexpected(ctx.method, error)
         raise MCPError(
             INTERNAL_ERROR,
-            f"Internal error; the server log has the details under reference {reference}",
+            internal_error_text(reference),
         ) from None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import math
@@ -32,7 +31,7 @@ from plugboard.assembly import Assembly, assemble
 from plugboard.auth import AuthBackend, AuthenticationFailed, HttpRequestInfo, Principal
 from plugboard.config import CONFIG_ENV, load_config
 from plugboard.errors import ConfigError
-from plugboard.hosting.ip_allow import ClientAllowList
+from plugboard.hosting.ip_allow import ClientAllowList, is_loopback
 from plugboard.hosting.readiness import Readiness
 from plugboard.hosting.resource_metadata import metadata_routes
 from plugboard.hosting.shutdown import GracefulShutdown
@@ -71,19 +70,10 @@ async def serve_stdio(assembly: Assembly) -> None:
         await assembly.stop()
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def transport_security(assembly: Assembly, host: str) -> TransportSecuritySettings | None:
     """DNS-rebinding protection: on a loopback address only loopback Host headers are served."""
     extra = list(assembly.config.server.allowed_hosts)
-    if _is_loopback(host):
+    if is_loopback(host):
         hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", *extra]
         origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
         return TransportSecuritySettings(

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from plugboard.auth import AuthenticationFailed, HttpRequestInfo, Principal
+from plugboard.hosting.bearer import bearer_token
 
 if TYPE_CHECKING:
     from plugboard.hosting.authentication import ApiKeyConfig
@@ -50,13 +51,8 @@ def _presented_key(headers: Mapping[str, str]) -> tuple[str, bool] | None:
     """The key in the request and whether it came in the key's own header."""
     if (key := headers.get(API_KEY_HEADER)) is not None:
         return key.strip(), True
-    authorization = headers.get("authorization")
-    if authorization is None:
-        return None
-    scheme, _, credentials = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
-        return None
-    return credentials.strip(), False
+    token = bearer_token(headers)
+    return (token, False) if token is not None else None
 
 
 class ApiKeyBackend:

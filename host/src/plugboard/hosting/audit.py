@@ -26,9 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from plugboard.errors import ToolError
 from plugboard.hosting.patterns import NamePattern
 from plugboard.hosting.refusal import CallRefused
-from plugboard.middleware import Call, CallKind
-
-KINDS: tuple[CallKind, ...] = ("tool", "resource", "prompt")
+from plugboard.middleware import CALL_KINDS, TIMED_OUT, Call, CallKind
 
 REDACTED = "[redacted]"
 SECRET_NAMES = (
@@ -54,8 +52,6 @@ _SECRET_VALUE = re.compile(
 """Values that are credentials whatever their argument is called: bearer headers,
 plugboard API keys, JWTs."""
 _MAX_DEPTH = 8
-TIMED_OUT = "plugboard.timed_out"
-"""``Call.state`` key the built-in timeout sets when it cancels a call."""
 
 
 class AuditConfig(BaseModel):
@@ -78,7 +74,7 @@ class AuditConfig(BaseModel):
     include_arguments: bool = True
     redact: list[str] = Field(default_factory=list)
     max_value_chars: int = Field(default=1000, ge=16)
-    kinds: list[CallKind] = Field(default_factory=lambda: list(KINDS))
+    kinds: list[CallKind] = Field(default_factory=lambda: list(CALL_KINDS))
 
 
 AUDIT_OFF = AuditConfig(enabled=False)

@@ -9,13 +9,13 @@ expires or the cache's own time limit passes.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from plugboard.auth import AuthenticationFailed, Principal
+from plugboard.hosting.ip_allow import is_loopback
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:
@@ -160,15 +160,6 @@ def checked_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme == "https" and parts.hostname:
         return value
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return value
     raise ValueError("must be an https:// URL (http:// only to a loopback address)")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -13,6 +13,16 @@ from collections.abc import Iterable
 from ipaddress import IPv4Network, IPv6Network
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (``localhost`` or an IP address) is a loopback address."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class ClientAllowList:
     """Decides whether a client address may connect.
 

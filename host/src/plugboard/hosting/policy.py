@@ -25,10 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, model_validato
 from plugboard.auth import LOCAL_PRINCIPAL, Principal
 from plugboard.hosting.patterns import NamePattern
 from plugboard.hosting.refusal import CallRefused
-from plugboard.middleware import Call, CallKind
+from plugboard.middleware import CALL_KINDS, Call, CallKind
 
 Effect = Literal["allow", "deny"]
-KINDS: tuple[CallKind, ...] = ("tool", "resource", "prompt")
 
 
 class PolicyRule(BaseModel):
@@ -125,7 +124,7 @@ class _Rule:
             "prompt": rule.prompts,
         }
         if all(patterns is None for patterns in named.values()):
-            kinds: dict[CallKind, NamePattern | None] = dict.fromkeys(KINDS)
+            kinds: dict[CallKind, NamePattern | None] = dict.fromkeys(CALL_KINDS)
         else:
             kinds = {
                 kind: NamePattern(patterns)

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from plugboard.assembly import Assembly
 from plugboard.auth import LOCAL_PRINCIPAL
 from plugboard.catalog import Catalog, ToolEntry
-from plugboard.errors import log_unexpected
+from plugboard.errors import internal_error_text, log_unexpected
 from plugboard.middleware import Call
 from plugboard.relay.admission import Admission, Admissions, ToolCallRequest, requested_era
 from plugboard.relay.sessions import SessionGate
@@ -251,8 +251,7 @@ class RelayLane:
             return error(request_id, failure.error.code, failure.error.message)
         except Exception as failure:  # the SDK's middleware lets only MCPError through: a bug
             reference = log_unexpected(f"tool {call.name}", failure)
-            text = f"Internal error; the server log has the details under reference {reference}"
-            return error(request_id, types.INTERNAL_ERROR, text)
+            return error(request_id, types.INTERNAL_ERROR, internal_error_text(reference))
         return {"jsonrpc": "2.0", "id": request_id, "result": wire}
 
     async def _cancel(

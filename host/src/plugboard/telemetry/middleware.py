@@ -31,9 +31,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import ValidationError
 
 from plugboard import __version__
-from plugboard.builtin import TIMED_OUT
 from plugboard.errors import ToolError
-from plugboard.middleware import Call, CallNext
+from plugboard.middleware import TIMED_OUT, Call, CallNext
 
 INSTRUMENTATION_NAME = "plugboard"
 DURATION_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
