@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,8 @@ from typing import Any
 import httpx
 import pytest
 from mcp import StdioServerParameters
+
+from plugboard_testing.fakes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests"
@@ -145,14 +146,6 @@ def stdio_server(cwd: Path, env: dict[str, str], *args: str) -> StdioServerParam
     """Parameters for the SDK client to spawn ``plugboard serve --stdio``."""
     command, *rest = plugboard_command("serve", "--stdio", *args)
     return StdioServerParameters(command=command, args=rest, cwd=cwd, env=env)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

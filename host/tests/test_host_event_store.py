@@ -7,7 +7,6 @@ These tests talk to a real Redis on 127.0.0.1:6379. Without one they are skipped
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ from starlette.applications import Starlette
 from plugboard import Context
 from plugboard.hosting.event_store import UNSTORED, RedisEventStore
 from plugboard.transports import http_app
+from plugboard_testing.fakes import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -173,16 +173,9 @@ async def test_a_redis_outage_degrades_to_unresumable_streams() -> None:
         await store.aclose()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @asynccontextmanager
 async def _serving(app: Starlette) -> AsyncIterator[str]:
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

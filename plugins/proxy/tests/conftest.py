@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from plugboard.server import PlugboardServer
 from plugboard.transports import http_app
 from plugboard_proxy import ProxyConnector
 from plugboard_testing import build_assembly
-from plugboard_testing.fakes import LocalServer
+from plugboard_testing.fakes import LocalServer, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 NPM_BIN = ROOT / "tests" / "peers" / "node_modules" / ".bin"
@@ -52,14 +51,6 @@ def missing_peer(message: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{message} (required under CI=true)")
     pytest.skip(message)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def text_of(result: types.CallToolResult) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,15 +21,9 @@ from plugboard.hosting.readiness import Readiness
 from plugboard.server import PlugboardServer
 from plugboard_proxy import ProxyConnector
 from plugboard_testing import build_assembly
+from plugboard_testing.fakes import free_port
 
 TOML_STRING = json.dumps  # a JSON string is a valid TOML basic string
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def text_of(result: types.CallToolResult) -> str:

@@ -8,7 +8,6 @@ speaks streamable HTTP in both protocol eras.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ import mcp_types as types
 import pytest
 from mcp import Client
 
+from plugboard_testing.fakes import free_port
+
 if TYPE_CHECKING:
     from conftest import TestDatabase
 
@@ -29,13 +30,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 SECRET = "pg-Secret-9f2c-never-shown"
 START_TIMEOUT = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -66,7 +60,7 @@ url = "{mariadb.url}"
     )
     env = {key: value for key, value in os.environ.items() if not key.startswith("PLUGBOARD_")}
     env.update(PLUGBOARD_PLUGINS="sql", SHOP_PASSWORD=SECRET)
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
