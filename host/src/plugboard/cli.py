@@ -48,9 +48,7 @@ def _assemble(config_path: Path | None) -> Assembly:
     try:
         config = load_config(config_path)
     except ConfigError as error:
-        for problem in error.problems:
-            click.echo(f"error: {problem}", err=True)
-        raise SystemExit(2) from None
+        _exit_with(error)
     registry = load_plugins(config.environ)
     return assemble(registry, config)
 

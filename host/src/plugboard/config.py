@@ -30,7 +30,8 @@ from plugboard.telemetry.config import TELEMETRY_OFF, TelemetryConfig
 CONFIG_ENV = "PLUGBOARD_CONFIG"
 DEFAULT_CONFIG_NAME = "plugboard.toml"
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_INSTANCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
+INSTANCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
+"""What a connector instance may be called (it prefixes the names of its components)."""
 
 
 class ServerConfig(BaseModel):
@@ -257,7 +258,7 @@ def _read_instances(
     instances = []
     for name, table in tables.items():
         location = f"{where}: [connectors.{name}]"
-        if not _INSTANCE_NAME.match(name):
+        if not INSTANCE_NAME.match(name):
             problems.append(
                 f"{location}: instance names start with a letter and use only letters, "
                 "digits, '_' and '-' (at most 40 characters)"

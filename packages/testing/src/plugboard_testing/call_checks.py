@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from plugboard_testing.checks import check_structured_content
+from plugboard_testing.checks import check_structured_content, raise_problems
 from plugboard_testing.harness import result_text
 
 UNKNOWN_ARGUMENT = "plugboard_unexpected_argument"
@@ -177,9 +177,7 @@ async def check_rejects_bad_arguments(
     problems = await bad_argument_problems(
         client, tools, kinds=kinds, valid_arguments=valid_arguments
     )
-    if problems:
-        listed = "\n".join(f"  - {problem}" for problem in problems)
-        raise AssertionError(f"bad arguments were not refused cleanly:\n{listed}")
+    raise_problems("bad arguments were not refused cleanly", problems)
 
 
 async def check_tool_call(

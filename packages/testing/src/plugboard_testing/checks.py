@@ -19,20 +19,26 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, SecretBytes, SecretStr
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-"""Tool and prompt names every major client accepts."""
+# The rule the host names components by: the checks hold other servers to it too.
+from plugboard.catalog import MAX_NAME_LENGTH, NAME_PATTERN
+
 SECRET_NAME = re.compile(
     r"password|passwd|passphrase|token|api_?key|secret|private_?key|credential"
 )
 """Setting names that hold secrets and so must be ``SecretStr``."""
 
 
-def raise_problems(headline: str, problems: Sequence[str]) -> None:
-    """Raise one ``AssertionError`` listing ``problems`` under ``headline``, if there are any."""
+def raise_problems(
+    headline: str, problems: Sequence[str], *, error: type[Exception] = AssertionError
+) -> None:
+    """Raise one ``error`` (an ``AssertionError``) listing ``problems`` under ``headline``.
+
+    Nothing is raised when there are no problems.
+    """
     __tracebackhide__ = True  # pytest shows the caller's line, not this helper's
     if problems:
         listed = "\n".join(f"  - {problem}" for problem in problems)
-        raise AssertionError(f"{headline}:\n{listed}")
+        raise error(f"{headline}:\n{listed}")
 
 
 def _tool(value: types.Tool | Mapping[str, Any]) -> types.Tool:
@@ -117,9 +123,10 @@ def name_problems(names: Iterable[str], kind: str = "tool") -> list[str]:
     """Names clients would reject: more than 64 characters, or not ``[A-Za-z0-9_-]``."""
     problems = []
     for name in names:
-        if len(name) > 64:
+        if len(name) > MAX_NAME_LENGTH:
             problems.append(
-                f"{kind} name {name!r} has {len(name)} characters; clients accept at most 64 "
+                f"{kind} name {name!r} has {len(name)} characters; clients accept at most "
+                f"{MAX_NAME_LENGTH} "
                 "(shorten it: the instance name and '_' come in front of it)"
             )
         elif not NAME_PATTERN.match(name):

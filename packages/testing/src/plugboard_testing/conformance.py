@@ -34,11 +34,11 @@ import pytest
 
 from plugboard import Connector
 from plugboard.assembly import START_TIMEOUT
+from plugboard.config import INSTANCE_NAME
 from plugboard.errors import AssemblyError
 from plugboard_testing import call_checks, checks
 from plugboard_testing.harness import PROTOCOL_MODES, Harness, build_assembly, serve
 
-_INSTANCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 """What ``plugboard.toml`` accepts as an instance name (a connector's name is its default)."""
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")
 
@@ -187,7 +187,7 @@ class ConnectorConformance:
         """The connector has a valid name (its default instance name) and a docstring."""
         problems = []
         name = getattr(self.connector, "name", None)
-        if not isinstance(name, str) or not _INSTANCE_NAME.match(name):
+        if not isinstance(name, str) or not INSTANCE_NAME.match(name):
             problems.append(
                 f"{self.connector.__name__}.name is {name!r}: give it a name that starts with a "
                 "letter and uses only letters, digits, '_' and '-' (at most 40 characters)"

@@ -23,6 +23,7 @@ from plugboard.config import Config, parse_config
 from plugboard.errors import AssemblyError
 from plugboard.plugins import PluginRegistry, load_plugins
 from plugboard.server import PlugboardServer
+from plugboard_testing.checks import raise_problems
 
 ProtocolMode = Literal["auto", "legacy"] | str
 """``mcp.Client`` modes: ``"auto"`` picks the modern era (2026-07-28) in-process,
@@ -175,12 +176,6 @@ def _problems(assembly: Assembly, ours: set[str]) -> list[str]:
             details = "; ".join(state.problems) or state.status
             problems.append(f"{state.name} ({state.connector}) is {state.status}: {details}")
     return problems
-
-
-def _raise_problems(what: str, problems: list[str]) -> None:
-    if problems:
-        listed = "\n".join(f"  - {problem}" for problem in problems)
-        raise AssemblyError(f"{what}:\n{listed}")
 
 
 async def _all_pages(fetch: Callable[[str | None], Any], field: str) -> list[Any]:
@@ -351,8 +346,10 @@ async def serve(
     assembly = _assemble(named, host_config, entry_points)
     try:
         if strict:
-            _raise_problems(
-                "the plugins under test did not assemble", _problems(assembly, set(named))
+            raise_problems(
+                "the plugins under test did not assemble",
+                _problems(assembly, set(named)),
+                error=AssemblyError,
             )
         await assembly.start()
         try:
@@ -362,7 +359,9 @@ async def serve(
                     for state in assembly.instances.values()
                     if state.plugin in named and state.status == "failed"
                 ]
-                _raise_problems("the connectors under test did not start", failed)
+                raise_problems(
+                    "the connectors under test did not start", failed, error=AssemblyError
+                )
             server = PlugboardServer(assembly)
             failure: BaseException | None = None
             try:
