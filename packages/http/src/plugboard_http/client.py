@@ -259,6 +259,8 @@ class RestClient:
             )
 
     async def _log_response(self, response: httpx.Response) -> None:
+        if not logger.isEnabledFor(logging.DEBUG):
+            return  # the URL's redaction and the timing are for this line only
         started = response.request.extensions.get("plugboard_started")
         elapsed = (time.perf_counter() - started) * 1000 if isinstance(started, float) else 0.0
         logger.debug(

@@ -90,7 +90,6 @@ class CopperClient:
             transport=transport,
         )
         self.http = http
-        self.page_size = settings.page_size
 
     async def start(self) -> None:
         """Open the connection pool."""

@@ -77,6 +77,7 @@ class AccessPolicy:
         self.instance = instance
         self._models = {name: frozenset(rights) for name, rights in models.items()}
         self._default = self._models.pop(ALL_MODELS, frozenset())
+        self._listed = sorted(self._models)  # read in loops over every model: sorted once
         self._hidden_everywhere: set[str] = set()
         self._hidden: set[tuple[str, str]] = set()
         for entry in hidden_fields:
@@ -89,12 +90,7 @@ class AccessPolicy:
     @property
     def listed(self) -> list[str]:
         """The models granted by name, in order."""
-        return sorted(self._models)
-
-    @property
-    def has_wildcard(self) -> bool:
-        """Whether ``"*"`` grants anything."""
-        return bool(self._default)
+        return self._listed
 
     def permissions(self, model: str) -> frozenset[str]:
         """The rights this instance has on ``model`` (empty: none)."""

@@ -390,7 +390,7 @@ class OdooConnector(Connector[OdooSettings]):
     async def _visible_models(self) -> list[ModelInfo]:
         models = await self._models_or_none()
         if models is None:
-            return [ModelInfo(name, name) for name in self.policy.listed if name != "*"]
+            return [ModelInfo(name, name) for name in self.policy.listed]
         return [
             info
             for info in models.values()

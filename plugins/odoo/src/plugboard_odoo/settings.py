@@ -172,7 +172,3 @@ class OdooSettings(Settings):
             if not MODEL_NAME.match(entry):
                 raise ValueError(f"{entry!r} is not a field name or a model.field entry")
         return value
-
-    def allowed_method(self, model: str, method: str) -> bool:
-        """Whether ``model.method`` is in ``allow_methods``."""
-        return f"{model}.{method}" in self.allow_methods

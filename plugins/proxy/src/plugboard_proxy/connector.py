@@ -53,10 +53,6 @@ class ProxyConnector(Connector[ProxySettings]):
         self.uris = UriMap(instance)
         self.filter = Filter(tuple(settings.allow), tuple(settings.deny))
         self._components = Components()
-        self.tool_names: dict[str, str] = {}
-        """Exposed tool name (without the instance prefix) -> upstream name."""
-        self.prompt_names: dict[str, str] = {}
-        """Exposed prompt name (without the instance prefix) -> upstream name."""
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -108,8 +104,6 @@ class ProxyConnector(Connector[ProxySettings]):
             instance=self.instance,
             rename=self.settings.rename,
         )
-        self.tool_names = {exposed: upstream for upstream, exposed in tool_names.items()}
-        self.prompt_names = {exposed: upstream for upstream, exposed in prompt_names.items()}
         descriptions = self.settings.descriptions
         return Components(
             tools=[
