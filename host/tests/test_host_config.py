@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from plugboard import ConfigError
+from plugboard import ConfigError, setting_variable
 from plugboard.config import (
     Config,
     InstanceConfig,
@@ -100,6 +100,8 @@ def test_env_overrides() -> None:
         }
     )
     assert config.env_overrides("my-erp") == {"api_key": "k", "url": "u"}
+    # The name messages tell operators to set is the one read here.
+    assert setting_variable("my-erp", "api_key") == "PLUGBOARD_MY_ERP__API_KEY"
     assert config.env_overrides("nobody") == {}
 
 

@@ -14,6 +14,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 from plugboard.auth import AuthBackend, AuthenticationFailed, HttpRequestInfo, Principal
 from plugboard.components import prompt, resource, tool
+from plugboard.config import setting_variable
 from plugboard.connector import Connector, NoSettings, Settings
 from plugboard.content import Audio, File, Image, Message
 from plugboard.context import Context
@@ -49,5 +50,6 @@ __all__ = [
     "hookimpl",
     "prompt",
     "resource",
+    "setting_variable",
     "tool",
 ]

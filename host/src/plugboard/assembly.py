@@ -23,7 +23,7 @@ from plugboard.components import (
     tool,
     tool_spec,
 )
-from plugboard.config import Config, InstanceConfig, validation_line
+from plugboard.config import Config, InstanceConfig, setting_variable, validation_line
 from plugboard.connector import Connector
 from plugboard.dynamic import Components, build_dynamic, merge_leniently, without
 from plugboard.errors import AssemblyError
@@ -251,7 +251,7 @@ def _collect_connectors(registry: PluginRegistry, config: Config) -> dict[str, _
 
 
 def _settings_hint(instance: str, field_name: str) -> str:
-    variable = f"PLUGBOARD_{instance.upper().replace('-', '_')}__{field_name.upper()}"
+    variable = setting_variable(instance, field_name)
     return f"set {field_name!r} in [connectors.{instance}] or the environment variable {variable}"
 
 

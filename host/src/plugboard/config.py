@@ -34,6 +34,16 @@ INSTANCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 """What a connector instance may be called (it prefixes the names of its components)."""
 
 
+def setting_variable(instance: str, setting: str) -> str:
+    """The environment variable that sets ``setting`` of connector instance ``instance``.
+
+    ``PLUGBOARD_<INSTANCE>__<SETTING>`` in upper case, ``-`` in the instance name read as
+    ``_``: ``setting_variable("my-erp", "api_key")`` is ``PLUGBOARD_MY_ERP__API_KEY``.
+    Name it in error messages that tell an operator what to set.
+    """
+    return f"PLUGBOARD_{instance.upper().replace('-', '_')}__{setting.upper()}"
+
+
 class ServerConfig(BaseModel):
     """The ``[server]`` table: how the assembled server presents itself and listens."""
 
@@ -116,7 +126,7 @@ class Config:
 
     def env_overrides(self, instance: str) -> dict[str, str]:
         """Settings given as ``PLUGBOARD_<INSTANCE>__<SETTING>`` variables."""
-        prefix = f"PLUGBOARD_{instance.upper().replace('-', '_')}__"
+        prefix = setting_variable(instance, "")
         return {
             key[len(prefix) :].lower(): value
             for key, value in self.environ.items()

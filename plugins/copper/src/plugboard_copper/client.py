@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from plugboard import setting_variable
 from plugboard_copper.settings import CopperSettings
 from plugboard_http import ErrorMapper, RateLimit, RateLimiter, RestClient
 
@@ -65,10 +66,10 @@ class CopperClient:
         instance: str,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        prefix = f"PLUGBOARD_{instance.upper().replace('-', '_')}__"
         auth_hint = (
             f"Check the api_key and user_email settings of [connectors.{instance}] "
-            f"(or {prefix}API_KEY and {prefix}USER_EMAIL): the key must be active and belong "
+            f"(or {setting_variable(instance, 'api_key')} and "
+            f"{setting_variable(instance, 'user_email')}): the key must be active and belong "
             "to the user with that email."
         )
         limit = RateLimit(settings.rate_limit_requests, settings.rate_limit_window_seconds)

@@ -26,7 +26,16 @@ import mcp_types as types
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from plugboard import Audio, Connector, File, Image, ToolError, resource, tool
+from plugboard import (
+    Audio,
+    Connector,
+    File,
+    Image,
+    ToolError,
+    resource,
+    setting_variable,
+    tool,
+)
 from plugboard_filesystem import files, search
 from plugboard_filesystem.edits import Edit, apply_edits, fenced, unified_diff
 from plugboard_filesystem.errors import os_error, shown
@@ -120,7 +129,7 @@ class FilesystemConnector(Connector[FilesystemSettings]):
 
     def _require_writes(self, tool_name: str) -> None:
         if not self.settings.allow_writes:
-            variable = f"PLUGBOARD_{self.instance.upper().replace('-', '_')}__ALLOW_WRITES"
+            variable = setting_variable(self.instance, "allow_writes")
             raise ToolError(
                 f"{tool_name} is disabled: the {self.instance!r} filesystem is read-only. "
                 f"An operator can allow writes with allow_writes = true in "

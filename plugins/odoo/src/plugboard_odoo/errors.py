@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from plugboard import ToolError
+from plugboard import ToolError, setting_variable
 
 FaultKind = Literal[
     "access_denied",
@@ -163,7 +163,7 @@ def tool_error(fault: OdooFault, call: str, context: ErrorContext) -> ToolError:
     """The tool error for ``fault``, raised by the call ``call`` (``res.partner.write``)."""
     message = context.scrub(fault.message)
     if fault.kind == "access_denied":
-        variable = f"PLUGBOARD_{context.instance.upper()}__API_KEY"
+        variable = setting_variable(context.instance, "api_key")
         return ToolError(
             f"Odoo refused the credentials of user {context.username!r} on database "
             f"{context.database!r} (Access Denied). Check the username and api_key settings "

@@ -25,7 +25,7 @@ from sqlalchemy.exc import ResourceClosedError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult
 from typing_extensions import TypedDict
 
-from plugboard import Connector, ToolError, prompt, resource, tool
+from plugboard import Connector, ToolError, prompt, resource, setting_variable, tool
 from plugboard_sql import schema as introspection
 from plugboard_sql.database import DESCRIPTION, Database
 from plugboard_sql.schema import TableDescription, TableSummary
@@ -394,7 +394,7 @@ class SqlConnector(Connector[SqlSettings]):
         the row limit). A failing statement changes nothing.
         """
         if not self.settings.allow_writes:
-            variable = f"PLUGBOARD_{self.instance.upper().replace('-', '_')}__ALLOW_WRITES"
+            variable = setting_variable(self.instance, "allow_writes")
             raise ToolError(
                 f"execute is disabled: the {self.instance!r} database is read-only. An "
                 f"operator can allow writes with allow_writes = true in "
