@@ -87,18 +87,15 @@ class Readiness:
             else:
                 entry["ready"] = False
                 entry["reason"] = _reason(state)
-        results = await self._run(probes)
-        results.update(await self._run(dict(self.checks)))
-        for name, problem in results.items():
-            target = instances.get(name)
-            if target is None:
-                continue
+        probed, checked = await self._run(probes, self.checks)
+        for name, problem in probed.items():
+            target = instances[name]
             target["ready"] = problem is None
             if problem is not None:
                 target["reason"] = problem
         checks = {
-            name: {"ready": results[name] is None}
-            | ({"reason": results[name]} if results[name] else {})
+            name: {"ready": checked[name] is None}
+            | ({"reason": checked[name]} if checked[name] else {})
             for name in self.checks
         }
         ready = all(entry["ready"] for entry in instances.values()) and all(
@@ -117,11 +114,14 @@ class Readiness:
             )
         return ready, document
 
-    async def _run(self, probes: Mapping[str, Check]) -> dict[str, str | None]:
-        """Run the checks concurrently; ``None`` for each that passed, else why not."""
-        results: dict[str, str | None] = {}
+    async def _run(self, *groups: Mapping[str, Check]) -> list[dict[str, str | None]]:
+        """Run every check of every group at once (so one answer waits one timeout at most).
 
-        async def run_one(name: str, probe: Check) -> None:
+        Returns, per group, ``None`` for each check that passed, else why not.
+        """
+        answers: list[dict[str, str | None]] = [{} for _ in groups]
+
+        async def run_one(results: dict[str, str | None], name: str, probe: Check) -> None:
             problem: str | None = None
             try:
                 with anyio.fail_after(self.timeout):
@@ -136,9 +136,10 @@ class Readiness:
             results[name] = problem
 
         async with anyio.create_task_group() as group:
-            for name, probe in probes.items():
-                group.start_soon(run_one, name, probe)
-        return results
+            for results, probes in zip(answers, groups, strict=True):
+                for name, probe in probes.items():
+                    group.start_soon(run_one, results, name, probe)
+        return answers
 
 
 def _reason(state: InstanceState) -> str:
