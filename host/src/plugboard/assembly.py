@@ -48,6 +48,8 @@ class InstanceState:
     status: InstanceStatus
     problems: list[str] = field(default_factory=list)
     obj: Connector[Any] | None = None
+    call_timeout: float | None = None
+    """Seconds a call of the instance may take: its own ``call_timeout``, else ``[server]``'s."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form; a serving instance adds its ``describe_state()`` as ``state``."""
@@ -189,7 +191,7 @@ class Assembly:
             components or Components(),
             owner,
             middleware=self.middleware,
-            default_timeout=self._instance_timeout(state.name),
+            default_timeout=state.call_timeout,
         )
         base = without(self.catalog, previous) if previous is not None else self.catalog
         catalog, added, clashes = merge_leniently(base, staged)
@@ -199,12 +201,6 @@ class Assembly:
             if problem not in state.problems:
                 state.problems.append(problem)
         await self.replace_catalog(catalog)
-
-    def _instance_timeout(self, instance: str) -> float | None:
-        for wanted in self.config.instances or ():
-            if wanted.name == instance and wanted.call_timeout is not None:
-                return wanted.call_timeout
-        return self.config.server.call_timeout
 
     async def stop(self) -> None:
         """Stop every started instance; errors are logged, never raised."""
@@ -260,7 +256,13 @@ def _configure_instance(
 ) -> InstanceState:
     plugin = found.plugin if found else "?"
     state = InstanceState(
-        name=wanted.name, connector=wanted.plugin, plugin=plugin, status="not configured"
+        name=wanted.name,
+        connector=wanted.plugin,
+        plugin=plugin,
+        status="not configured",
+        call_timeout=(
+            wanted.call_timeout if wanted.call_timeout is not None else config.server.call_timeout
+        ),
     )
     if found is None:
         state.problems.append(
@@ -408,11 +410,7 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
                 members,
                 scheme=found.cls.uri_scheme or found.cls.name,
                 middleware=middleware,
-                timeout=(
-                    wanted.call_timeout
-                    if wanted.call_timeout is not None
-                    else config.server.call_timeout
-                ),
+                timeout=state.call_timeout,
             )
             catalog = catalog.merged(staged)
         except AssemblyError as error:
