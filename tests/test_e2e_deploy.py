@@ -7,9 +7,7 @@ temporary directory (a module and its ``.dist-info``) that only they see.
 from __future__ import annotations
 
 import textwrap
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from plugboard_testing.fakes import OtlpCollector
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -62,74 +62,43 @@ def env(e2e: Any, plugin_site: Path) -> dict[str, str]:
     return e2e.child_env(["pidtest"], [plugin_site])
 
 
-class _Collector(ThreadingHTTPServer):
-    """A tiny OTLP/HTTP receiver: keeps the bodies posted to each path."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, bytes]] = []
-        super().__init__(("127.0.0.1", 0), _CollectorHandler)
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def span_names(self) -> list[str]:
-        return [
-            span.name
-            for path, body in self.received
-            if path == "/v1/traces"
-            for resource in ExportTraceServiceRequest.FromString(body).resource_spans
-            for scope in resource.scope_spans
-            for span in scope.spans
-        ]
-
-    def service_names(self) -> set[str]:
-        return {
-            attribute.value.string_value
-            for path, body in self.received
-            if path == "/v1/traces"
-            for resource in ExportTraceServiceRequest.FromString(body).resource_spans
-            for attribute in resource.resource.attributes
-            if attribute.key == "service.name"
-        }
-
-    def metric_names(self) -> set[str]:
-        return {
-            metric.name
-            for path, body in self.received
-            if path == "/v1/metrics"
-            for resource in ExportMetricsServiceRequest.FromString(body).resource_metrics
-            for scope in resource.scope_metrics
-            for metric in scope.metrics
-        }
-
-
-class _CollectorHandler(BaseHTTPRequestHandler):
-    server: _Collector
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length", 0)))
-        self.server.received.append((self.path, body))
-        self.send_response(200)
-        self.send_header("content-length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def collector() -> Iterator[_Collector]:
-    server = _Collector()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+def collector() -> Iterator[OtlpCollector]:
+    with OtlpCollector() as running:
+        yield running
 
 
-def _telemetry_config(workdir: Path, collector: _Collector, service: str) -> Path:
+def span_names(collector: OtlpCollector) -> list[str]:
+    return [
+        span.name
+        for body in collector.bodies("/v1/traces")
+        for resource in ExportTraceServiceRequest.FromString(body).resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+
+
+def service_names(collector: OtlpCollector) -> set[str]:
+    return {
+        attribute.value.string_value
+        for body in collector.bodies("/v1/traces")
+        for resource in ExportTraceServiceRequest.FromString(body).resource_spans
+        for attribute in resource.resource.attributes
+        if attribute.key == "service.name"
+    }
+
+
+def metric_names(collector: OtlpCollector) -> set[str]:
+    return {
+        metric.name
+        for body in collector.bodies("/v1/metrics")
+        for resource in ExportMetricsServiceRequest.FromString(body).resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+    }
+
+
+def _telemetry_config(workdir: Path, collector: OtlpCollector, service: str) -> Path:
     path = workdir / "plugboard.toml"
     path.write_text(
         textwrap.dedent(
@@ -163,7 +132,7 @@ async def _pids(url: str, clients: int, calls: int, mode: str) -> list[int]:
 
 
 async def test_several_workers_serve_statelessly_and_stop_cleanly(
-    e2e: Any, tmp_path: Path, env: dict[str, str], collector: _Collector
+    e2e: Any, tmp_path: Path, env: dict[str, str], collector: OtlpCollector
 ) -> None:
     config = _telemetry_config(tmp_path, collector, "scale-out-test")
     with e2e.http_server(tmp_path, env, "--workers", "2", "--config", str(config)) as served:
@@ -189,8 +158,8 @@ async def test_several_workers_serve_statelessly_and_stop_cleanly(
     assert status == 0, output
     assert "Traceback" not in output
     # Each worker installed telemetry from the configuration and flushed it on its way out.
-    assert collector.service_names() == {"scale-out-test"}
-    assert "execute_tool worker_pid" in collector.span_names()
+    assert service_names(collector) == {"scale-out-test"}
+    assert "execute_tool worker_pid" in span_names(collector)
 
 
 def test_workers_refuse_stateful_sessions_and_stdio(
@@ -206,7 +175,7 @@ def test_workers_refuse_stateful_sessions_and_stdio(
 
 
 async def test_a_served_call_is_exported_with_trace_ids_in_the_log(
-    e2e: Any, tmp_path: Path, env: dict[str, str], collector: _Collector
+    e2e: Any, tmp_path: Path, env: dict[str, str], collector: OtlpCollector
 ) -> None:
     config = _telemetry_config(tmp_path, collector, "otlp-e2e")
     with e2e.http_server(tmp_path, env, "--config", str(config)) as served:
@@ -216,11 +185,11 @@ async def test_a_served_call_is_exported_with_trace_ids_in_the_log(
         status = served.stop()
     output = served.output()
     assert status == 0, output
-    names = collector.span_names()
+    names = span_names(collector)
     assert "tools/call worker_pid" in names
     assert "execute_tool worker_pid" in names
-    assert collector.service_names() == {"otlp-e2e"}
-    assert {"mcp.server.operation.duration", "plugboard.calls"} <= collector.metric_names()
+    assert service_names(collector) == {"otlp-e2e"}
+    assert {"mcp.server.operation.duration", "plugboard.calls"} <= metric_names(collector)
     (line,) = [line for line in output.splitlines() if "answering" in line]
     assert "trace_id=" in line
     assert "trace_id=00000000000000000000000000000000" not in line

@@ -61,7 +61,7 @@ from plugboard.telemetry.setup import (
 )
 from plugboard.transports import http_app
 from plugboard_testing import RawSession
-from plugboard_testing.fakes import LocalServer
+from plugboard_testing.fakes import LocalServer, OtlpCollector
 
 pytestmark = pytest.mark.anyio
 
@@ -502,51 +502,13 @@ def test_grpc_export_needs_its_exporter() -> None:
         ]
 
 
-class _Collector(ThreadingHTTPServer):
-    """A tiny OTLP/HTTP receiver on a loopback port: keeps what is posted to it."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict[str, str], bytes]] = []
-        super().__init__(("127.0.0.1", 0), _CollectorHandler)
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def bodies(self, path: str) -> list[bytes]:
-        return [body for seen, _, body in self.received if seen == path]
-
-
-class _CollectorHandler(BaseHTTPRequestHandler):
-    server: _Collector
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length", 0)))
-        self.server.received.append(
-            (self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        )
-        self.send_response(200)
-        self.send_header("content-type", "application/x-protobuf")
-        self.send_header("content-length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def collector() -> Iterator[_Collector]:
-    server = _Collector()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+def collector() -> Iterator[OtlpCollector]:
+    with OtlpCollector() as running:
+        yield running
 
 
-def test_spans_and_metrics_are_exported_over_otlp_http(collector: _Collector) -> None:
+def test_spans_and_metrics_are_exported_over_otlp_http(collector: OtlpCollector) -> None:
     settings = TelemetryConfig(
         service_name="plugboard-otlp-test",
         otlp_endpoint=collector.endpoint,

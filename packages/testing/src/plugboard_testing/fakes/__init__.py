@@ -39,11 +39,13 @@ from plugboard_testing.fakes.copper import (
     copper_fake_server,
 )
 from plugboard_testing.fakes.odoo import OdooFake, odoo_fake, odoo_fake_server
+from plugboard_testing.fakes.otlp import OtlpCollector
 
 __all__ = [
     "CopperFake",
     "LocalServer",
     "OdooFake",
+    "OtlpCollector",
     "RecordedRequest",
     "copper_fake",
     "copper_fake_server",
