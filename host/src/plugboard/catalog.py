@@ -19,6 +19,7 @@ import mcp_types as types
 from mcp.shared.uri_template import InvalidUriTemplate, UriTemplate
 from pydantic import BaseModel, PydanticUserError, ValidationError
 
+from plugboard.canonical import naming, resource_resolver, tool_resolver
 from plugboard.components import Completer, PromptSpec, ResourceSpec, ToolSpec
 from plugboard.config import validation_messages
 from plugboard.context import Context
@@ -186,6 +187,7 @@ def build_tool(
     except (TypeError, NameError, PydanticUserError) as error:
         raise AssemblyError(f"{owner.describe()}: tool {name!r}: {error}") from error
     annotations = _annotations(spec, spec.title)
+    resolver = tool_resolver(spec.paths, parameters, owner.connector, f"{owner.describe()}: {name}")
     definition = types.Tool(
         name=name,
         title=spec.title,
@@ -209,7 +211,7 @@ def build_tool(
             "idempotent": spec.idempotent,
             "open_world": spec.open_world,
         },
-        handle=_tool_handler(compose(middleware, endpoint)),
+        handle=_tool_handler(naming(resolver, compose(middleware, endpoint))),
     )
 
 
@@ -291,7 +293,7 @@ def build_resource(
         owner=owner,
         template=template,
         timeout=default_timeout,
-        handle=compose(middleware, endpoint),
+        handle=naming(resource_resolver(owner.connector), compose(middleware, endpoint)),
         completers=_completers(spec.complete, owner, parameters.names, f"resource {uri!r}"),
     )
 

@@ -7,7 +7,7 @@ reads the specs at assembly time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
@@ -42,6 +42,7 @@ class ToolSpec:
     idempotent: bool | None = None
     open_world: bool | None = None
     timeout: float | None = None
+    paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ def tool(
     idempotent: bool | None = None,
     open_world: bool | None = None,
     timeout: float | None = None,
+    paths: Sequence[str] = (),
 ) -> Callable[[F], F]: ...
 def tool(
     fn: F | None = None,
@@ -92,6 +94,7 @@ def tool(
     idempotent: bool | None = None,
     open_world: bool | None = None,
     timeout: float | None = None,
+    paths: Sequence[str] = (),
 ) -> F | Callable[[F], F]:
     """Mark a function or connector method as an MCP tool.
 
@@ -113,6 +116,10 @@ def tool(
         open_world: The tool reaches an open world (the web, a third party).
         timeout: Seconds after which the call is cancelled and reported as failed;
             overrides the server's default.
+        paths: The arguments that name resources the tool opens, each a string or a
+            list of strings (``paths=("path",)``). A policy decides on each as on a
+            ``resources/read`` of the resource it names, in the canonical form the
+            connector gives (:meth:`plugboard.Connector.canonical_paths`).
 
     Returns:
         The function, unchanged but for the recorded spec.
@@ -126,6 +133,7 @@ def tool(
         idempotent=idempotent,
         open_world=open_world,
         timeout=timeout,
+        paths=(paths,) if isinstance(paths, str) else tuple(paths),
     )
 
     def mark(function: F) -> F:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
 from plugboard.components import prompt_spec, resource_spec, tool_spec
+from plugboard.uris import canonical_uri
 
 if TYPE_CHECKING:
     from plugboard.dynamic import Components
@@ -111,6 +112,40 @@ class Connector(Generic[SettingsT]):
         listener = getattr(self, "_plugboard_components_listener", None)
         if listener is not None:
             await listener()
+
+    async def canonical_uri(self, uri: str) -> str:
+        """The one spelling of the resource ``uri`` names, which a policy decides on.
+
+        Called before a ``resources/read`` of this instance's URIs when a policy
+        applies. Return what the read will actually open, written the way operators
+        write rules: two URIs that reach the same thing must give the same answer. The
+        default applies the generic rules of :func:`plugboard.uris.canonical_uri`
+        (percent-decoding, dot segments, repeated slashes, case of scheme and host);
+        override it when the backend resolves names further (links, case-insensitive
+        names). Raise (:class:`plugboard.uris.UriError`) for a URI that is malformed or
+        ambiguous: the call is then refused, never let through. Avoid blocking: run
+        I/O in a worker thread.
+        """
+        return canonical_uri(uri)
+
+    async def canonical_paths(self, tool: str, paths: Sequence[str]) -> Sequence[str]:
+        """The canonical URIs of the resources that a tool's path arguments name.
+
+        Called before a call of a tool declared with ``@tool(paths=...)`` when a policy
+        applies, with the values of those arguments in order; return one URI for each,
+        as :meth:`canonical_uri` would give for reading that resource. By default a
+        value with ``://`` is taken as a URI and any other value as a path beneath
+        ``<scheme>://<instance>/``. Raise to refuse the call.
+
+        Args:
+            tool: The exposed tool name (``docs_read_text_file``).
+            paths: The path values, after validation (defaults filled in).
+        """
+        base = f"{self.uri_scheme or self.name}://{self.instance}/"
+        return [
+            await self.canonical_uri(path if "://" in path else base + path.lstrip("/"))
+            for path in paths
+        ]
 
     def describe_state(self) -> Mapping[str, Any] | None:
         """What operators should see about the backend right now, or ``None``.

@@ -22,6 +22,7 @@ from typing import Any
 import mcp_types as types
 from mcp.shared.uri_template import InvalidUriTemplate, UriTemplate
 
+from plugboard.canonical import naming, resource_resolver
 from plugboard.catalog import (
     Catalog,
     Owner,
@@ -190,7 +191,7 @@ def _build_resource(
         owner=owner,
         template=template,
         timeout=resource.timeout if resource.timeout is not None else timeout,
-        handle=compose(middleware, endpoint),
+        handle=naming(resource_resolver(owner.connector), compose(middleware, endpoint)),
         completers=_completers(resource.complete, template.variable_names if template else ()),
     )
 

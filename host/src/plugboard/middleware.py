@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from plugboard.auth import LOCAL_PRINCIPAL, Principal
+
+if TYPE_CHECKING:
+    from plugboard.uris import NamedResource
 
 CallKind = Literal["tool", "resource", "prompt"]
 CALL_KINDS: tuple[CallKind, ...] = get_args(CallKind)
@@ -35,6 +38,12 @@ class Call:
             (``None`` for ``plugboard call`` and direct calls). A call served on the
             relay lane (:mod:`plugboard.relay`) carries a stand-in with the same
             ``request_id``, ``request`` (the HTTP request) and ``session``.
+        resources: What the call opens, for a policy to decide on: for a resource
+            read, the URI read; for a tool that declares ``paths``, each path it was
+            given. Awaiting it asks the serving connector for the canonical forms
+            (:class:`plugboard.uris.NamedResource`); it raises when a name cannot
+            be put in canonical form, and whoever decides on it then refuses the call.
+            ``None`` when the call names no resource.
     """
 
     kind: CallKind
@@ -47,6 +56,7 @@ class Call:
     timeout: float | None = None
     state: dict[str, Any] = field(default_factory=dict)
     request: Any = None
+    resources: Callable[[], Awaitable[Sequence[NamedResource]]] | None = None
 
 
 CallNext = Callable[[Call], Awaitable[Any]]

@@ -10,22 +10,29 @@ every list, and the middleware refuses calls, so a principal never sees what it 
 not call. Decisions are remembered per principal (name, scopes, roles), so a call
 costs a dictionary lookup once a principal has been seen.
 
+Resources are decided on their canonical URI, which the serving connector gives
+(:meth:`plugboard.Connector.canonical_uri`), never on the URI as sent, and so are the
+paths a tool declares (``@tool(paths=...)``): such a tool needs the tool and every
+resource it names. A name that cannot be put in canonical form is refused.
+
 The local principal (stdio, ``plugboard call``, HTTP without authentication) is local
 trust: the policy does not restrict it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator, model_validator
 
 from plugboard.auth import LOCAL_PRINCIPAL, Principal
-from plugboard.hosting.patterns import NamePattern
+from plugboard.errors import ToolError, log_unexpected
+from plugboard.hosting.patterns import NamePattern, UriPattern, check_uri_pattern
 from plugboard.hosting.refusal import CallRefused
 from plugboard.middleware import CALL_KINDS, Call, CallKind
+from plugboard.uris import NamedResource, UriError, canonical_uri, comparable
 
 Effect = Literal["allow", "deny"]
 
@@ -49,8 +56,10 @@ class PolicyRule(BaseModel):
         roles: The principal needs one of these roles.
         connectors: Connector-instance patterns.
         tools: Tool-name patterns (``"crm_search_*"``).
-        resources: Resource URI patterns (``"file://docs/*"``); in lists, templates
-            are matched by their template text.
+        resources: Resource URI patterns (``"file://docs/*"``), matched against
+            canonical URIs; one that ends in ``/`` (or ``/*``) covers the directory
+            itself and everything beneath it. In lists, templates are matched by
+            their template text.
         prompts: Prompt-name patterns.
         description: Why the rule exists, for the people who read the file.
     """
@@ -66,6 +75,11 @@ class PolicyRule(BaseModel):
     resources: list[str] | None = None
     prompts: list[str] | None = None
     description: str | None = None
+
+    @field_validator("resources")
+    @classmethod
+    def _canonical_patterns(cls, patterns: list[str] | None) -> list[str] | None:
+        return None if patterns is None else [check_uri_pattern(p) for p in patterns]
 
 
 class PolicyConfig(BaseModel):
@@ -127,7 +141,7 @@ class _Rule:
             kinds: dict[CallKind, NamePattern | None] = dict.fromkeys(CALL_KINDS)
         else:
             kinds = {
-                kind: NamePattern(patterns)
+                kind: UriPattern(patterns) if kind == "resource" else NamePattern(patterns)
                 for kind, patterns in named.items()
                 if patterns is not None
             }
@@ -182,9 +196,16 @@ class Policy:
         self._views: dict[tuple[str, frozenset[str], frozenset[str]], _PrincipalView] = {}
 
     def allows(self, principal: Principal, kind: CallKind, name: str, instance: str | None) -> bool:
-        """Whether ``principal`` may use the component."""
+        """Whether ``principal`` may use the component.
+
+        ``name`` is a tool or prompt name, or a resource's canonical URI (or, in lists,
+        a resource template's text); resource names are compared with scheme and host
+        lower-cased and in Unicode NFC (:func:`plugboard.uris.comparable`).
+        """
         if principal is LOCAL_PRINCIPAL:
             return True
+        if kind == "resource":
+            name = comparable(name)
         key = (principal.name, principal.scopes, principal.roles)
         view = self._views.get(key)
         if view is None:
@@ -219,11 +240,51 @@ class Policy:
         return self.allows(principal, kind, name, instance)
 
     async def __call__(self, call: Call, call_next: Callable[[Call], Awaitable[Any]]) -> Any:
-        """Refuse the call unless the policy allows it."""
-        if self.allows(call.principal, call.kind, call.name, call.instance):
+        """Refuse the call unless the policy allows it and every resource it opens.
+
+        A resource read is decided on its canonical URI; a tool that declares paths
+        needs the tool and each resource its paths name, decided as reads.
+        """
+        principal = call.principal
+        if principal is LOCAL_PRINCIPAL:
             return await call_next(call)
-        raise CallRefused(
-            f"{call.name} is not available to {call.principal.name}: the server's policy does "
-            "not allow it; ask the server's operator for access",
-            outcome="denied",
-        )
+        if call.kind != "resource" and not self.allows(
+            principal, call.kind, call.name, call.instance
+        ):
+            raise _refused(f"{call.name} is not available to {principal.name}")
+        if call.kind == "resource" or call.resources is not None:
+            for named in await self._resources(call):
+                if not self.allows(principal, "resource", named.uri, call.instance):
+                    what = (
+                        call.name if call.kind == "resource" else f"{call.name} on {named.sent!r}"
+                    )
+                    raise _refused(f"{what} is not available to {principal.name}")
+        return await call_next(call)
+
+    async def _resources(self, call: Call) -> Sequence[NamedResource]:
+        """The canonical resources of a call; what cannot be canonicalised is refused."""
+        try:
+            if call.resources is None:  # a resource Call built without the catalog's wrapper
+                return [NamedResource(sent=call.name, uri=canonical_uri(call.name))]
+            return await call.resources()
+        except UriError as error:
+            raise CallRefused(
+                f"{call.name} is not available to {call.principal.name}: {error}",
+                outcome="denied",
+            ) from None
+        except ToolError:
+            raise  # the connector's own refusal (outside the roots, invalid arguments)
+        except Exception as error:
+            reference = log_unexpected(f"canonical form for {call.kind} {call.name}", error)
+            raise CallRefused(
+                f"{call.name} is not available to {call.principal.name}: what it names could "
+                f"not be checked against the server's policy (reference {reference})",
+                outcome="denied",
+            ) from None
+
+
+def _refused(what: str) -> CallRefused:
+    return CallRefused(
+        f"{what}: the server's policy does not allow it; ask the server's operator for access",
+        outcome="denied",
+    )

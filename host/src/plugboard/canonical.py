@@ -1,0 +1,114 @@
+"""Which resources a call opens, in the canonical form the serving connector gives.
+
+The catalog wraps every resource read, and every tool that declares ``paths``, so
+that its :class:`~plugboard.Call` carries ``resources``: awaiting it asks the
+connector (:meth:`plugboard.Connector.canonical_uri` and
+:meth:`plugboard.Connector.canonical_paths`) for the canonical URIs, once per call
+and only when a middleware asks, so a server without a policy pays nothing for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from plugboard.config import validation_messages
+from plugboard.errors import AssemblyError, ToolError
+from plugboard.middleware import Call, CallNext
+from plugboard.signatures import Parameters
+from plugboard.uris import NamedResource, canonical_uri
+
+__all__ = ["NamedResource", "Resolver", "naming", "resource_resolver", "tool_resolver"]
+
+
+Resolver = Callable[[Call], Awaitable[Sequence[NamedResource]]]
+"""Works out the resources one call opens."""
+
+
+def naming(resolver: Resolver | None, chain: CallNext) -> CallNext:
+    """Run ``chain`` with ``call.resources`` set to ask ``resolver``, at most once per call."""
+    if resolver is None:
+        return chain
+
+    async def run(call: Call) -> Any:
+        answer: list[Sequence[NamedResource]] = []
+
+        async def resources() -> Sequence[NamedResource]:
+            if not answer:
+                answer.append(tuple(await resolver(call)))
+            return answer[0]
+
+        call.resources = resources
+        return await chain(call)
+
+    return run
+
+
+def resource_resolver(connector: Any) -> Resolver:
+    """The resolver of a resource read: the URI read, as ``connector`` canonicalises it.
+
+    Freestanding resources (no connector) get the generic rules of :mod:`plugboard.uris`.
+    """
+
+    async def resolve(call: Call) -> Sequence[NamedResource]:
+        uri = (
+            canonical_uri(call.name)
+            if connector is None
+            else await connector.canonical_uri(call.name)
+        )
+        return [NamedResource(sent=call.name, uri=uri)]
+
+    return resolve
+
+
+def tool_resolver(
+    paths: Sequence[str], parameters: Parameters, connector: Any, what: str
+) -> Resolver | None:
+    """The resolver of a tool that declares ``paths``, or ``None`` when it declares none.
+
+    The arguments are validated first (defaults filled in, aliases applied), so the
+    paths are the very values the tool will get.
+
+    Raises:
+        AssemblyError: A declared path is not one of the tool's parameters.
+    """
+    if not paths:
+        return None
+    unknown = [name for name in paths if name not in parameters.names]
+    if unknown:
+        raise AssemblyError(f"{what}: paths names {unknown}, which are not its parameters")
+    model = parameters.model
+
+    async def resolve(call: Call) -> Sequence[NamedResource]:
+        values = _path_values(model, call.arguments, paths, call.name)
+        if connector is None:
+            uris = [canonical_uri(value) for value in values]
+        else:
+            uris = list(await connector.canonical_paths(call.name, values))
+        if len(uris) != len(values):
+            raise RuntimeError(f"canonical_paths gave {len(uris)} URIs for {len(values)} paths")
+        return [NamedResource(sent=value, uri=uri) for value, uri in zip(values, uris, strict=True)]
+
+    return resolve
+
+
+def _path_values(
+    model: Any, arguments: Mapping[str, Any], paths: Sequence[str], name: str
+) -> list[str]:
+    try:
+        validated = model.model_validate(arguments)
+    except ValidationError as error:
+        details = "; ".join(validation_messages(error))
+        raise ToolError(f"Invalid arguments for {name}: {details}") from None
+    values: list[str] = []
+    for path in paths:
+        value = getattr(validated, path)
+        if value is None:
+            continue
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        if not all(isinstance(item, str) for item in items):
+            raise ToolError(f"Invalid arguments for {name}: {path} must be a path or paths")
+        values.extend(items)
+    return values
