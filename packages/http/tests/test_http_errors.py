@@ -5,7 +5,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from plugboard_http import ErrorMapper, HttpStatusError, Redactor, RestClient, vendor_message
+from plugboard_http import (
+    ErrorMapper,
+    HttpStatusError,
+    Redactor,
+    RestClient,
+    UnreadableAnswer,
+    vendor_message,
+)
 
 from .conftest import FAST
 
@@ -129,5 +136,10 @@ async def test_an_undecodable_success_body_is_an_error() -> None:
         transport=httpx.MockTransport(lambda request: httpx.Response(200, text="not json")),
     )
     async with client:
-        with pytest.raises(HttpStatusError, match="answered HTTP 200: not json"):
+        with pytest.raises(UnreadableAnswer) as raised:
             await client.request_json("GET", "/x")
+    assert str(raised.value) == (
+        "Example answered GET /x with HTTP 200, but the answer is not JSON. "
+        "Check the base_url setting; if it is right, try again later."
+    )
+    assert not raised.value.maybe_applied

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pytest
 
@@ -67,27 +68,50 @@ async def test_retry_after_is_waited_out(
     assert "after HTTP 429 in 1.00 s" in retry
 
 
-async def test_a_429_on_a_write_is_retried_because_it_was_not_processed(
+async def test_a_429_on_a_write_is_retried_where_the_backend_documents_it_unprocessed(
     fault_server: FaultServer,
 ) -> None:
     fault_server.script(
         "/things", Answer(429, headers={"Retry-After": "0"}), Answer(201, {"id": 7})
     )
-    async with client_for(fault_server.url) as client:
+    documented = replace(FAST, unprocessed_on_429=True)
+    async with client_for(fault_server.url, retry=documented) as client:
         assert await client.request_json("POST", "/things", json={"name": "x"}) == {"id": 7}
     assert fault_server.count("/things") == 2
+
+
+async def test_a_429_on_a_write_is_an_unknown_outcome_by_default(
+    fault_server: FaultServer,
+) -> None:
+    # Without the vendor's word that a 429 turns the request away (a proxy may send
+    # it after the backend acted), the write is neither retried nor called refused.
+    fault_server.script("/things", Answer(429, headers={"Retry-After": "0"}), Answer(201))
+    async with client_for(fault_server.url) as client:
+        with pytest.raises(HttpStatusError) as raised:
+            await client.request("POST", "/things", json={})
+    assert fault_server.count("/things") == 1
+    assert raised.value.maybe_applied
+    assert "may have been carried out" in str(raised.value)
+    assert "retry after" not in str(raised.value)
 
 
 async def test_a_429_on_a_write_is_not_retried_when_the_policy_says_so(
     fault_server: FaultServer,
 ) -> None:
     fault_server.script("/things", Answer(429, headers={"Retry-After": "0"}))
-    strict = RetryPolicy(attempts=4, initial_backoff=0.01, jitter=0.01, retry_unsent_writes=False)
+    strict = RetryPolicy(
+        attempts=4,
+        initial_backoff=0.01,
+        jitter=0.01,
+        retry_unsent_writes=False,
+        unprocessed_on_429=True,
+    )
     async with client_for(fault_server.url, retry=strict) as client:
         with pytest.raises(HttpStatusError) as raised:
             await client.request("POST", "/things", json={})
     assert fault_server.count("/things") == 1
     assert "rate limiting requests (HTTP 429): retry after 0 s" in str(raised.value)
+    assert not raised.value.maybe_applied
 
 
 async def test_a_long_retry_after_ends_the_retries_and_says_how_long(

@@ -14,7 +14,13 @@ kept out of every log::
 """
 
 from plugboard_http.client import RestClient
-from plugboard_http.errors import BackendUnavailable, ErrorMapper, HttpStatusError, vendor_message
+from plugboard_http.errors import (
+    BackendUnavailable,
+    ErrorMapper,
+    HttpStatusError,
+    UnreadableAnswer,
+    vendor_message,
+)
 from plugboard_http.pagination import (
     PaginationError,
     collect,
@@ -53,6 +59,7 @@ __all__ = [
     "Redactor",
     "RestClient",
     "RetryPolicy",
+    "UnreadableAnswer",
     "collect",
     "is_idempotent",
     "is_sensitive_header",

@@ -25,6 +25,7 @@ from plugboard_http.retry import RetryableResponse, RetryPolicy, is_idempotent
 logger = logging.getLogger("plugboard_http")
 
 USER_AGENT = "plugboard-http"
+_JSON_NAMES: dict[type, str] = {dict: "object", list: "array", str: "string"}
 
 
 class RestClient:
@@ -154,8 +155,14 @@ class RestClient:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         subject: str | None = None,
+        check: str | None = None,
     ) -> httpx.Response:
         """Send a request and return the successful answer, retrying when that is safe.
+
+        A request that is not idempotent is never sent again once it may have reached
+        the backend; when it then fails in a way that does not prove the backend
+        turned it down (a 5xx, a reset, a read timeout, an answer that cannot be
+        decoded), the error says that it may have been carried out, and ``check``.
 
         Args:
             method: The HTTP method.
@@ -170,13 +177,17 @@ class RestClient:
                 decides by method (GET, HEAD, PUT, DELETE, OPTIONS are; POST is not).
                 Flag read-only POSTs (search endpoints, RPC reads) with ``True``.
             subject: What the request is about, for a 404 ("person with id 12").
+            check: For a write: how to find out whether it took effect when its
+                outcome is unknown, as a sentence ("The person may exist:
+                search_people for it by email before creating it again.").
 
         Returns:
             The answer, status 2xx or 3xx, body read.
 
         Raises:
             HttpStatusError: The backend answered with an error status.
-            BackendUnavailable: No answer (network failure or timeout), after retries.
+            BackendUnavailable: No answer (network failure or timeout), after retries,
+                or one that could not be decoded.
             ValueError: Both ``json`` and ``content`` were given.
         """
         if json is not None and content is not None:
@@ -213,27 +224,74 @@ class RestClient:
         )
         try:
             response: httpx.Response = await retrying(send)
-        except RetryableResponse as failed:
-            raise self.errors.for_response(
-                failed.response, subject=subject, attempts=attempts
-            ) from None
-        except httpx.TransportError as error:
+            failed = response.is_error
+        except RetryableResponse as error:
+            response, failed = error.response, True
+        except httpx.RequestError as error:
+            # Transport failures, and answers whose encoding cannot be decoded.
             raise self.errors.for_transport(
-                error, method=method, idempotent=safe, attempts=attempts
+                error, method=method, idempotent=safe, attempts=attempts, check=check
             ) from None
-        if response.is_error:
-            raise self.errors.for_response(response, subject=subject, attempts=attempts)
+        if failed:
+            raise self.errors.for_response(
+                response,
+                subject=subject,
+                attempts=attempts,
+                maybe_applied=self.may_have_acted(response, idempotent),
+                check=check,
+            )
         return response
 
-    async def request_json(self, method: str, path: str, **options: Any) -> Any:
-        """:meth:`request`, returning the decoded JSON body (``None`` when empty)."""
+    def may_have_acted(self, response: httpx.Response, idempotent: bool | None = None) -> bool:
+        """Whether ``response`` leaves a write's outcome unknown.
+
+        True for a request that is not idempotent (see :meth:`request`'s
+        ``idempotent``) answered with anything but a refusal (4xx; a 429 only where
+        the :class:`RetryPolicy` knows the backend turns requests away unprocessed).
+        """
+        safe = is_idempotent(response.request.method, idempotent)
+        return not safe and self.retry.may_have_acted(response.status_code)
+
+    async def request_json(
+        self, method: str, path: str, *, expect: type | None = None, **options: Any
+    ) -> Any:
+        """:meth:`request`, returning the decoded JSON body (``None`` when empty).
+
+        Args:
+            method: The HTTP method.
+            path: The path below ``base_url``.
+            expect: The type the body must decode to (``dict``, ``list``); an empty
+                body or another type is reported like a body that is not JSON.
+            **options: The other arguments of :meth:`request`.
+
+        Raises:
+            UnreadableAnswer: A success status without the JSON expected; for a write,
+                the message says it was most likely carried out.
+        """
         response = await self.request(method, path, **options)
-        if not response.content:
+        check = options.get("check")
+        if not response.is_success:  # a redirect, not followed
+            raise self.errors.for_response(
+                response,
+                subject=options.get("subject"),
+                maybe_applied=self.may_have_acted(response, options.get("idempotent")),
+                check=check,
+            )
+        written = not is_idempotent(method, options.get("idempotent"))
+        if not response.content and expect is None:
             return None
         try:
-            return response.json()
+            body = response.json()
         except ValueError:
-            raise self.errors.for_response(response) from None
+            raise self.errors.for_unreadable(response, maybe_applied=written, check=check) from None
+        if expect is not None and not isinstance(body, expect):
+            raise self.errors.for_unreadable(
+                response,
+                problem=f"is not a JSON {_JSON_NAMES.get(expect, expect.__name__)}",
+                maybe_applied=written,
+                check=check,
+            )
+        return body
 
     # -- logging --------------------------------------------------------------------
 

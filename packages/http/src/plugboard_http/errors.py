@@ -6,6 +6,12 @@ status (credentials, permissions, a missing record, invalid input, a rate limit,
 an outage), quotes the vendor's own explanation, and says what to do next. Network
 failures become a :class:`BackendUnavailable` error. Secret values never reach a
 message.
+
+A write that is not idempotent and whose outcome is unknown (a 5xx answer, a reset
+or timeout after the request went out, an answer that cannot be read) is never
+called a plain failure: its error says the write may have happened and how to check
+before trying again (:meth:`ErrorMapper.unknown_outcome`), and carries
+``maybe_applied``.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ class HttpStatusError(ToolError):
         status: The HTTP status code.
         vendor_message: The backend's own explanation, if it gave one.
         retry_after: Seconds the backend asked us to wait (429 and 503), if it said.
+        maybe_applied: The request was a write that may have been carried out before
+            the error (a 5xx to a create): check before sending it again.
     """
 
     def __init__(
@@ -43,11 +51,27 @@ class HttpStatusError(ToolError):
         status: int,
         vendor_message: str | None = None,
         retry_after: float | None = None,
+        maybe_applied: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.vendor_message = vendor_message
         self.retry_after = retry_after
+        self.maybe_applied = maybe_applied
+
+
+class UnreadableAnswer(ToolError):
+    """The backend answered with success, but not with what the request expects.
+
+    Attributes:
+        status: The HTTP status code.
+        maybe_applied: The request was a write that was most likely carried out.
+    """
+
+    def __init__(self, message: str, *, status: int, maybe_applied: bool) -> None:
+        super().__init__(message)
+        self.status = status
+        self.maybe_applied = maybe_applied
 
 
 class BackendUnavailable(ToolError):
@@ -148,15 +172,43 @@ class ErrorMapper:
         self._message_of = message_of
         self.redactor = redactor or Redactor()
 
+    def unknown_outcome(self, method: str, check: str | None = None) -> str:
+        """The sentences that end the error of a write whose outcome is unknown.
+
+        Args:
+            method: The request's method.
+            check: How to find out whether it took effect, as a sentence ("The person
+                may exist: search_people for it by email before creating it again.");
+                a generic one by default.
+        """
+        check = check or (
+            f"Check in {self.service} whether it took effect before trying again, "
+            "so as not to do it twice."
+        )
+        return (
+            f" Its outcome is unknown: the {method} request may have been carried out by "
+            f"{self.service} before the failure, so it was not retried. {check}"
+        )
+
     def for_response(
-        self, response: httpx.Response, *, subject: str | None = None, attempts: int = 1
+        self,
+        response: httpx.Response,
+        *,
+        subject: str | None = None,
+        attempts: int = 1,
+        maybe_applied: bool = False,
+        check: str | None = None,
     ) -> HttpStatusError:
-        """The error for an answer with an error status.
+        """The error for an answer with an error status (or a redirect not followed).
 
         Args:
             response: The answer (its body already read).
             subject: What the request was about, for 404s ("person with id 12").
             attempts: How many tries were made.
+            maybe_applied: The request is a write that the answer does not prove was
+                turned down (see :meth:`RetryPolicy.may_have_acted`): the message says
+                it may have happened instead of "try again".
+            check: How to find out whether it did (see :meth:`unknown_outcome`).
         """
         status = response.status_code
         said = self._message_of(response)
@@ -172,6 +224,13 @@ class ErrorMapper:
                 f"{service} refused access (HTTP 403){quoted}. The account behind the API "
                 f"credentials lacks permission for this; ask a {service} administrator."
             )
+        elif status == 404 and response.request.method == "DELETE" and attempts > 1:
+            # A DELETE is retried after an answer that was lost; the lost one deleted it.
+            what = subject or response.request.url.path
+            message = (
+                f"{service} has no {what} any more (HTTP 404{tries}): an earlier attempt, "
+                "whose answer was lost, has most likely deleted it."
+            )
         elif status == 404:
             what = f"no {subject}" if subject else f"nothing at {response.request.url.path}"
             message = f"{service} has {what} (HTTP 404). Check the id, or search for the record."
@@ -182,6 +241,8 @@ class ErrorMapper:
                 f"{service} did not accept the input (HTTP {status}){quoted}. "
                 "Correct the values named and try again."
             )
+        elif status == 429 and maybe_applied:
+            message = f"{service} is rate limiting requests (HTTP 429){quoted}{tries}."
         elif status == 429:
             wait = (
                 f"retry after {_seconds(retry_after)}"
@@ -189,6 +250,8 @@ class ErrorMapper:
                 else "wait a minute and try again"
             )
             message = f"{service} is rate limiting requests (HTTP 429){tries}: {wait}."
+        elif status >= 500 and maybe_applied:
+            message = f"{service} failed to handle the request (HTTP {status}){quoted}{tries}."
         elif status >= 500:
             message = (
                 f"{service} failed to handle the request (HTTP {status}){quoted}{tries}. "
@@ -196,23 +259,64 @@ class ErrorMapper:
             )
         else:
             message = f"{service} answered HTTP {status}{quoted}."
-        return HttpStatusError(message, status=status, vendor_message=said, retry_after=retry_after)
+        if maybe_applied:
+            message += self.unknown_outcome(response.request.method, check)
+        return HttpStatusError(
+            message,
+            status=status,
+            vendor_message=said,
+            retry_after=retry_after,
+            maybe_applied=maybe_applied,
+        )
+
+    def for_unreadable(
+        self,
+        response: httpx.Response,
+        *,
+        problem: str = "is not JSON",
+        maybe_applied: bool = False,
+        check: str | None = None,
+    ) -> UnreadableAnswer:
+        """The error for a successful answer whose body is not what the request expects.
+
+        Args:
+            response: The answer.
+            problem: What is wrong with it, after "the answer" ("is not JSON").
+            maybe_applied: The request is a write: a success status says it was most
+                likely carried out, so the message says so instead of "try again".
+            check: How to find out whether it was (see :meth:`unknown_outcome`).
+        """
+        request = response.request
+        message = (
+            f"{self.service} answered {request.method} {request.url.path} with HTTP "
+            f"{response.status_code}, but the answer {problem}."
+        )
+        if maybe_applied:
+            message += self.unknown_outcome(request.method, check)
+        else:
+            message += " Check the base_url setting; if it is right, try again later."
+        return UnreadableAnswer(
+            self.redactor.redact(message), status=response.status_code, maybe_applied=maybe_applied
+        )
 
     def for_transport(
         self,
-        error: httpx.TransportError,
+        error: httpx.RequestError,
         *,
         method: str,
         idempotent: bool,
         attempts: int = 1,
+        check: str | None = None,
     ) -> BackendUnavailable:
-        """The error for a request that got no answer.
+        """The error for a request that got no answer, or none that could be decoded.
 
         Args:
             error: What httpx raised.
             method: The request's method.
             idempotent: Whether repeating the request is harmless.
             attempts: How many tries were made.
+            check: For a write that may have been carried out: how to find out
+                whether it was (see :meth:`unknown_outcome`).
         """
         try:
             host: str | None = error.request.url.host
@@ -231,14 +335,13 @@ class ErrorMapper:
             message = f"Too many requests to {service} are in flight{tries}; try again in a moment."
         elif isinstance(error, httpx.TimeoutException):
             message = f"{service}{where} did not answer in time{tries}."
+        elif isinstance(error, httpx.DecodingError):
+            message = f"The answer of {service}{where} could not be decoded{tries}."
         else:
             message = f"The connection to {service}{where} failed ({type(error).__name__}){tries}."
         maybe_applied = may_have_been_applied(error)
         if maybe_applied and not idempotent:
-            message += (
-                f" The {method} request may have been carried out before the connection "
-                f"failed: check in {service} before trying again, so as not to do it twice."
-            )
+            message += self.unknown_outcome(method, check)
         elif not message.endswith("try again.") and "try again" not in message:
             message += " Try again later."
         return BackendUnavailable(message, maybe_applied=maybe_applied)

@@ -5,7 +5,10 @@ do anything twice. Idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS, and POS
 the caller flags, such as search endpoints) are retried after network errors,
 timeouts, 429 and 5xx answers. Other writes are retried only when the backend
 provably never acted on them: the connection could not be opened, or the backend
-answered 429 (rate limiting turns a request away before it is processed).
+answered 429 and its documentation says a 429 turns a request away unprocessed
+(:attr:`RetryPolicy.unprocessed_on_429`). Any other failure of such a write leaves
+its outcome unknown (:meth:`RetryPolicy.may_have_acted`): it is reported as such,
+never retried.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRAC
 
 _UNSENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Failures that happen before any byte of the request reaches the backend."""
+_REFUSED = range(400, 500)
+"""Client errors: the backend turned the request down instead of carrying it out."""
 
 
 def is_idempotent(method: str, flag: bool | None = None) -> bool:
@@ -87,7 +92,11 @@ class RetryPolicy:
         max_retry_after: The longest ``Retry-After`` that is waited out.
         retry_statuses: Answers worth another try (for idempotent requests).
         retry_unsent_writes: Retry non-idempotent requests when the backend provably
-            did not act on them (no connection; 429).
+            did not act on them (no connection; a 429 where ``unprocessed_on_429``).
+        unprocessed_on_429: The backend documents that a 429 turns a request away
+            before it is processed, so a write answered 429 did nothing. Off by
+            default: without the vendor's word, a 429 to a write (from a proxy, say)
+            leaves its outcome unknown, like a 5xx.
     """
 
     attempts: int = 4
@@ -99,6 +108,7 @@ class RetryPolicy:
         default_factory=lambda: frozenset({429, 500, 502, 503, 504})
     )
     retry_unsent_writes: bool = True
+    unprocessed_on_429: bool = False
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -111,7 +121,7 @@ class RetryPolicy:
             if status == 429:
                 if error.retry_after is not None and error.retry_after > self.max_retry_after:
                     return False
-                return idempotent or self.retry_unsent_writes
+                return idempotent or (self.retry_unsent_writes and self.unprocessed_on_429)
             return idempotent and status in self.retry_statuses
         if isinstance(error, _UNSENT_ERRORS):
             return idempotent or self.retry_unsent_writes
@@ -119,6 +129,18 @@ class RetryPolicy:
             # Read errors, resets and read timeouts: the backend may have acted.
             return idempotent
         return False
+
+    def may_have_acted(self, status: int) -> bool:
+        """Whether a request answered with ``status`` may have been carried out.
+
+        Only client errors (4xx) say the backend turned the request down; a 429 says
+        so only where the backend documents it (``unprocessed_on_429``). Anything else,
+        a 5xx above all, may come after the work was done: a crash while answering, a
+        proxy that gave up waiting. Fails closed: an unknown status may have acted.
+        """
+        if status == 429:
+            return not self.unprocessed_on_429
+        return status not in _REFUSED
 
     def wait(self, state: RetryCallState) -> float:
         """The wait before the next try (a tenacity ``wait`` strategy)."""
@@ -133,7 +155,12 @@ class RetryPolicy:
 
 
 def may_have_been_applied(error: BaseException) -> bool:
-    """Whether a request that failed with ``error`` may still have reached the backend."""
+    """Whether a request that failed with ``error`` may still have reached the backend.
+
+    Only a connection that could not be opened (or a free one that never came from the
+    pool) proves the request was not sent; a read timeout, a reset or an answer that
+    could not be decoded all come after it may have been carried out.
+    """
     if isinstance(error, _UNSENT_ERRORS):
         return False
-    return isinstance(error, httpx.TransportError)
+    return isinstance(error, httpx.RequestError)

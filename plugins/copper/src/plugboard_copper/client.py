@@ -86,7 +86,10 @@ class CopperClient:
             timeout=settings.timeout,
             # Copper counts requests per API key: share the window per key owner.
             rate_limit=RateLimiter(limit, key=f"copper:{settings.user_email.lower()}"),
-            retry=settings.retry_policy(),
+            # developer.copper.com, "Requests": once the limit is reached, calls "return
+            # an error response with status code 429": the limiter answers instead of the
+            # call, so a write answered 429 did nothing and may be sent again.
+            retry=settings.retry_policy(unprocessed_on_429=True),
             errors=ErrorMapper("Copper", auth_hint=auth_hint),
             transport=transport,
         )

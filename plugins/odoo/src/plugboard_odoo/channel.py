@@ -96,7 +96,13 @@ class OdooHttpErrors(ErrorMapper):
         self.base_url = base_url
 
     def for_response(
-        self, response: httpx.Response, *, subject: str | None = None, attempts: int = 1
+        self,
+        response: httpx.Response,
+        *,
+        subject: str | None = None,
+        attempts: int = 1,
+        maybe_applied: bool = False,
+        check: str | None = None,
     ) -> HttpStatusError:
         """The error for an answer that is not an RPC answer.
 
@@ -104,6 +110,9 @@ class OdooHttpErrors(ErrorMapper):
             response: The answer.
             subject: The path the request went to, below the server's URL.
             attempts: How many tries were made.
+            maybe_applied: The call was a write that the answer does not prove was
+                turned down: say it may have happened rather than "try again".
+            check: How to find out whether it did.
         """
         status = response.status_code
         request = f"{response.request.method} {subject or response.request.url.path}"
@@ -118,6 +127,8 @@ class OdooHttpErrors(ErrorMapper):
             )
         elif status in (401, 403, 407):
             advice = "A proxy or firewall in front of Odoo refused the request."
+        elif maybe_applied:
+            advice = "Odoo or a proxy in front of it failed to answer the call."
         elif status == 429:
             wait = f"wait {math.ceil(retry_after)} s" if retry_after else "wait a moment"
             advice = f"Odoo is limiting the rate of requests: {wait} and try again."
@@ -128,24 +139,30 @@ class OdooHttpErrors(ErrorMapper):
             advice = "Odoo or a proxy in front of it is failing; try again later."
         else:
             advice = "This is not an answer of Odoo's external API."
+        if maybe_applied:
+            advice += self.unknown_outcome(response.request.method, check)
         message = self.redactor.redact(f"{where}. {advice}")
-        return HttpStatusError(message, status=status, retry_after=retry_after)
+        return HttpStatusError(
+            message, status=status, retry_after=retry_after, maybe_applied=maybe_applied
+        )
 
     def for_transport(
         self,
-        error: httpx.TransportError,
+        error: httpx.RequestError,
         *,
         method: str,
         idempotent: bool,
         attempts: int = 1,
+        check: str | None = None,
     ) -> BackendUnavailable:
-        """The error for a request that got no answer.
+        """The error for a request that got no answer, or none that could be decoded.
 
         Args:
             error: What httpx raised.
             method: The request's method.
             idempotent: Whether repeating the request is harmless.
             attempts: How many tries were made.
+            check: For a write that may have been carried out: how to find out.
         """
         kind = type(error).__name__
         tries = f" after {attempts} attempts" if attempts > 1 else ""
@@ -154,13 +171,12 @@ class OdooHttpErrors(ErrorMapper):
             what = f"Too many requests to Odoo at {self.base_url} are in flight ({kind}){tries}"
         elif isinstance(error, httpx.TimeoutException):
             what = f"Odoo at {self.base_url} did not answer in time ({kind}){tries}"
+        elif isinstance(error, httpx.DecodingError):
+            what = f"The answer of Odoo at {self.base_url} could not be decoded ({kind}){tries}"
         else:
             what = f"Odoo at {self.base_url} could not be reached ({kind}){tries}"
         if maybe_applied and not idempotent:
-            advice = (
-                "The request may have reached Odoo: check whether it took effect before "
-                "trying again."
-            )
+            advice = self.unknown_outcome(method, check).lstrip()
         elif isinstance(error, httpx.PoolTimeout):
             advice = "Try again in a moment, or raise the max_connections setting."
         elif isinstance(error, httpx.TimeoutException) and maybe_applied:
