@@ -26,6 +26,7 @@ from mcp.shared.exceptions import MCPError
 
 from plugboard import ToolError
 from plugboard_filesystem import files
+from plugboard_filesystem.paths import Roots
 
 if TYPE_CHECKING:
     from conftest import FsClient, ServeFs
@@ -364,6 +365,14 @@ async def test_completion_offers_nothing_outside(serve_fs: ServeFs, layout: Layo
 
 
 def test_a_link_swapped_in_after_the_check_is_not_followed(layout: Layout) -> None:
-    # ``open_regular`` gets resolved paths; if a link appears there later, it refuses it.
-    with pytest.raises(ToolError, match="symbolic links"):
-        files.read_bytes(layout.root / "file_link_out", "'swapped'", 1024)
+    # The walk found a location; if a link takes its last name later, the readers
+    # and writers refuse it instead of following it.
+    roots = Roots.from_settings([str(layout.root)])
+    with roots.locate("file_link_out", follow_final=False) as place:
+        with pytest.raises(ToolError, match="symbolic link took its place"):
+            files.read_bytes(place, "'swapped'", 1024)
+        with pytest.raises(ToolError, match="symbolic link took its place"):
+            files.write_atomic(place, b"planted", "'swapped'")
+        with pytest.raises(ToolError, match="symbolic link took its place"):
+            files.file_info(place, "'swapped'")
+    assert (layout.outside / "secret.txt").read_text() == SECRET

@@ -3,7 +3,8 @@
 Tools are plain methods: the host runs them in worker threads, so blocking file I/O
 never stalls the event loop, and long walks check for cancellation between
 directories so that a call's timeout stops them. Every path goes through
-:meth:`Roots.resolve` before anything touches the disk.
+:meth:`Roots.locate` before anything touches the disk, and the tools then work on
+the directory it opened (see :mod:`plugboard_filesystem.location`).
 """
 
 # The ``path`` arguments are described once, in their ``Annotated`` types below,
@@ -13,11 +14,9 @@ directories so that a call's timeout stops them. Every path goes through
 from __future__ import annotations
 
 import base64
-import errno
 import json
-import os
-import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal, NotRequired
 
@@ -36,9 +35,9 @@ from plugboard import (
     setting_variable,
     tool,
 )
-from plugboard_filesystem import canonical, files, search
+from plugboard_filesystem import directories, files, search
 from plugboard_filesystem.edits import Edit, apply_edits, fenced, unified_diff
-from plugboard_filesystem.errors import os_error, shown
+from plugboard_filesystem.errors import shown
 from plugboard_filesystem.paths import Roots, file_uri, path_from_uri, uri_path
 from plugboard_filesystem.settings import FilesystemSettings
 
@@ -109,7 +108,13 @@ class FilesystemConnector(Connector[FilesystemSettings]):
 
     async def start(self) -> None:
         """Resolve the roots; a root that is missing or not a directory fails the start."""
-        self._roots = await anyio.to_thread.run_sync(Roots.from_settings, self.settings.roots)
+        self._roots = await anyio.to_thread.run_sync(
+            partial(
+                Roots.from_settings,
+                self.settings.roots,
+                refuse_hard_links=self.settings.refuse_hard_links,
+            )
+        )
 
     async def check_health(self) -> None:
         """Raise if a root directory has disappeared since the start."""
@@ -139,25 +144,10 @@ class FilesystemConnector(Connector[FilesystemSettings]):
     def _uri(self, resolved: Path) -> str:
         return file_uri(self.instance, uri_path(resolved))
 
-    async def canonical_uri(self, uri: str) -> str:
-        """The URI of the real path a ``file://`` URI names, for the host's policy."""
-        return await anyio.to_thread.run_sync(
-            canonical.resource_uri, self.roots, self.instance, uri
-        )
-
-    async def canonical_paths(self, tool: str, paths: Sequence[str]) -> list[str]:
-        """The URIs of the real paths a tool's path arguments name, for the host's policy."""
-        return await anyio.to_thread.run_sync(canonical.path_uris, self.roots, self.instance, paths)
-
     # Reading ---------------------------------------------------------------------
 
     @tool(
-        read_only=True,
-        destructive=False,
-        idempotent=True,
-        open_world=False,
-        title="Read text file",
-        paths=("path",),
+        read_only=True, destructive=False, idempotent=True, open_world=False, title="Read text file"
     )
     def read_text_file(
         self,
@@ -171,10 +161,10 @@ class FilesystemConnector(Connector[FilesystemSettings]):
             head: Return only the first N lines (not together with tail).
             tail: Return only the last N lines (not together with head).
         """
-        resolved = self.roots.resolve(path)
-        return files.read_text(
-            resolved, shown(path), self.settings.max_read_bytes, head=head, tail=tail
-        )
+        with self.roots.locate(path) as place:
+            return files.read_text(
+                place, shown(path), self.settings.max_read_bytes, head=head, tail=tail
+            )
 
     @tool(
         read_only=True,
@@ -182,7 +172,6 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         idempotent=True,
         open_world=False,
         title="Read media file",
-        paths=("path",),
     )
     def read_media_file(self, path: PathArgument) -> Image | Audio | File:
         """Read an image or audio file (or any binary file) and return it as content.
@@ -190,14 +179,14 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         Images come back as image content and audio as audio content, with their MIME
         type; any other file comes back as an embedded blob resource.
         """
-        resolved = self.roots.resolve(path)
-        data = files.read_bytes(resolved, shown(path), self.settings.max_read_bytes)
-        mime_type = files.guess_mime_type(resolved)
+        with self.roots.locate(path) as place:
+            data = files.read_bytes(place, shown(path), self.settings.max_read_bytes)
+        mime_type = files.guess_mime_type(place.path)
         if mime_type.startswith("image/"):
             return Image(data=data, mime_type=mime_type)
         if mime_type.startswith("audio/"):
             return Audio(data=data, mime_type=mime_type)
-        return File(data=data, mime_type=mime_type, uri=self._uri(resolved))
+        return File(data=data, mime_type=mime_type, uri=self._uri(place.path))
 
     @tool(
         read_only=True,
@@ -205,7 +194,6 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         idempotent=True,
         open_world=False,
         title="Read multiple files",
-        paths=("paths",),
     )
     def read_multiple_files(
         self,
@@ -228,8 +216,8 @@ class FilesystemConnector(Connector[FilesystemSettings]):
                     raise ToolError(
                         "not read: the files before it used up the read limit (max_read_bytes)"
                     )
-                resolved = self.roots.resolve(path)
-                data = files.read_bytes(resolved, shown(path), budget)
+                with self.roots.locate(path) as place:
+                    data = files.read_bytes(place, shown(path), budget)
                 budget -= len(data)
                 results.append({"path": path, "content": files.decode_text(data, shown(path))})
             except ToolError as error:
@@ -238,14 +226,7 @@ class FilesystemConnector(Connector[FilesystemSettings]):
 
     # Writing ---------------------------------------------------------------------
 
-    @tool(
-        read_only=False,
-        destructive=True,
-        idempotent=True,
-        open_world=False,
-        title="Write file",
-        paths=("path",),
-    )
+    @tool(read_only=False, destructive=True, idempotent=True, open_world=False, title="Write file")
     def write_file(self, path: PathArgument, content: str) -> str:
         """Create a file or replace its whole content with UTF-8 text.
 
@@ -256,23 +237,17 @@ class FilesystemConnector(Connector[FilesystemSettings]):
             content: The complete new content.
         """
         self._require_writes("write_file")
-        resolved = self.roots.resolve(path)
-        if not resolved.parent.is_dir():
-            raise ToolError(
-                f"the directory of {shown(path)} does not exist; create it with create_directory"
-            )
         data = content.encode("utf-8")
-        files.write_atomic(resolved, data, shown(path))
-        return f"Wrote {len(data)} bytes to {resolved}"
+        with self.roots.locate(path) as place:
+            if place.missing:
+                raise ToolError(
+                    f"the directory of {shown(path)} does not exist; "
+                    "create it with create_directory"
+                )
+            files.write_atomic(place, data, shown(path))
+        return f"Wrote {len(data)} bytes to {place.path}"
 
-    @tool(
-        read_only=False,
-        destructive=True,
-        idempotent=False,
-        open_world=False,
-        title="Edit file",
-        paths=("path",),
-    )
+    @tool(read_only=False, destructive=True, idempotent=False, open_world=False, title="Edit file")
     def edit_file(
         self,
         path: PathArgument,
@@ -292,19 +267,24 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         """
         if not dry_run:
             self._require_writes("edit_file")
-        resolved = self.roots.resolve(path)
-        before = files.decode_text(
-            files.read_bytes(resolved, shown(path), self.settings.max_read_bytes),
-            shown(path),
-            strict=True,
-        )
-        after = apply_edits(before, edits)
-        diff = unified_diff(before, after, self.roots.relative(resolved))
-        if not diff:
-            return f"No changes: the edits leave {resolved} as it was."
-        if dry_run:
-            return f"Dry run, nothing written. The edits would change {resolved}:\n\n{fenced(diff)}"
-        files.write_atomic(resolved, after.encode("utf-8"), shown(path))
+        with self.roots.locate(path) as place:
+            before = files.decode_text(
+                files.read_bytes(place, shown(path), self.settings.max_read_bytes),
+                shown(path),
+                strict=True,
+            )
+            after = apply_edits(before, edits)
+            resolved = place.path
+            diff = unified_diff(before, after, self.roots.relative(resolved))
+            if not diff:
+                return f"No changes: the edits leave {resolved} as it was."
+            if dry_run:
+                return (
+                    f"Dry run, nothing written. The edits would change {resolved}:"
+                    f"\n\n{fenced(diff)}"
+                )
+            # The same open directory: the file written is the file read.
+            files.write_atomic(place, after.encode("utf-8"), shown(path))
         return f"Edited {resolved}:\n\n{fenced(diff)}"
 
     @tool(
@@ -313,30 +293,16 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         idempotent=True,
         open_world=False,
         title="Create directory",
-        paths=("path",),
     )
     def create_directory(self, path: PathArgument) -> str:
         """Create a directory, and any missing parents; succeeds if it already exists."""
         self._require_writes("create_directory")
-        resolved = self.roots.resolve(path)
-        if resolved.is_dir():
-            return f"Directory {resolved} already exists"
-        try:
-            os.makedirs(resolved, exist_ok=True)
-        except FileExistsError:
-            raise ToolError(f"{shown(path)} exists and is not a directory") from None
-        except OSError as error:
-            raise os_error(error, shown(path)) from None
-        return f"Created directory {resolved}"
+        with self.roots.locate(path) as place:
+            if not directories.make_directories(place, shown(path)):
+                return f"Directory {place.path} already exists"
+        return f"Created directory {place.path}"
 
-    @tool(
-        read_only=False,
-        destructive=True,
-        idempotent=False,
-        open_world=False,
-        title="Move file",
-        paths=("source", "destination"),
-    )
+    @tool(read_only=False, destructive=True, idempotent=False, open_world=False, title="Move file")
     def move_file(self, source: PathArgument, destination: PathArgument) -> str:
         """Move or rename a file or directory; fails if the destination exists.
 
@@ -348,51 +314,25 @@ class FilesystemConnector(Connector[FilesystemSettings]):
             destination: Its new path, including the new name.
         """
         self._require_writes("move_file")
-        origin = self.roots.resolve(source, follow_final=False)
-        target = self.roots.resolve(destination, follow_final=False)
-        if origin in self.roots.directories:
-            raise ToolError(f"{shown(source)} is an allowed directory itself and cannot be moved")
-        if not os.path.lexists(origin):
-            raise ToolError(f"{shown(source)} does not exist")
-        if os.path.lexists(target):
-            raise ToolError(f"{shown(destination)} already exists; move_file never overwrites")
-        if not target.parent.is_dir():
-            raise ToolError(
-                f"the directory of {shown(destination)} does not exist; create it first"
-            )
-        try:
-            os.rename(origin, target)
-        except OSError as error:
-            if error.errno != errno.EXDEV:
-                raise os_error(error, shown(source)) from None
-            # Another file system: copy, then remove the original.
-            try:
-                shutil.move(origin, target)
-            except OSError as copy_error:
-                raise os_error(copy_error, shown(source)) from None
-        return f"Moved {origin} to {target}"
+        with (
+            self.roots.locate(source, follow_final=False) as origin,
+            self.roots.locate(destination, follow_final=False) as target,
+        ):
+            directories.move(origin, target, shown(source), shown(destination))
+        return f"Moved {origin.path} to {target.path}"
 
     # Browsing --------------------------------------------------------------------
 
-    def _directory(self, path: str) -> Path:
-        resolved = self.roots.resolve(path)
-        if not resolved.is_dir():
-            if resolved.exists():
-                raise ToolError(f"{shown(path)} is not a directory")
-            raise ToolError(f"{shown(path)} does not exist")
-        return resolved
+    def _entries(self, path: str) -> list[directories.Entry]:
+        with self.roots.locate(path) as place:
+            return directories.read_directory(place, shown(path))
 
     @tool(
-        read_only=True,
-        destructive=False,
-        idempotent=True,
-        open_world=False,
-        title="List directory",
-        paths=("path",),
+        read_only=True, destructive=False, idempotent=True, open_world=False, title="List directory"
     )
     def list_directory(self, path: DirectoryArgument = ".") -> str:
         """List a directory's entries, one per line, marked [FILE], [DIR] or [LINK]."""
-        entries = search.scan(self._directory(path), shown(path))
+        entries = self._entries(path)
         return search.format_listing(entries, self.settings.max_entries, sizes=False)
 
     @tool(
@@ -401,7 +341,6 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         idempotent=True,
         open_world=False,
         title="List directory with sizes",
-        paths=("path",),
     )
     def list_directory_with_sizes(
         self,
@@ -413,18 +352,13 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         Args:
             sort_by: Order by name, or by size with the largest first.
         """
-        entries = search.scan(self._directory(path), shown(path))
+        entries = self._entries(path)
         return search.format_listing(
             entries, self.settings.max_entries, sizes=True, sort_by=sort_by
         )
 
     @tool(
-        read_only=True,
-        destructive=False,
-        idempotent=True,
-        open_world=False,
-        title="Directory tree",
-        paths=("path",),
+        read_only=True, destructive=False, idempotent=True, open_world=False, title="Directory tree"
     )
     def directory_tree(
         self, path: DirectoryArgument = ".", exclude_patterns: ExcludeArgument = ()
@@ -435,17 +369,11 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         directories, its children. Symbolic links are listed, not followed.
         """
         excluded = search.any_matcher(exclude_patterns)
-        return search.directory_tree(
-            self._directory(path), shown(path), excluded, self.settings.max_entries
-        )
+        with self.roots.locate(path) as place:
+            return search.directory_tree(place, shown(path), excluded, self.settings.max_entries)
 
     @tool(
-        read_only=True,
-        destructive=False,
-        idempotent=True,
-        open_world=False,
-        title="Search files",
-        paths=("path",),
+        read_only=True, destructive=False, idempotent=True, open_world=False, title="Search files"
     )
     def search_files(
         self,
@@ -467,22 +395,18 @@ class FilesystemConnector(Connector[FilesystemSettings]):
             raise ToolError("the pattern is empty; pass a glob such as '*.py'")
         matches = search.compile_glob(pattern)
         excluded = search.any_matcher(exclude_patterns)
-        return search.search_files(
-            self._directory(path), shown(path), matches, excluded, self.settings.max_entries
-        )
+        with self.roots.locate(path) as place:
+            return search.search_files(
+                place, shown(path), matches, excluded, self.settings.max_entries
+            )
 
     @tool(
-        read_only=True,
-        destructive=False,
-        idempotent=True,
-        open_world=False,
-        title="Get file info",
-        paths=("path",),
+        read_only=True, destructive=False, idempotent=True, open_world=False, title="Get file info"
     )
     def get_file_info(self, path: PathArgument) -> files.FileInfo:
         """Get a file's or directory's metadata: type, size, times and permissions."""
-        resolved = self.roots.resolve(path)
-        return files.file_info(resolved, shown(path))
+        with self.roots.locate(path) as place:
+            return files.file_info(place, shown(path))
 
     @tool(
         read_only=True,
@@ -524,11 +448,16 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         Args:
             path: The absolute path without its leading slash.
         """
-        resolved = self.roots.resolve(path_from_uri(path))
         uri = file_uri(self.instance, path)
         name = shown(path_from_uri(path))
-        if resolved.is_dir():
-            entries = search.scan(resolved, name)
+        with self.roots.locate(path_from_uri(path)) as place:
+            resolved = place.path
+            if directories.is_directory(place):
+                entries: list[directories.Entry] | None = directories.read_directory(place, name)
+            else:
+                entries = None
+                data = files.read_bytes(place, name, self.settings.max_read_bytes)
+        if entries is not None:
             limit = self.settings.max_entries
             listing = {
                 "path": str(resolved),
@@ -541,7 +470,6 @@ class FilesystemConnector(Connector[FilesystemSettings]):
             return types.TextResourceContents(
                 uri=uri, mime_type="application/json", text=_json(listing)
             )
-        data = files.read_bytes(resolved, name, self.settings.max_read_bytes)
         mime_type = files.guess_mime_type(resolved)
         # Text when the type says so, or when an unknown type holds clean UTF-8
         # (README, Makefile, .env); a known binary type stays a blob.
@@ -563,20 +491,16 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         head, separator, prefix = value.rpartition("/")
         if separator:
             try:
-                directory = self.roots.resolve(path_from_uri(head))
+                with self.roots.locate(path_from_uri(head)) as place:
+                    entries = directories.read_directory(place, "")
             except ToolError:
-                directory = None
-            if directory is not None and directory.is_dir():
-                try:
-                    entries = search.scan(directory, "")
-                except ToolError:
-                    entries = []
-                found += [
-                    f"{head}/{entry.name}{'/' if entry.type == 'directory' else ''}"
-                    for entry in entries
-                    if entry.name.startswith(prefix)
-                    and (prefix.startswith(".") or not entry.name.startswith("."))
-                ]
+                entries = []
+            found += [
+                f"{head}/{entry.name}{'/' if entry.type == 'directory' else ''}"
+                for entry in entries
+                if entry.name.startswith(prefix)
+                and (prefix.startswith(".") or not entry.name.startswith("."))
+            ]
         return found[:MAX_COMPLETIONS]
 
 

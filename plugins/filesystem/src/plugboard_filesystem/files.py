@@ -1,16 +1,19 @@
 """Reading and writing single files, safely and within size limits.
 
-Every function here is blocking and expects a path already resolved by
-:class:`plugboard_filesystem.paths.Roots`; the connector runs them in worker threads.
+Every function here is blocking and works on a :class:`Location` that
+:meth:`plugboard_filesystem.paths.Roots.locate` found: relative to its open
+directory, never by path and never through a link in the last name. The connector
+runs them in worker threads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import mimetypes
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,19 +23,18 @@ from pydantic import BaseModel
 
 from plugboard import ToolError
 from plugboard_filesystem.errors import os_error
+from plugboard_filesystem.location import Location
 
 _READ_FLAGS = (
     os.O_RDONLY
-    # The path was resolved, so its last component is not a link; if one was put
-    # there since, refuse it instead of following it.
-    | getattr(os, "O_NOFOLLOW", 0)
+    # The walk found no link in the last name; if one was put there since, refuse
+    # it instead of following it.
+    | os.O_NOFOLLOW
     # Opening a FIFO for reading would block until a writer appears.
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_BINARY", 0)
+    | os.O_NONBLOCK
+    | os.O_CLOEXEC
 )
-_CREATE_FLAGS = (
-    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-)
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _TAIL_BLOCK = 64 * 1024
 _EXTRA_TYPES = {
     # Stable answers where the platform's MIME tables disagree or are silent.
@@ -110,20 +112,60 @@ def is_text_type(mime_type: str) -> bool:
     return mime_type in _TEXT_APPLICATION_TYPES
 
 
+def changed(name: str) -> ToolError:
+    """The error for a last name that became a symbolic link after the walk."""
+    return ToolError(
+        f"{name} changed while it was being opened (a symbolic link took its place); "
+        "it was not followed"
+    )
+
+
+def check_links(status: os.stat_result, place: Location, name: str) -> None:
+    """Refuse a regular file with several hard links when the instance says so.
+
+    A hard link made inside a root to a file elsewhere is indistinguishable from
+    that file; ``refuse_hard_links`` refuses every file that has more than one name.
+    """
+    if place.refuse_hard_links and stat.S_ISREG(status.st_mode) and status.st_nlink > 1:
+        raise ToolError(
+            f"{name} has {status.st_nlink} hard links; this instance refuses files with "
+            "more than one (the refuse_hard_links setting)"
+        )
+
+
+def status_of(place: Location, name: str) -> os.stat_result:
+    """The status of the entry at ``place``, which the walk found not to be a link.
+
+    Raises:
+        ToolError: It does not exist, or a link has taken its place since.
+    """
+    place.require_parent(name)
+    try:
+        status = os.stat(place.name, dir_fd=place.directory, follow_symlinks=False)
+    except OSError as error:
+        raise os_error(error, name) from None
+    if stat.S_ISLNK(status.st_mode):
+        raise changed(name)
+    return status
+
+
 @contextlib.contextmanager
-def open_regular(path: Path, name: str) -> Iterator[tuple[BinaryIO, int]]:
+def open_regular(place: Location, name: str) -> Iterator[tuple[BinaryIO, int]]:
     """Open a regular file for reading; yield the stream and its size.
 
     Args:
-        path: The resolved path.
+        place: Where the file lies.
         name: The caller's path, quoted, for messages.
 
     Raises:
         ToolError: The file cannot be opened or is not a regular file.
     """
+    place.require_parent(name)
     try:
-        descriptor = os.open(path, _READ_FLAGS)
+        descriptor = os.open(place.name, _READ_FLAGS, dir_fd=place.directory)
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise changed(name) from None
         raise os_error(error, name) from None
     try:
         status = os.fstat(descriptor)
@@ -131,6 +173,7 @@ def open_regular(path: Path, name: str) -> Iterator[tuple[BinaryIO, int]]:
             raise ToolError(f"{name} is a directory; list it with list_directory")
         if not stat.S_ISREG(status.st_mode):
             raise ToolError(f"{name} is not a regular file")
+        check_links(status, place, name)
         os.set_blocking(descriptor, True)
         stream = os.fdopen(descriptor, "rb")
     except BaseException:
@@ -147,9 +190,9 @@ def _too_large(name: str, size: int, limit: int) -> ToolError:
     )
 
 
-def read_bytes(path: Path, name: str, limit: int) -> bytes:
+def read_bytes(place: Location, name: str, limit: int) -> bytes:
     """The whole content of a regular file, refusing files larger than ``limit``."""
-    with open_regular(path, name) as (stream, size):
+    with open_regular(place, name) as (stream, size):
         if size > limit:
             raise _too_large(name, size, limit)
         try:
@@ -177,7 +220,7 @@ def decode_text(data: bytes, name: str, *, strict: bool = False) -> str:
         raise ToolError(f"{name} is not valid UTF-8 text, so it cannot be edited safely") from None
 
 
-def read_text(path: Path, name: str, limit: int, *, head: int | None, tail: int | None) -> str:
+def read_text(place: Location, name: str, limit: int, *, head: int | None, tail: int | None) -> str:
     """A text file, or its first ``head`` or last ``tail`` lines.
 
     With ``head`` or ``tail`` only the needed part is read, so a small part of a file
@@ -186,8 +229,8 @@ def read_text(path: Path, name: str, limit: int, *, head: int | None, tail: int 
     if head is not None and tail is not None:
         raise ToolError("pass head or tail, not both")
     if head is None and tail is None:
-        return decode_text(read_bytes(path, name, limit), name)
-    with open_regular(path, name) as (stream, size):
+        return decode_text(read_bytes(place, name, limit), name)
+    with open_regular(place, name) as (stream, size):
         try:
             if head is not None:
                 data = _head(stream, head, limit)
@@ -236,62 +279,65 @@ def _tail(stream: BinaryIO, size: int, count: int, limit: int) -> bytes | None:
     return None if len(result) > limit else result
 
 
-def write_atomic(path: Path, data: bytes, name: str) -> None:
-    """Write ``data`` to ``path``, creating the file or replacing it whole.
+def write_atomic(place: Location, data: bytes, name: str) -> None:
+    """Write ``data`` to the entry at ``place``, creating the file or replacing it whole.
 
     A new file is created exclusively (so a link planted at that name is not
     followed). An existing file is replaced by renaming a finished temporary file
     over it, keeping its permissions: readers never see half a file, and a hard link
-    to the old file is not written through.
+    to the old file is not written through. Both happen in the walked directory.
     """
+    place.require_parent(name)
     try:
-        existing = os.stat(path, follow_symlinks=False)
+        existing = os.stat(place.name, dir_fd=place.directory, follow_symlinks=False)
     except FileNotFoundError:
         existing = None
     except OSError as error:
         raise os_error(error, name) from None
     if existing is not None and stat.S_ISDIR(existing.st_mode):
         raise ToolError(f"{name} is a directory")
+    if existing is not None and stat.S_ISLNK(existing.st_mode):
+        raise changed(name)
     if existing is not None and not stat.S_ISREG(existing.st_mode):
         raise ToolError(f"{name} is not a regular file")
     try:
         if existing is None:
-            _create(path, data)
+            _create(place, data)
         else:
-            _replace(path, data, stat.S_IMODE(existing.st_mode))
+            _replace(place, data, stat.S_IMODE(existing.st_mode))
     except OSError as error:
         raise os_error(error, name) from None
 
 
-def _create(path: Path, data: bytes) -> None:
-    descriptor = os.open(path, _CREATE_FLAGS, 0o666)
+def _create(place: Location, data: bytes) -> None:
+    descriptor = os.open(place.name, _CREATE_FLAGS, 0o666, dir_fd=place.directory)
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(data)
 
 
-def _replace(path: Path, data: bytes, mode: int) -> None:
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
+def _replace(place: Location, data: bytes, mode: int) -> None:
+    # The temporary name must stay a valid name when the file's own is long.
+    stem = place.name if len(os.fsencode(place.name)) <= 200 else ""
+    temporary = f".{stem}.{secrets.token_hex(6)}.tmp"
+    directory = place.directory
+    descriptor = os.open(temporary, _CREATE_FLAGS, 0o600, dir_fd=directory)
     try:
         with os.fdopen(descriptor, "wb") as stream:
             stream.write(data)
             stream.flush()
+            os.fchmod(stream.fileno(), mode)
             os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
+        os.replace(temporary, place.name, src_dir_fd=directory, dst_dir_fd=directory)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(temporary)
+            os.unlink(temporary, dir_fd=directory)
         raise
 
 
-def file_info(path: Path, name: str) -> FileInfo:
-    """Size, times, type and permissions of a resolved path."""
-    try:
-        status = os.stat(path)
-    except OSError as error:
-        raise os_error(error, name) from None
+def file_info(place: Location, name: str) -> FileInfo:
+    """Size, times, type and permissions of the entry at ``place``."""
+    status = status_of(place, name)
+    check_links(status, place, name)
     file_type: FileType = "other"
     if stat.S_ISREG(status.st_mode):
         file_type = "file"
@@ -299,7 +345,7 @@ def file_info(path: Path, name: str) -> FileInfo:
         file_type = "directory"
     birth = getattr(status, "st_birthtime", None)
     return FileInfo(
-        path=str(path),
+        path=str(place.path),
         type=file_type,
         size=status.st_size,
         created=_utc(birth) if birth is not None else None,

@@ -1,12 +1,15 @@
 """Confining every path a caller sends to the configured root directories.
 
-The rule is simple and checked in one place: a caller's path is made absolute (a
-relative one is taken from the first root), resolved with ``os.path.realpath`` so
-that ``..`` and every symbolic link along it are followed, and accepted only when
-the resolved path is a root or lies beneath one. Everything after that works on the
-resolved path, never on the caller's spelling, so no spelling (``..``, symlinks,
-doubled slashes, backslashes, ``~``) can reach outside. A symlink inside a root is
-therefore followed when, and only when, its target also lies inside a root.
+A caller's path is made absolute (a relative one is taken from the first root) and
+walked by :func:`plugboard_filesystem.location.locate`: from ``/`` to a root, then
+beneath it one directory at a time, each opened relative to the one before without
+following a link. Links are followed by the walk itself, so ``..`` and every symbolic
+link mean what ``realpath`` would make of them, and the path is accepted only when
+its real place is a root or lies beneath one. The tools then work on the open
+directory the walk hands back, never on the caller's spelling and never by name, so
+neither a spelling (``..``, symlinks, doubled slashes, backslashes, ``~``) nor a link
+swapped in while a call runs can reach outside. A symlink inside a root is followed
+when, and only when, its target also lies inside a root.
 
 Nothing else is interpreted: ``~`` is an ordinary file name and, on POSIX, so is a
 backslash. Percent-decoding happens once, in the URI template match, before a
@@ -21,12 +24,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 from plugboard import ToolError
-from plugboard_filesystem.errors import shown
+from plugboard_filesystem.location import Location, locate, supported
 
 MAX_PATH_LENGTH = 4096
-"""Longest path accepted from a caller (``PATH_MAX`` on Linux)."""
+"""Longest path accepted from a caller, in characters and in bytes (``PATH_MAX``)."""
+MAX_NAME_BYTES = 255
+"""Longest single name accepted (``NAME_MAX`` on Linux and the BSDs)."""
 
-_SEPARATORS = os.sep + (os.altsep or "")
 _URI_SAFE = "/:@!$&'()*+,;=-._~"
 
 
@@ -36,30 +40,39 @@ class Roots:
     Args:
         directories: Absolute, resolved directory paths; the first one is where
             relative paths start.
+        refuse_hard_links: Refuse to read regular files that have more than one link.
     """
 
-    def __init__(self, directories: Iterable[Path]) -> None:
+    def __init__(self, directories: Iterable[Path], *, refuse_hard_links: bool = False) -> None:
         unique: dict[Path, None] = dict.fromkeys(directories)
         if not unique:
             raise ValueError("at least one root directory is required")
         self.directories: tuple[Path, ...] = tuple(unique)
+        self.refuse_hard_links = refuse_hard_links
 
     @classmethod
-    def from_settings(cls, configured: Iterable[str]) -> Roots:
+    def from_settings(cls, configured: Iterable[str], *, refuse_hard_links: bool = False) -> Roots:
         """Resolve the operator's configured roots; each must be an existing directory.
 
         The operator is trusted, so ``~`` is expanded here (and only here).
 
         Raises:
-            ValueError: A root does not exist or is not a directory.
+            ValueError: A root does not exist or is not a directory, or the platform
+                cannot open files relative to a directory without following links
+                (the confinement rests on that, so it fails closed).
         """
+        if not supported():
+            raise ValueError(
+                "this platform lacks openat-style calls with O_NOFOLLOW, which the "
+                "filesystem connector needs to keep paths inside the roots"
+            )
         resolved = []
         for entry in configured:
             path = Path(os.path.realpath(os.path.expanduser(entry)))
             if not path.is_dir():
                 raise ValueError(f"root {entry!r} is not an existing directory")
             resolved.append(path)
-        return cls(resolved)
+        return cls(resolved, refuse_hard_links=refuse_hard_links)
 
     @property
     def first(self) -> Path:
@@ -73,17 +86,17 @@ class Roots:
                 return root
         return None
 
-    def resolve(self, path: str, *, follow_final: bool = True) -> Path:
-        """Resolve a caller's path and check that it stays inside the roots.
+    def locate(self, path: str, *, follow_final: bool = True) -> Location:
+        """Walk a caller's path to where it lies beneath a root, without racing links.
 
         Args:
             path: What the caller sent: absolute, or relative to the first root.
             follow_final: Whether a symbolic link in the last component is followed.
-                ``False`` resolves only the parent directory and keeps the last name,
-                for operations on the entry itself (moving a link moves the link).
+                ``False`` keeps the last name, for operations on the entry itself
+                (moving a link moves the link).
 
         Returns:
-            The resolved absolute path, inside a root.
+            The open :class:`Location`; close it (``with``) when done.
 
         Raises:
             ToolError: The path is malformed or leads outside every root. The message
@@ -91,13 +104,24 @@ class Roots:
         """
         _check_spelling(path)
         candidate = path if os.path.isabs(path) else os.path.join(self.first, path)
-        resolved = _resolve(candidate, follow_final=follow_final)
-        if self.root_of(resolved) is None:
-            raise ToolError(
-                f"access denied: {shown(path)} is outside the allowed directories "
-                "(list_allowed_directories shows them)"
-            )
-        return resolved
+        return locate(
+            self.directories,
+            candidate,
+            path,
+            follow_final=follow_final,
+            refuse_hard_links=self.refuse_hard_links,
+        )
+
+    def resolve(self, path: str, *, follow_final: bool = True) -> Path:
+        """The real absolute path a caller's path names, inside a root.
+
+        Only for naming: anything that touches the entry uses :meth:`locate`.
+
+        Raises:
+            ToolError: As for :meth:`locate`.
+        """
+        with self.locate(path, follow_final=follow_final) as place:
+            return place.path
 
     def relative(self, resolved: Path) -> str:
         """``resolved`` relative to its root, in POSIX form, for diff headers and listings."""
@@ -112,16 +136,20 @@ def _check_spelling(path: str) -> None:
         raise ToolError("the path contains a NUL character; file names cannot contain one")
     if len(path) > MAX_PATH_LENGTH:
         raise ToolError(f"the path is {len(path)} characters long; the limit is {MAX_PATH_LENGTH}")
-
-
-def _resolve(candidate: str, *, follow_final: bool) -> Path:
-    if follow_final:
-        return Path(os.path.realpath(candidate))
-    head, name = os.path.split(candidate.rstrip(_SEPARATORS))
-    if name in ("", ".", ".."):
-        # No last name to keep (a root, or a path ending in ``..``): resolve it all.
-        return Path(os.path.realpath(candidate))
-    return Path(os.path.realpath(head or os.sep)) / name
+    try:
+        encoded = os.fsencode(path)
+    except UnicodeError:
+        raise ToolError(
+            "the path contains characters that cannot be encoded in a file name"
+        ) from None
+    if len(encoded) > MAX_PATH_LENGTH:
+        raise ToolError(f"the path is {len(encoded)} bytes long; the limit is {MAX_PATH_LENGTH}")
+    longest = max((len(name) for name in encoded.split(b"/")), default=0)
+    if longest > MAX_NAME_BYTES:
+        raise ToolError(
+            f"a name in the path is {longest} bytes long; the file name is too long "
+            f"(the limit is {MAX_NAME_BYTES} bytes per name)"
+        )
 
 
 def uri_path(resolved: Path) -> str:

@@ -1,31 +1,42 @@
 """Walking directories: listings, trees and glob searches, with excludes and limits.
 
-Walks never follow symbolic links to directories (a link is reported, not entered),
-so everything they visit lies beneath the resolved starting directory and therefore
-inside the roots, and a link loop cannot trap them. They stop at ``limit`` entries
-and check for cancellation between directories, so a call's timeout ends them.
+Walks start from a directory that :meth:`Roots.locate` found and enter each
+subdirectory relative to its parent's open descriptor, never following a symbolic
+link (a link is reported, not entered; a directory swapped for a link meanwhile is
+skipped), so everything they visit lies beneath the starting directory, and a link
+loop cannot trap them. They stop at ``limit`` entries and check for cancellation
+between directories, so a call's timeout ends them. Globs are matched in linear
+time (:mod:`plugboard_filesystem.globs`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
-import stat
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal, NotRequired
+from typing import NotRequired
 
 import anyio.from_thread
 from typing_extensions import TypedDict
 
-from plugboard import ToolError
-from plugboard_filesystem.errors import os_error
+from plugboard_filesystem.directories import Entry, EntryType, open_child, open_directory, scan
+from plugboard_filesystem.globs import Matcher, any_matcher, compile_glob
+from plugboard_filesystem.location import Location
 
-EntryType = Literal["file", "directory", "symlink", "other"]
-Matcher = Callable[[str, str], bool]
-"""``(name, relative posix path) -> bool``."""
+__all__ = [
+    "DirectoryTree",
+    "Entry",
+    "Matcher",
+    "SearchResult",
+    "TreeEntry",
+    "any_matcher",
+    "compile_glob",
+    "directory_tree",
+    "format_listing",
+    "format_size",
+    "search_files",
+]
 
 _LABELS: dict[EntryType, str] = {
     "file": "[FILE]",
@@ -60,123 +71,10 @@ class SearchResult(TypedDict):
     """Whether the search stopped at the ``max_entries`` setting."""
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One directory entry, typed without following symbolic links."""
-
-    name: str
-    path: Path
-    type: EntryType
-    size: int
-
-
 def _checkpoint() -> None:
     # Outside an anyio worker thread (a direct call) nothing can cancel the walk.
     with contextlib.suppress(RuntimeError):
         anyio.from_thread.check_cancelled()
-
-
-def compile_glob(pattern: str) -> Matcher:
-    """Compile a glob into a matcher of directory entries.
-
-    A pattern without ``/`` matches an entry's name at any depth (``*.py``,
-    ``node_modules``); one with ``/`` matches the path relative to the starting
-    directory (``src/**/test_*.py``). ``*`` and ``?`` stay within one name, ``**``
-    spans directories, ``[abc]``/``[!abc]`` are character classes and ``{a,b}``
-    alternatives.
-    """
-    try:
-        expression = re.compile(_translate(pattern.strip("/")), re.DOTALL)
-    except re.error:
-        raise ToolError(
-            f"{pattern!r} is not a valid glob pattern (check its brackets and braces)"
-        ) from None
-    if "/" in pattern.strip("/"):
-        return lambda _name, relative: expression.fullmatch(relative) is not None
-    return lambda name, _relative: expression.fullmatch(name) is not None
-
-
-def _translate(pattern: str) -> str:
-    parts: list[str] = []
-    index = 0
-    depth = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if pattern.startswith("**/", index):
-            parts.append("(?:.*/)?")
-            index += 3
-            continue
-        if pattern.startswith("**", index):
-            parts.append(".*")
-            index += 2
-            continue
-        if char == "*":
-            parts.append("[^/]*")
-        elif char == "?":
-            parts.append("[^/]")
-        elif char == "[" and (end := pattern.find("]", index + 2)) != -1:
-            parts.append(_character_class(pattern[index + 1 : end]))
-            index = end + 1
-            continue
-        elif char == "{" and "}" in pattern[index:]:
-            parts.append("(?:")
-            depth += 1
-        elif char == "}" and depth:
-            parts.append(")")
-            depth -= 1
-        elif char == "," and depth:
-            parts.append("|")
-        else:
-            parts.append(re.escape(char))
-        index += 1
-    return "".join(parts)
-
-
-def _character_class(body: str) -> str:
-    negate = body.startswith("!")
-    if negate:
-        body = body[1:]
-    body = body.replace("\\", "\\\\")
-    if not negate and body.startswith("^"):
-        body = "\\" + body  # a literal caret, not a negation
-    return f"[{'^' if negate else ''}{body}]"
-
-
-def any_matcher(patterns: Iterable[str]) -> Matcher:
-    """A matcher that accepts an entry when any of ``patterns`` matches it."""
-    compiled = [compile_glob(pattern) for pattern in patterns if pattern.strip("/")]
-    return lambda name, relative: any(match(name, relative) for match in compiled)
-
-
-def scan(directory: Path, name: str) -> list[Entry]:
-    """The entries of a directory, sorted by name, typed without following links.
-
-    Args:
-        directory: A resolved directory path.
-        name: The caller's path, quoted, for messages.
-    """
-    try:
-        with os.scandir(directory) as iterator:
-            found = [_entry(item) for item in iterator]
-    except OSError as error:
-        raise os_error(error, name) from None
-    return sorted(found, key=lambda entry: entry.name)
-
-
-def _entry(item: os.DirEntry[str]) -> Entry:
-    try:
-        status = item.stat(follow_symlinks=False)
-    except OSError:
-        return Entry(item.name, Path(item.path), "other", 0)
-    mode = status.st_mode
-    kind: EntryType = "other"
-    if stat.S_ISLNK(mode):
-        kind = "symlink"
-    elif stat.S_ISDIR(mode):
-        kind = "directory"
-    elif stat.S_ISREG(mode):
-        kind = "file"
-    return Entry(item.name, Path(item.path), kind, status.st_size if kind == "file" else 0)
 
 
 def format_listing(entries: list[Entry], limit: int, *, sizes: bool, sort_by: str = "name") -> str:
@@ -219,54 +117,103 @@ def format_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def directory_tree(base: Path, name: str, excluded: Matcher, limit: int) -> DirectoryTree:
-    """A recursive tree of ``base``; excluded entries are left out and not entered."""
-    count = 0
-    truncated = False
+def directory_tree(place: Location, name: str, excluded: Matcher, limit: int) -> DirectoryTree:
+    """A recursive tree of the directory at ``place``.
 
-    def build(directory: Path, prefix: str) -> list[TreeEntry]:
-        nonlocal count, truncated
-        _checkpoint()
-        nodes: list[TreeEntry] = []
-        for entry in scan(directory, name):
+    Excluded entries are left out and not entered.
+    """
+    count = 0
+    tree: list[TreeEntry] = []
+    base = open_directory(place, name)
+    # One frame per directory being listed: its descriptor, relative prefix, the
+    # entries still to visit and the list its nodes go into. Iterative, so a deep
+    # tree needs no deep recursion.
+    frames = [(base, "", iter(_scan(base, place.path, name)), tree)]
+    try:
+        while frames:
+            directory, prefix, entries, nodes = frames[-1]
+            entry = next(entries, None)
+            if entry is None:
+                os.close(frames.pop()[0])
+                continue
             relative = f"{prefix}{entry.name}"
             if excluded(entry.name, relative):
                 continue
             if count >= limit:
-                truncated = True
-                break
+                return {"tree": tree, "truncated": True}
             count += 1
             node: TreeEntry = {"name": entry.name, "type": entry.type}
-            if entry.type == "directory":
-                node["children"] = build(entry.path, f"{relative}/")
             nodes.append(node)
-            if truncated:
-                break
-        return nodes
-
-    tree = build(base, "")
-    return {"tree": tree, "truncated": truncated}
+            if entry.type != "directory":
+                continue
+            children: list[TreeEntry] = []
+            node["children"] = children
+            _checkpoint()
+            child = open_child(directory, entry.name, name)
+            if child is not None:
+                entries_below = iter(_scan(child, entry.path, name))
+                frames.append((child, f"{relative}/", entries_below, children))
+    finally:
+        for frame in frames:
+            os.close(frame[0])
+    return {"tree": tree, "truncated": False}
 
 
 def search_files(
-    base: Path, name: str, matches: Matcher, excluded: Matcher, limit: int
+    place: Location, name: str, matches: Matcher, excluded: Matcher, limit: int
 ) -> SearchResult:
-    """Files and directories beneath ``base`` that match, in depth-first name order."""
+    """Files and directories beneath the directory at ``place`` that match.
+
+    Each directory's matches come before those of its subdirectories, which are
+    then searched in name order, depth first.
+    """
     found: list[str] = []
-    pending: list[tuple[Path, str]] = [(base, "")]
-    while pending:
-        _checkpoint()
-        directory, prefix = pending.pop()
+    frames: list[tuple[int, Iterator[tuple[str, Path, str]]]] = []
+
+    def enter(directory: int, path: Path, prefix: str) -> bool:
+        """List one directory; ``False`` once the limit is reached."""
         subdirectories = []
-        for entry in scan(directory, name):
-            relative = f"{prefix}{entry.name}"
-            if excluded(entry.name, relative):
+        entries = _scan(directory, path, name)
+        try:
+            for entry in entries:
+                relative = f"{prefix}{entry.name}"
+                if excluded(entry.name, relative):
+                    continue
+                if matches(entry.name, relative):
+                    if len(found) >= limit:
+                        return False
+                    found.append(str(entry.path))
+                if entry.type == "directory":
+                    subdirectories.append((entry.name, entry.path, f"{relative}/"))
+        finally:
+            frames.append((directory, iter(subdirectories)))
+        return True
+
+    try:
+        if not enter(open_directory(place, name), place.path, ""):
+            return {"matches": found, "truncated": True}
+        while frames:
+            directory, pending = frames[-1]
+            subdirectory = next(pending, None)
+            if subdirectory is None:
+                os.close(frames.pop()[0])
                 continue
-            if matches(entry.name, relative):
-                if len(found) >= limit:
-                    return {"matches": found, "truncated": True}
-                found.append(str(entry.path))
-            if entry.type == "directory":
-                subdirectories.append((entry.path, f"{relative}/"))
-        pending.extend(reversed(subdirectories))
+            _checkpoint()
+            entry_name, path, prefix = subdirectory
+            child = open_child(directory, entry_name, name)
+            if child is not None and not enter(child, path, prefix):
+                return {"matches": found, "truncated": True}
+    finally:
+        for directory, _pending in frames:
+            os.close(directory)
     return {"matches": found, "truncated": False}
+
+
+def _scan(directory: int, path: Path, name: str) -> list[Entry]:
+    """:func:`scan`, closing ``directory`` if it fails (the walk has not taken it yet)."""
+    try:
+        _checkpoint()
+        return scan(directory, path, name)
+    except BaseException:
+        os.close(directory)
+        raise

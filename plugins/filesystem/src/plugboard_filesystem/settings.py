@@ -33,6 +33,14 @@ class FilesystemSettings(Settings):
             "they refuse every call."
         ),
     )
+    refuse_hard_links: bool = Field(
+        default=False,
+        description=(
+            "Refuse to read or describe a regular file that has more than one hard link. "
+            "A hard link inside a root to a file elsewhere is otherwise served like any "
+            "other file, since nothing tells it apart from the original."
+        ),
+    )
     max_read_bytes: int = Field(
         default=DEFAULT_MAX_READ_BYTES,
         ge=1,
