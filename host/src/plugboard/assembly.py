@@ -29,6 +29,7 @@ from plugboard.dynamic import Components, build_dynamic, merge_leniently, withou
 from plugboard.errors import AssemblyError
 from plugboard.middleware import Middleware, Visibility, visibility_filters
 from plugboard.plugins import PluginRegistry
+from plugboard.threads import WorkerThreads
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ class InstanceState:
     obj: Connector[Any] | None = None
     call_timeout: float | None = None
     """Seconds a call of the instance may take: its own ``call_timeout``, else ``[server]``'s."""
+    threads: WorkerThreads | None = None
+    """The worker threads its sync tools, resources and prompts run in."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form; a serving instance adds its ``describe_state()`` as ``state``."""
@@ -62,6 +65,8 @@ class InstanceState:
         }
         if (detail := self.live_state()) is not None:
             document["state"] = detail
+        if self.threads is not None and self.threads.abandoned:
+            document["abandoned_threads"] = self.threads.abandoned
         return document
 
     def live_state(self) -> dict[str, Any] | None:
@@ -186,7 +191,9 @@ class Assembly:
         previous = self._dynamic.get(state.name)
         if components is None and previous is None:
             return
-        owner = Owner(plugin=state.plugin, instance=state.name, connector=state.obj)
+        owner = Owner(
+            plugin=state.plugin, instance=state.name, connector=state.obj, threads=state.threads
+        )
         staged, problems = build_dynamic(
             components or Components(),
             owner,
@@ -262,6 +269,11 @@ def _configure_instance(
         status="not configured",
         call_timeout=(
             wanted.call_timeout if wanted.call_timeout is not None else config.server.call_timeout
+        ),
+        threads=WorkerThreads(
+            f"instance {wanted.name!r}",
+            wanted.sync_workers or config.server.sync_workers,
+            config.server.max_abandoned_threads,
         ),
     )
     if found is None:
@@ -397,7 +409,9 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
                 )
             continue
         assert found is not None
-        owner = Owner(plugin=found.plugin, instance=state.name, connector=state.obj)
+        owner = Owner(
+            plugin=found.plugin, instance=state.name, connector=state.obj, threads=state.threads
+        )
         members = [
             (getattr(state.obj, attribute), tool_spec(fn), resource_spec(fn), prompt_spec(fn))
             for attribute, fn in found.cls.members()
@@ -419,13 +433,20 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
             state.problems.append(str(error))
             registry.fail(found.plugin, str(error))
 
+    plugin_threads: dict[str, WorkerThreads] = {}
     for hook, mark, spec_of in (
         ("register_tools", tool, tool_spec),
         ("register_resources", _resource_mark, resource_spec),
         ("register_prompts", prompt, prompt_spec),
     ):
         for plugin, function, spec in _freestanding(registry, config, hook, mark, spec_of):
-            owner = Owner(plugin=plugin)
+            if plugin not in plugin_threads:
+                plugin_threads[plugin] = WorkerThreads(
+                    f"plugin {plugin!r}",
+                    config.server.sync_workers,
+                    config.server.max_abandoned_threads,
+                )
+            owner = Owner(plugin=plugin, threads=plugin_threads[plugin])
             staged = Catalog()
             try:
                 # Only this hook's spec: a function registered through two hooks (a tool

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import anyio.to_thread
 import mcp_types as types
 from mcp.shared.uri_template import InvalidUriTemplate, UriTemplate
 from pydantic import BaseModel, PydanticUserError, ValidationError
@@ -32,6 +31,7 @@ from plugboard.signatures import (
     parse_docstring,
     return_annotation,
 )
+from plugboard.threads import WorkerThreads
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """Tool and prompt names every major client accepts: 64 characters of ``[A-Za-z0-9_-]``."""
@@ -40,11 +40,16 @@ MAX_NAME_LENGTH = 64
 
 @dataclass(frozen=True, slots=True)
 class Owner:
-    """Where a component comes from: the plugin, and the connector instance if any."""
+    """Where a component comes from: the plugin, and the connector instance if any.
+
+    ``threads`` is the pool its sync functions run in (one per instance, one per
+    plugin for freestanding components); without one, each gets a pool of its own.
+    """
 
     plugin: str
     instance: str | None = None
     connector: Any = None
+    threads: WorkerThreads | None = field(default=None, compare=False)
 
     def describe(self) -> str:
         """``plugin 'x'`` or ``plugin 'x', instance 'y'``, for error messages."""
@@ -105,11 +110,14 @@ def _validate(parameters: Parameters, arguments: Mapping[str, Any], what: str) -
 
 
 def _invoker(
-    function: Callable[..., Any], parameters: Parameters
+    function: Callable[..., Any], parameters: Parameters, owner: Owner
 ) -> Callable[[Call], Awaitable[Any]]:
     """Validate a call's arguments and run ``function`` with them (in a thread if it is sync)."""
     is_async = inspect.iscoroutinefunction(function)
     context_parameter = parameters.context_parameter
+    threads = owner.threads
+    if threads is None and not is_async:
+        threads = WorkerThreads(owner.describe())
 
     async def invoke(call: Call) -> Any:
         kwargs = _validate(parameters, call.arguments, call.name)
@@ -117,9 +125,10 @@ def _invoker(
             kwargs[context_parameter] = Context(call.request, call.principal)
         if is_async:
             return await function(**kwargs)
-        # Abandoned on cancel: a timed-out or cancelled call answers at once, and the
-        # thread finishes on its own with its result discarded.
-        return await anyio.to_thread.run_sync(partial(function, **kwargs), abandon_on_cancel=True)
+        assert threads is not None
+        # In the owner's own pool; a timed-out call answers at once and its thread
+        # finishes on its own, counted until it does (see plugboard.threads).
+        return await threads.run(call.name, partial(function, **kwargs))
 
     return invoke
 
@@ -196,7 +205,7 @@ def build_tool(
         output_schema=output.schema,
         annotations=annotations,
     )
-    invoke = _invoker(function, parameters)
+    invoke = _invoker(function, parameters, owner)
 
     async def endpoint(call: Call) -> types.CallToolResult:
         return output.convert(await invoke(call))
@@ -282,7 +291,7 @@ def build_resource(
             description=description,
             mime_type=spec.mime_type,
         )
-    invoke = _invoker(function, parameters)
+    invoke = _invoker(function, parameters, owner)
     mime_type = spec.mime_type
 
     async def endpoint(call: Call) -> list[types.TextResourceContents | types.BlobResourceContents]:
@@ -331,7 +340,7 @@ def build_prompt(
     definition = types.Prompt(
         name=name, title=spec.title, description=description, arguments=arguments or None
     )
-    invoke = _invoker(function, parameters)
+    invoke = _invoker(function, parameters, owner)
 
     async def endpoint(call: Call) -> types.GetPromptResult:
         return types.GetPromptResult(

@@ -58,6 +58,12 @@ class ServerConfig(BaseModel):
     json_response: bool = False
     legacy_sse: bool = True
     call_timeout: float | None = Field(default=120.0, gt=0)
+    sync_workers: int = Field(default=8, ge=1)
+    """Worker threads per connector instance for its sync tools, resources and prompts;
+    more calls wait for a free one (see :mod:`plugboard.threads`)."""
+    max_abandoned_threads: int = Field(default=8, ge=1)
+    """Threads of timed-out sync calls an instance may have still running; past that its
+    sync calls are refused at once until one returns."""
     page_size: int = Field(default=200, ge=1)
     max_request_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     allowed_hosts: list[str] = Field(default_factory=list)
@@ -95,6 +101,8 @@ class InstanceConfig:
     """``${VAR}`` references that are not set (and have no default)."""
     call_timeout: float | None = None
     """The instance's own ``call_timeout`` (seconds), overriding ``[server] call_timeout``."""
+    sync_workers: int | None = None
+    """The instance's own ``sync_workers``, overriding ``[server] sync_workers``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +298,12 @@ def _read_instances(
         ):
             problems.append(f"{location}: 'call_timeout' must be a number of seconds above 0")
             continue
+        sync_workers = values.pop("sync_workers", None)
+        if sync_workers is not None and (
+            isinstance(sync_workers, bool) or not isinstance(sync_workers, int) or sync_workers < 1
+        ):
+            problems.append(f"{location}: 'sync_workers' must be a whole number of at least 1")
+            continue
         missing: list[str] = []
         values = _interpolate(values, environ, missing)
         instances.append(
@@ -299,6 +313,7 @@ def _read_instances(
                 values,
                 tuple(dict.fromkeys(missing)),
                 float(call_timeout) if call_timeout is not None else None,
+                sync_workers,
             )
         )
     return instances

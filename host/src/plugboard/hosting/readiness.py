@@ -76,6 +76,9 @@ class Readiness:
             entry: dict[str, Any] = {"connector": state.connector, "status": state.status}
             if (detail := state.live_state()) is not None:
                 entry["state"] = detail  # e.g. a gateway's upstream: down, retrying in 4 s
+            if state.threads is not None and state.threads.abandoned:
+                # Timed-out sync calls whose threads still run (see plugboard.threads).
+                entry["abandoned_threads"] = state.threads.abandoned
             instances[name] = entry
             if state.status == "ready" and state.obj is not None:
                 probes[name] = state.obj.check_health
