@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from plugboard.answers import answering
 from plugboard.assembly import Assembly, assemble
 from plugboard.auth import AuthBackend, AuthenticationFailed, HttpRequestInfo, Principal
 from plugboard.config import CONFIG_ENV, load_config
@@ -62,7 +63,9 @@ async def serve_stdio(assembly: Assembly) -> None:
     server = PlugboardServer(assembly)
     await assembly.start()
     try:
-        async with stdio_server() as (read_stream, write_stream):
+        async with stdio_server() as streams:
+            # Unreadable lines and reused request ids get answers (plugboard.answers).
+            read_stream, write_stream = answering(*streams)
             await server.sdk.run(
                 read_stream, write_stream, server.sdk.create_initialization_options()
             )
@@ -273,7 +276,9 @@ def http_app(
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
-            async with sse.connect_sse(scope, receive, send) as (read_stream, write_stream):
+            async with sse.connect_sse(scope, receive, send) as streams:
+                # A POST the transport cannot read gets its 400; reused ids are answered here.
+                read_stream, write_stream = answering(*streams, unreadable=False)
                 await server.sdk.run(
                     read_stream, write_stream, server.sdk.create_initialization_options()
                 )
