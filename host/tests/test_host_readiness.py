@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import anyio
 import pytest
@@ -11,12 +12,15 @@ from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from plugboard import Connector, Settings, tool
+from plugboard.auth import AuthenticationFailed, Principal
 from plugboard.hosting.readiness import Readiness
 from plugboard.transports import http_app
 
 pytestmark = pytest.mark.anyio
 
 BASE = "http://127.0.0.1:8000"
+LOCAL = ("127.0.0.1", 50000)
+"""A client on this machine, which sees the details (others get the status alone)."""
 
 
 class Overlap:
@@ -101,7 +105,7 @@ def _toml(*instances: str) -> str:
 def test_ready_when_every_instance_is_started_and_healthy(build, bundle) -> None:
     Healthy.checks = 0
     app = http_app(build(bundle(connectors=CONNECTORS), toml=_toml("healthy")))
-    with TestClient(app, base_url=BASE) as http:
+    with TestClient(app, base_url=BASE, client=LOCAL) as http:
         response = http.get("/readyz")
         again = http.get("/readyz")
     assert response.status_code == 200
@@ -117,7 +121,7 @@ def test_not_ready_says_which_instance_and_why_without_secrets(build, bundle) ->
     toml = _toml("healthy", "sick", "hanging", "unstartable", "keyed")
     app = http_app(build(bundle(connectors=CONNECTORS), toml=toml))
     app.state.readiness.timeout = 0.3
-    with TestClient(app, base_url=BASE) as http:
+    with TestClient(app, base_url=BASE, client=LOCAL) as http:
         Overlap.most = 0
         response = http.get("/readyz")
     assert response.status_code == 503
@@ -146,7 +150,7 @@ def test_not_ready_says_which_instance_and_why_without_secrets(build, bundle) ->
 
 def test_without_a_connectors_table_unconfigured_connectors_do_not_block(build, bundle) -> None:
     app = http_app(build(bundle(connectors=[Healthy, Keyed])))
-    with TestClient(app, base_url=BASE) as http:
+    with TestClient(app, base_url=BASE, client=LOCAL) as http:
         response = http.get("/readyz")
     assert response.status_code == 200
     assert response.json()["instances"]["keyed"] == {
@@ -221,7 +225,7 @@ def test_an_unreachable_event_store_makes_the_server_not_ready(build, bundle) ->
     pytest.importorskip("redis", reason="the event store needs plugboard[redis]")
     toml = _toml("healthy") + '[server]\nevent_store = "redis://127.0.0.1:9/0"\n'
     app = http_app(build(bundle(connectors=[Healthy]), toml=toml))
-    with TestClient(app, base_url=BASE) as http:
+    with TestClient(app, base_url=BASE, client=LOCAL) as http:
         response = http.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["event_store"]["ready"] is False
@@ -239,6 +243,55 @@ def test_readiness_needs_no_authentication(build, bundle) -> None:
             return None
 
     app = http_app(build(bundle(connectors=[Healthy], auth=[Refuse()]), toml=_toml("healthy")))
-    with TestClient(app, base_url=BASE) as http:
+    with TestClient(app, base_url=BASE, client=LOCAL) as http:
         assert http.get("/readyz").status_code == 200
         assert http.post("/mcp", json={}).status_code == 401
+
+
+def test_anonymous_probes_get_the_status_alone(build, bundle) -> None:
+    toml = _toml("healthy", "sick")
+    app = http_app(build(bundle(connectors=CONNECTORS), toml=toml))
+    elsewhere = ("10.1.2.3", 40000)
+    with TestClient(app, base_url=BASE, client=elsewhere) as http:
+        remote = http.get("/readyz")
+    app = http_app(build(bundle(connectors=CONNECTORS), toml=toml))
+    with TestClient(app, base_url=BASE, client=LOCAL) as http:
+        # A proxy on this machine passes others' requests on from loopback.
+        forwarded = http.get("/readyz", headers={"x-forwarded-for": "203.0.113.9"})
+        # A web page reaching 127.0.0.1 under its own name (DNS rebinding).
+        rebound = http.get("/readyz", headers={"host": "evil.example:8000"})
+        local = http.get("/readyz")
+    for answer in (remote, forwarded, rebound):
+        assert answer.status_code == 503
+        assert answer.json() == {"status": "not ready"}
+    assert local.status_code == 503
+    assert local.json()["not_ready"] == ["sick"]
+
+
+def test_authenticated_callers_see_the_details_from_anywhere(build, bundle) -> None:
+    class OneKey:
+        name = "one-key"
+
+        async def authenticate(self, request: Any) -> Principal | None:
+            if request.headers.get("authorization") == "Bearer let-me-in":
+                return Principal(name="ops")
+            if "authorization" in request.headers:
+                raise AuthenticationFailed("wrong key")
+            return None
+
+        def challenge(self) -> str | None:
+            return None
+
+    app = http_app(
+        build(bundle(connectors=[Healthy], auth=[OneKey()]), toml=_toml("healthy"))
+    )
+    with TestClient(app, base_url=BASE, client=("10.1.2.3", 40000)) as http:
+        known = http.get("/readyz", headers={"authorization": "Bearer let-me-in"})
+        wrong = http.get("/readyz", headers={"authorization": "Bearer guess"})
+        twice = http.get(
+            "/readyz",
+            headers=[("authorization", "Bearer let-me-in"), ("authorization", "Bearer x")],
+        )
+    assert known.json()["instances"]["healthy"]["ready"] is True
+    assert wrong.status_code == twice.status_code == 200
+    assert wrong.json() == twice.json() == {"status": "ready"}

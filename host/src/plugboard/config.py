@@ -9,6 +9,7 @@ current directory when there is none).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -81,6 +82,26 @@ class ServerConfig(BaseModel):
     relay_lane: bool = True
     """Serve calls of pass-through tools (a gateway's upstream tools) on the lean relay
     lane over HTTP; see :mod:`plugboard.relay`. Off sends them through the SDK's path."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Reverse proxies (addresses or networks) whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed; from anyone else those headers are ignored."""
+    header_timeout: float = Field(default=10.0, gt=0)
+    """Seconds a connection may take to send a request's headers (counted from when it
+    opens or its previous request ends); then it is closed."""
+    body_timeout: float = Field(default=30.0, gt=0)
+    """Seconds a request may take to send its body; then it gets ``408`` and is closed."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Open HTTP connections at most; more are closed as they arrive."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return value
 
     @field_validator("event_store")
     @classmethod

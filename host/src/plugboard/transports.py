@@ -15,30 +15,39 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-from mcp.server.auth.provider import AccessToken
 from mcp.server.sse import SseServerTransport
 from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from plugboard.answers import answering
 from plugboard.assembly import Assembly, assemble
-from plugboard.auth import AuthBackend, AuthenticationFailed, HttpRequestInfo, Principal
-from plugboard.config import CONFIG_ENV, load_config
+from plugboard.auth import AuthBackend
+from plugboard.config import CONFIG_ENV, ServerConfig, load_config
 from plugboard.errors import ConfigError
+from plugboard.hosting.connections import (
+    ConnectionGuard,
+    ConnectionLimits,
+    GuardedHttpProtocol,
+    guard_connections,
+)
+from plugboard.hosting.host_check import HostCheck, HostCheckMiddleware
+from plugboard.hosting.http_auth import AuthenticationMiddleware
 from plugboard.hosting.ip_allow import ClientAllowList, is_loopback
-from plugboard.hosting.readiness import Readiness
+from plugboard.hosting.readiness import DetailViewers, Readiness
 from plugboard.hosting.resource_metadata import metadata_routes
 from plugboard.hosting.shutdown import GracefulShutdown
 from plugboard.plugins import load_plugins
+from plugboard.redaction import install_log_redaction, remember_secrets_in
 from plugboard.relay import RelayLane
-from plugboard.server import PRINCIPAL_SCOPE_KEY, PlugboardServer
+from plugboard.server import PlugboardServer
 
 if TYPE_CHECKING:
     from plugboard.hosting.event_store import RedisEventStore
@@ -60,6 +69,7 @@ LOG_LEVEL_ENV = "PLUGBOARD_LOG_LEVEL"
 
 async def serve_stdio(assembly: Assembly) -> None:
     """Serve one client over standard input and output until it closes them."""
+    keep_secrets_out_of_logs(assembly)
     server = PlugboardServer(assembly)
     await assembly.start()
     try:
@@ -73,8 +83,19 @@ async def serve_stdio(assembly: Assembly) -> None:
         await assembly.stop()
 
 
+def keep_secrets_out_of_logs(assembly: Assembly) -> None:
+    """Redact log records (see :mod:`plugboard.redaction`), and the assembly's secrets in them."""
+    install_log_redaction()
+    started = [state.obj.settings for state in assembly.instances.values() if state.obj]
+    remember_secrets_in(assembly.config, *started)
+
+
 def transport_security(assembly: Assembly, host: str) -> TransportSecuritySettings | None:
-    """DNS-rebinding protection: on a loopback address only loopback Host headers are served."""
+    """DNS-rebinding protection: on a loopback address only loopback Host headers are served.
+
+    The settings are checked by :class:`~plugboard.hosting.host_check.HostCheck`, which
+    compares exact values (the SDK's own check matches ``127.0.0.1:*`` as a prefix).
+    """
     extra = list(assembly.config.server.allowed_hosts)
     if is_loopback(host):
         hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", *extra]
@@ -89,112 +110,6 @@ def transport_security(assembly: Assembly, host: str) -> TransportSecuritySettin
     return None
 
 
-class AuthenticationMiddleware:
-    """Asks the registered auth backends who is calling; refuses the request if none knows.
-
-    With no backend registered every request passes as the local principal: that is
-    the single-user default on a loopback address. With an ``allow_list``, requests
-    from other client addresses are refused (403) before any backend is asked.
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        backends: list[AuthBackend],
-        *,
-        allow_list: ClientAllowList | None = None,
-    ) -> None:
-        self.app = app
-        self.backends = backends
-        self.allow_list = allow_list
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Authenticate an HTTP request, then pass it on with the principal in its scope."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        client = scope.get("client")
-        client_host = client[0] if client else None
-        if self.allow_list is not None and not self.allow_list.allows(client_host):
-            refusal = JSONResponse(
-                {"error": "forbidden", "error_description": "This address may not use this server"},
-                status_code=403,
-            )
-            await refusal(scope, receive, send)
-            return
-        if not self.backends:
-            await self.app(scope, receive, send)
-            return
-        headers = {
-            key.decode("latin-1").lower(): value.decode("latin-1")
-            for key, value in scope["headers"]
-        }
-        request = HttpRequestInfo(
-            method=scope["method"], path=scope["path"], headers=headers, client_host=client_host
-        )
-        principal: Principal | None = None
-        try:
-            for backend in self.backends:
-                principal = await backend.authenticate(request)
-                if principal is not None:
-                    break
-        except AuthenticationFailed as error:
-            await self._refuse(scope, receive, send, error, backend)
-            return
-        if principal is None:
-            await self._refuse(scope, receive, send, None, None)
-            return
-        scope[PRINCIPAL_SCOPE_KEY] = principal
-        # The SDK binds each session to the identity that opened it: another
-        # credential presenting the session id is answered as if it did not exist.
-        scope["user"] = _session_owner(principal)
-        await self.app(scope, receive, send)
-
-    async def _refuse(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        failure: AuthenticationFailed | None,
-        backend: AuthBackend | None,
-    ) -> None:
-        challenges = [c for b in self.backends if (c := b.challenge())]
-        challenge = challenges[0] if challenges else None
-        if failure is None:
-            status = 401
-            body = {"error": "unauthorized", "error_description": "Authentication required"}
-        else:
-            status = failure.status
-            message = str(failure) or "Invalid credentials"
-            body = {"error": failure.error, "error_description": message}
-            challenge = (backend.challenge() if backend else None) or challenge
-            if challenge is not None and challenge.lower().startswith("bearer"):
-                # RFC 6750 section 3: say what was wrong with the token in the challenge.
-                challenge += f', error="{failure.error}", error_description="{_quoted(message)}"'
-                if failure.scope and "scope=" not in challenge:
-                    challenge += f', scope="{_quoted(failure.scope)}"'
-        headers = {"WWW-Authenticate": challenge} if challenge and status in (401, 403) else None
-        await JSONResponse(body, status_code=status, headers=headers)(scope, receive, send)
-
-
-def _quoted(text: str) -> str:
-    """``text`` made safe inside a quoted header parameter."""
-    return "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "'" for c in text)
-
-
-def _session_owner(principal: Principal) -> AuthenticatedUser:
-    """The principal in the form the SDK compares when it checks who owns a session."""
-    issuer = principal.claims.get("iss")
-    token = AccessToken(
-        token="",  # the credential itself is never handed on
-        client_id=principal.name,
-        scopes=sorted(principal.scopes),
-        subject=principal.name,
-        claims={"iss": issuer} if isinstance(issuer, str) else None,
-    )
-    return AuthenticatedUser(token)
-
-
 def http_app(
     assembly: Assembly,
     *,
@@ -207,9 +122,12 @@ def http_app(
     Connectors start when the application starts and stop when it stops. ``/healthz``
     answers without authentication.
     """
+    keep_secrets_out_of_logs(assembly)
     settings = assembly.config.server
     server = PlugboardServer(assembly)
     security = transport_security(assembly, host)
+    # Host and Origin are checked in front of the MCP endpoints (exactly), not by the SDK.
+    host_check = HostCheck.from_settings(security) if security is not None else None
     stateless = settings.stateless if stateless is None else stateless
     event_store = _event_store(assembly, stateless=stateless)
     manager_class = StreamableHTTPSessionManager
@@ -222,19 +140,22 @@ def http_app(
         event_store=event_store,
         json_response=settings.json_response if json_response is None else json_response,
         stateless=stateless,
-        security_settings=security,
+        security_settings=None,
         retry_interval=settings.sse_retry_ms,
         max_request_body_size=settings.max_request_body_bytes,
     )
-    readiness = Readiness(
-        assembly, checks={"event_store": event_store.ping} if event_store is not None else {}
-    )
     backends: list[AuthBackend] = list(assembly.auth_backends)
+    readiness = Readiness(
+        assembly,
+        checks={"event_store": event_store.ping} if event_store is not None else {},
+        viewers=DetailViewers(backends, host_check),
+    )
     ip_allow = assembly.config.policy.ip_allow
     allow_list = ClientAllowList(ip_allow) if ip_allow else None
 
-    def guarded(app: ASGIApp) -> AuthenticationMiddleware:
-        return AuthenticationMiddleware(app, backends, allow_list=allow_list)
+    def guarded(app: ASGIApp) -> ASGIApp:
+        checked: ASGIApp = AuthenticationMiddleware(app, backends, allow_list=allow_list)
+        return checked if host_check is None else HostCheckMiddleware(checked, host_check)
 
     shutdown = GracefulShutdown(assembly.config.limits.shutdown_grace)
     server.sdk.middleware.append(shutdown.track)
@@ -245,7 +166,7 @@ def http_app(
             streamable,
             assembly=assembly,
             manager=manager,
-            security=security,
+            security=None,
             sdk=server.sdk,
             json_response=manager.json_response,
             stateless=stateless,
@@ -263,19 +184,11 @@ def http_app(
     if settings.legacy_sse:
         sse = SseServerTransport(
             SSE_MESSAGES_PATH,
-            security_settings=security,
+            security_settings=None,
             max_request_body_size=settings.max_request_body_bytes,
         )
 
-        guard = TransportSecurityMiddleware(security)
-
         async def handle_sse(scope: Scope, receive: Receive, send: Send) -> None:
-            # connect_sse answers a foreign Host or Origin itself but then raises, which
-            # logs a traceback and resets the connection: refuse such requests here.
-            refusal = await guard.validate_request(Request(scope, receive), is_post=False)
-            if refusal is not None:
-                await refusal(scope, receive, send)
-                return
             async with sse.connect_sse(scope, receive, send) as streams:
                 # A POST the transport cannot read gets its 400; reused ids are answered here.
                 read_stream, write_stream = answering(*streams, unreadable=False)
@@ -303,11 +216,45 @@ def http_app(
                     await event_store.aclose()
                 _flush_telemetry()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=_connection_middleware(settings))
     app.state.assembly = assembly
     app.state.readiness = readiness
     app.state.shutdown = shutdown
     return app
+
+
+def _connection_middleware(settings: ServerConfig) -> list[Middleware]:
+    """Slow-client guards first (they need the connection's own address), then proxies.
+
+    See :mod:`plugboard.hosting.connections`. ``X-Forwarded-For`` is believed only from
+    ``[server] trusted_proxies``; uvicorn's own handling (which trusts 127.0.0.1) is off.
+    """
+    guard_connections(ConnectionLimits(settings.header_timeout, settings.max_connections))
+    layers = [
+        Middleware(
+            ConnectionGuard,
+            body_timeout=settings.body_timeout,
+            max_body_bytes=settings.max_request_body_bytes,
+        )
+    ]
+    if settings.trusted_proxies:
+        layers.append(Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies))
+    return layers
+
+
+def uvicorn_options(assembly: Assembly) -> dict[str, Any]:
+    """The uvicorn settings plugboard serves with, besides the application and address."""
+    if os.environ.get("FORWARDED_ALLOW_IPS") and not assembly.config.server.trusted_proxies:
+        logger.warning(
+            "FORWARDED_ALLOW_IPS is ignored: list the proxies in [server] trusted_proxies"
+        )
+    return {
+        "http": GuardedHttpProtocol,
+        "proxy_headers": False,  # applied in the application, from trusted_proxies only
+        "log_level": "info",
+        "lifespan": "on",
+        "timeout_graceful_shutdown": _shutdown_timeout(assembly),
+    }
 
 
 def _relay_lane_applies(assembly: Assembly, resumable: bool) -> bool:
@@ -361,14 +308,7 @@ def run_http(assembly: Assembly, *, host: str, port: int, **options: Any) -> Non
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _exit_quietly) if in_main_thread else None
     try:
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_level="info",
-            lifespan="on",
-            timeout_graceful_shutdown=_shutdown_timeout(assembly),
-        )
+        uvicorn.run(app, host=host, port=port, **uvicorn_options(assembly))
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
@@ -464,7 +404,5 @@ def run_http_workers(
         host=host,
         port=port,
         workers=workers,
-        log_level="info",
-        lifespan="on",
-        timeout_graceful_shutdown=_shutdown_timeout(assembly),
+        **uvicorn_options(assembly),
     )

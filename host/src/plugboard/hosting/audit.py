@@ -1,10 +1,10 @@
 """The audit log: one JSON line per tool call, resource read and prompt get.
 
 Each line says when, who (principal and client address), what (kind, name, connector
-instance, arguments with secrets redacted), how it ended (``outcome``, and the
-message the caller saw), how long it took, and the trace id that ties it to the
-server's traces. Lines go to standard output, standard error or a file, appended
-with one ``write`` each, so several workers can share a file.
+instance, arguments with secrets redacted: see :mod:`plugboard.redaction`), how it
+ended (``outcome``, and the message the caller saw), how long it took, and the trace
+id that ties it to the server's traces. Lines go to standard output, standard error
+or a file, appended with one ``write`` each, so several workers can share a file.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from plugboard.errors import ToolError
 from plugboard.hosting.patterns import NamePattern
 from plugboard.hosting.refusal import CallRefused
 from plugboard.middleware import CALL_KINDS, TIMED_OUT, Call, CallKind
+from plugboard.redaction import redact_text
 
 REDACTED = "[redacted]"
 SECRET_NAMES = (
@@ -98,6 +99,9 @@ class Redactor:
         if isinstance(value, str):
             if _SECRET_VALUE.match(value):
                 return REDACTED
+            # Secrets inside longer text too: a key in a note, a URL with a password.
+            # Cleaned before it is cut, so no half of a secret survives the cut.
+            value = redact_text(value)
             if len(value) > self._max_chars:
                 return f"{value[: self._max_chars]}... ({len(value)} characters)"
             return value
@@ -105,7 +109,7 @@ class Redactor:
             return "..."
         if isinstance(value, Mapping):
             return {
-                str(key): REDACTED
+                redact_text(str(key)): REDACTED
                 if self._names.matches(str(key).lower())
                 else self(item, depth + 1)
                 for key, item in value.items()
@@ -200,7 +204,7 @@ class AuditLog:
             "principal": call.principal.name,
             "client": _client(call),
             "kind": call.kind,
-            "name": call.name,
+            "name": redact_text(call.name),  # a resource URI may carry a token
             "instance": call.instance,
             "outcome": outcome,
             "duration_ms": round(seconds * 1000, 3),
@@ -210,5 +214,5 @@ class AuditLog:
         if self.config.include_arguments:
             record["arguments"] = self._redact(call.arguments)
         if message is not None:
-            record["error"] = message
+            record["error"] = redact_text(message)
         self._sink.write(json.dumps(record, ensure_ascii=False, default=str))

@@ -4,6 +4,11 @@
 started instance's ``check_health()`` concurrently with a short timeout, plus any
 extra checks (the Redis event store), and caches the answer for a moment so that
 probes from several load balancers do not hammer the backends.
+
+Anyone may ask, so an anonymous caller gets the status alone (``{"status": "ready"}``
+and the status code); which instances there are, what they run and why one is not
+ready go only to a caller one of the auth backends accepts, or to a loopback client
+that came directly (no forwarding headers) with a ``Host`` the server serves.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +25,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from plugboard.assembly import Assembly, InstanceState
+from plugboard.auth import AuthBackend, AuthenticationFailed
+from plugboard.hosting.host_check import HostCheck
+from plugboard.hosting.http_auth import principal_of
+from plugboard.hosting.ip_allow import is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +39,40 @@ CACHE_SECONDS = 1.0
 
 Check = Callable[[], Awaitable[None]]
 _PROBLEM_KIND = re.compile(r"^(failed to start|could not be created): (\w+)")
+_FORWARDING_HEADERS = (b"x-forwarded-for", b"forwarded", b"x-real-ip")
+
+
+@dataclass(frozen=True, slots=True)
+class DetailViewers:
+    """Who sees the details of ``/readyz``: authenticated callers and direct local ones.
+
+    Attributes:
+        backends: The auth backends; a caller one of them accepts sees the details.
+        host_check: The served ``Host`` and ``Origin`` values, when they are checked;
+            a loopback caller sees the details only with one of them (so that a web
+            page cannot read them through DNS rebinding).
+    """
+
+    backends: Sequence[AuthBackend] = ()
+    host_check: HostCheck | None = None
+
+    async def allowed(self, request: Request) -> bool:
+        """Whether ``request`` may see which instances there are and how they are."""
+        client = request.client.host if request.client else None
+        if (
+            client is not None
+            and is_loopback(client)
+            # A proxy on this machine forwards others' requests from loopback.
+            and not any(name in _FORWARDING_HEADERS for name, _ in request.scope["headers"])
+            and (self.host_check is None or self.host_check.refusal(request.scope) is None)
+        ):
+            return True
+        if not self.backends:
+            return False
+        try:
+            return await principal_of(self.backends, request.scope) is not None
+        except AuthenticationFailed:
+            return False
 
 
 @dataclass(slots=True)
@@ -41,12 +84,14 @@ class Readiness:
         checks: More named checks (``"event_store"``); each raises when not ready.
         timeout: Seconds each check may take.
         cache_seconds: How long an answer is reused.
+        viewers: Who sees the details; others get the status alone.
     """
 
     assembly: Assembly
     checks: Mapping[str, Check] = field(default_factory=dict)
     timeout: float = CHECK_TIMEOUT
     cache_seconds: float = CACHE_SECONDS
+    viewers: DetailViewers = field(default_factory=DetailViewers)
     _cached: tuple[float, bool, dict[str, Any]] | None = field(default=None, init=False)
     _lock: anyio.Lock = field(default_factory=anyio.Lock, init=False)
 
@@ -64,8 +109,10 @@ class Readiness:
             return ready, document
 
     async def endpoint(self, request: Request) -> JSONResponse:
-        """The ``/readyz`` route: 200 when ready, else 503 naming what is not."""
+        """The ``/readyz`` route: 200 when ready, else 503 (naming what is not to viewers)."""
         ready, document = await self.report()
+        if not await self.viewers.allowed(request):
+            document = {"status": document["status"]}
         return JSONResponse(document, status_code=200 if ready else 503)
 
     async def _check_all(self) -> tuple[bool, dict[str, Any]]:

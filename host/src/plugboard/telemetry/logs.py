@@ -65,7 +65,8 @@ class JsonLogFormatter(logging.Formatter):
             document["trace_id"] = trace_id
             document["span_id"] = getattr(record, "span_id", NO_SPAN_ID)
         if record.exc_info:
-            document["exception"] = self.formatException(record.exc_info)
+            # exc_text, when set, is the traceback with secrets taken out.
+            document["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(document, ensure_ascii=False)
 
 
