@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy import event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, StaticPool
 
@@ -41,6 +41,45 @@ def _remember_description(
     conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> None:
     conn.info[DESCRIPTION] = cursor.description
+
+
+def _refuse_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """On checkout: a connection its driver knows to be closed is replaced by the pool.
+
+    asyncpg notices at once when the server ends a connection (a restart,
+    ``pg_terminate_backend``): its ``is_closed()`` costs no round trip, unlike a ping.
+    ``DisconnectionError`` is SQLAlchemy's way to make the pool connect again.
+    """
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    is_closed = getattr(driver, "is_closed", None)
+    if callable(is_closed) and is_closed():
+        raise DisconnectionError("the database closed this pooled connection")
+
+
+def _is_disconnect(conn: AsyncConnection, driver: Any, error: BaseException) -> bool:
+    """Whether ``error`` means the connection is gone (not that the statement failed).
+
+    SQLAlchemy marks the disconnects it recognises; a driver error it let through
+    unwrapped (asyncpg's, from a server-side cursor) is judged by the driver
+    connection, which knows whether it is still open (asyncpg ``is_closed()``,
+    aiomysql ``closed``).
+    """
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if conn.invalidated:
+        return True
+    is_closed = getattr(driver, "is_closed", None)
+    if callable(is_closed):
+        return bool(is_closed())
+    return getattr(driver, "closed", False) is True
+
+
+class _Disconnected(Exception):
+    """A call lost its connection; ``error`` is what to report if it is not retried."""
+
+    def __init__(self, error: ToolError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class Database:
@@ -98,6 +137,7 @@ class Database:
             options.update(pool_recycle=POOL_RECYCLE, pool_timeout=CONNECT_TIMEOUT)
         engine = create_async_engine(self._url, **options)
         event.listen(engine.sync_engine, "after_cursor_execute", _remember_description)
+        event.listen(engine.sync_engine, "checkout", _refuse_closed)
         self._engine = engine
         try:
             await self.run(_ping)
@@ -123,6 +163,10 @@ class Database:
     ) -> T:
         """Run ``work`` on a pooled connection inside one transaction.
 
+        A call that does not write and loses its connection (the database restarted or
+        ended it) runs once more on a fresh connection: it changed nothing, so running
+        it again is safe. A write is never run twice: whether it was applied is unknown.
+
         Args:
             work: The call's statements; it gets the connection with the transaction
                 begun (read-only unless ``write``) and the statement timeout set.
@@ -136,6 +180,27 @@ class Database:
         Raises:
             ToolError: For every database failure, with the database's message.
         """
+        try:
+            return await self._run_once(work, write, select_limit, sql)
+        except _Disconnected as lost:
+            if write:
+                raise ToolError(
+                    f"{lost.error}. The connection was lost while the change ran, so whether "
+                    "it was committed is unknown: check before running it again"
+                ) from None
+            logger.info("sql: a connection was lost; the read runs again on a fresh one")
+        try:
+            return await self._run_once(work, write, select_limit, sql)
+        except _Disconnected as lost:
+            raise lost.error from None
+
+    async def _run_once(
+        self,
+        work: Callable[[AsyncConnection], Awaitable[T]],
+        write: bool,
+        select_limit: int | None,
+        sql: str | None,
+    ) -> T:
         timeout = self.settings.statement_timeout
         try:
             conn = await self.engine.connect().start()
@@ -145,7 +210,9 @@ class Database:
             raise self.errors.connection_error(error) from None
         finished = False
         info = conn.info  # kept: a connection that failed may no longer give it
+        driver = None
         try:
+            driver = (await conn.get_raw_connection()).driver_connection
             await self.rules.prepare(conn)
             with anyio.move_on_after(timeout + CLIENT_GRACE):
                 await self.rules.begin(
@@ -164,7 +231,10 @@ class Database:
         except self._failures as error:
             if self.errors.is_timeout(error):
                 raise self._timeout_error() from None
-            raise self.errors.tool_error(error, sql) from None
+            reported = self.errors.tool_error(error, sql)
+            if _is_disconnect(conn, driver, error):
+                raise _Disconnected(reported) from None
+            raise reported from None
         except anyio.get_cancelled_exc_class():
             # The call itself was cancelled (its timeout, or the client): the statement
             # may still run on the server, so cancel it there too.
