@@ -282,9 +282,7 @@ def test_authenticated_callers_see_the_details_from_anywhere(build, bundle) -> N
         def challenge(self) -> str | None:
             return None
 
-    app = http_app(
-        build(bundle(connectors=[Healthy], auth=[OneKey()]), toml=_toml("healthy"))
-    )
+    app = http_app(build(bundle(connectors=[Healthy], auth=[OneKey()]), toml=_toml("healthy")))
     with TestClient(app, base_url=BASE, client=("10.1.2.3", 40000)) as http:
         known = http.get("/readyz", headers={"authorization": "Bearer let-me-in"})
         wrong = http.get("/readyz", headers={"authorization": "Bearer guess"})

@@ -1,0 +1,172 @@
+"""Exact Host and Origin checks, one credential per request, forwarded addresses only
+from trusted proxies (in process; the real-socket side is in test_hosting_connections)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from plugboard import Context
+from plugboard.hosting.api_keys import hash_api_key
+from plugboard.hosting.host_check import split_authority
+from plugboard.transports import http_app
+
+BASE = "http://127.0.0.1:8000"
+JSON_RPC = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+KEY = "pbk_" + "k" * 43
+OTHER_KEY = "pbk_" + "o" * 43
+
+
+async def whoami(ctx: Context) -> str:
+    """Who is calling."""
+    return ctx.principal.name
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        ("127.0.0.1:8000", ("127.0.0.1", 8000)),
+        ("LocalHost", ("localhost", None)),
+        ("[::1]:8000", ("::1", 8000)),
+        ("[0:0:0:0:0:0:0:1]", ("::1", None)),
+        ("mcp.example.com:443", ("mcp.example.com", 443)),
+        ("127.0.0.1:8000.evil.example", None),
+        ("127.0.0.1:8000@evil.example", None),
+        ("127.0.0.1:+80", None),
+        ("127.0.0.1: 80", None),
+        ("127.0.0.1:80_00", None),
+        ("127.0.0.1:65536", None),
+        ("127.0.0.1:", None),
+        ("::1", None),
+        ("[::1]x", None),
+        ("[evil.example]:80", None),
+        (":8000", None),
+    ],
+)
+def test_authorities_are_parsed_whole(value: str, parsed: tuple[str, int | None] | None) -> None:
+    assert split_authority(value) == parsed
+
+
+HOSTS = [
+    ("127.0.0.1:8000", 200),
+    ("localhost:8000", 200),
+    ("LOCALHOST:8123", 200),
+    ("[::1]:8000", 200),
+    ("127.0.0.1", 200),
+    ("127.0.0.1:8000.evil.example", 421),
+    ("localhost:8000.evil.example", 421),
+    ("127.0.0.1:8000@evil.example", 421),
+    ("[::1]:8000.evil.example", 421),
+    ("localhost.evil.example:8000", 421),
+    ("127.0.0.2:8000", 421),
+    ("evil.example", 421),
+]
+ORIGINS = [
+    ("http://localhost:6274", 200),
+    ("http://127.0.0.1:8000", 200),
+    ("http://[::1]:3000", 200),
+    ("http://127.0.0.1:8000.evil.example", 403),
+    ("http://localhost:6274.evil.example", 403),
+    ("http://localhost.evil.example:6274", 403),
+    ("http://127.0.0.1:8000/", 403),
+    ("https://evil.example", 403),
+    ("null", 403),
+]
+
+
+def test_loopback_hosts_and_origins_are_compared_exactly(build, bundle) -> None:
+    app = http_app(build(bundle(tools=[whoami])), stateless=True, json_response=True)
+    answers: dict[str, int] = {}
+    with TestClient(app, base_url=BASE) as http:
+        for host, _ in HOSTS:
+            answer = http.post("/mcp", json=LIST_TOOLS, headers={**JSON_RPC, "host": host})
+            answers[host] = answer.status_code
+        for origin, _ in ORIGINS:
+            answer = http.post("/mcp", json=LIST_TOOLS, headers={**JSON_RPC, "origin": origin})
+            answers[origin] = answer.status_code
+        # The legacy SSE endpoints are behind the same check.
+        sse = http.get("/sse", headers={"host": "127.0.0.1:8000.evil.example"})
+        messages = http.post(
+            "/messages/?session_id=00", json=LIST_TOOLS, headers={"origin": "null"}
+        )
+    assert answers == dict(HOSTS + ORIGINS)
+    assert (sse.status_code, messages.status_code) == (421, 403)
+
+
+def test_configured_hosts_match_whole_names_and_ports(build, bundle) -> None:
+    toml = '[server]\nallowed_hosts = ["mcp.example.com:*", "api.example.com:8443"]\n'
+    app = http_app(build(bundle(tools=[whoami]), toml=toml), host="0.0.0.0", stateless=True)
+    expected = {
+        "mcp.example.com": 200,
+        "mcp.example.com:443": 200,
+        "api.example.com:8443": 200,
+        "api.example.com": 421,
+        "api.example.com:8443.evil.example": 421,
+        "mcp.example.com.evil.example:443": 421,
+        "mcp.example.com:443.evil.example": 421,
+        "127.0.0.1:8000": 421,
+    }
+    with TestClient(app, base_url=BASE) as http:
+        answers = {
+            host: http.post("/mcp", json=LIST_TOOLS, headers={**JSON_RPC, "host": host}).status_code
+            for host in expected
+        }
+    assert answers == expected
+
+
+def test_a_credential_header_sent_twice_is_refused(build, bundle) -> None:
+    toml = (
+        f'[[auth.api_keys]]\nname = "alice"\nhash = "{hash_api_key(KEY)}"\n'
+        f'[[auth.api_keys]]\nname = "mallory"\nhash = "{hash_api_key(OTHER_KEY)}"\n'
+    )
+    app = http_app(build(bundle(tools=[whoami]), toml=toml), stateless=True, json_response=True)
+    twice = [
+        [("authorization", f"Bearer {KEY}"), ("authorization", f"Bearer {OTHER_KEY}")],
+        [("authorization", f"Bearer {KEY}"), ("authorization", f"Bearer {KEY}")],
+        [("x-api-key", KEY), ("x-api-key", OTHER_KEY)],
+        [("Authorization", f"Bearer {KEY}"), ("AUTHORIZATION", "Bearer nonsense")],
+    ]
+    with TestClient(app, base_url=BASE) as http:
+        refused = [
+            http.post("/mcp", json=LIST_TOOLS, headers=[*JSON_RPC.items(), *pair]) for pair in twice
+        ]
+        once = http.post("/mcp", json=LIST_TOOLS, headers={**JSON_RPC, "x-api-key": KEY})
+    for answer in refused:
+        assert answer.status_code == 400
+        assert answer.json()["error"] == "invalid_request"
+        assert KEY not in answer.text
+    assert once.status_code == 200
+
+
+def _audit_clients(path: Path) -> list[Any]:
+    return [json.loads(line)["client"] for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "expected"),
+    [
+        ("", (403, None)),  # nobody trusted: the forged header changes nothing
+        ('trusted_proxies = ["10.9.9.9"]\n', (403, None)),  # this proxy is not the client
+        ('trusted_proxies = ["127.0.0.0/8"]\n', (200, "10.1.2.3")),
+    ],
+)
+def test_forwarded_addresses_are_believed_only_from_trusted_proxies(
+    build, bundle, tmp_path: Path, trusted: str, expected: tuple[int, str | None]
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    toml = f'[server]\n{trusted}[policy]\nip_allow = ["10.0.0.0/8"]\n[audit]\noutput = "{audit}"\n'
+    app = http_app(build(bundle(tools=[whoami]), toml=toml), stateless=True, json_response=True)
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "whoami"}}
+    with TestClient(app, base_url=BASE, client=("127.0.0.1", 50000)) as http:
+        answer = http.post("/mcp", json=call, headers={**JSON_RPC, "x-forwarded-for": "10.1.2.3"})
+    status, client = expected
+    assert answer.status_code == status
+    if client is None:
+        assert not audit.exists() or audit.read_text() == ""
+    else:
+        assert _audit_clients(audit) == [client]
