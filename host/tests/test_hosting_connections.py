@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from typing import Any
 
 import httpx
@@ -43,7 +43,8 @@ def serving(build: Any, bundle: Any, toml: str) -> Iterator[int]:
     thread.start()
     deadline = time.monotonic() + WAIT_LIMIT
     while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn stopped while starting"
+        assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.01)
     port = int(server.servers[0].sockets[0].getsockname()[1])
     try:
@@ -54,8 +55,7 @@ def serving(build: Any, bundle: Any, toml: str) -> Iterator[int]:
 
 
 def connect(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT_LIMIT)
-    return sock
+    return socket.create_connection(("127.0.0.1", port), timeout=WAIT_LIMIT)
 
 
 def read_until_closed(sock: socket.socket) -> bytes:
@@ -87,10 +87,8 @@ def test_headers_sent_a_byte_at_a_time_get_408_and_the_connection_closes(build, 
             head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"a" * 10_000
             for index in range(len(head)):
                 for sock in slow:
-                    try:
+                    with suppress(OSError):
                         sock.send(head[index : index + 1])
-                    except OSError:
-                        pass
                 if stop.wait(0.05):
                     return
 
