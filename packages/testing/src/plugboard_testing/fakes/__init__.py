@@ -38,14 +38,18 @@ from plugboard_testing.fakes.copper import (
     copper_fake,
     copper_fake_server,
 )
+from plugboard_testing.fakes.faults import Fault, FaultProxy, ProxiedRequest
 from plugboard_testing.fakes.odoo import OdooFake, odoo_fake, odoo_fake_server
 from plugboard_testing.fakes.otlp import OtlpCollector
 
 __all__ = [
     "CopperFake",
+    "Fault",
+    "FaultProxy",
     "LocalServer",
     "OdooFake",
     "OtlpCollector",
+    "ProxiedRequest",
     "RecordedRequest",
     "copper_fake",
     "copper_fake_server",
