@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -93,7 +94,7 @@ def test_garbage_is_half_the_answer_as_a_whole_message(
     with httpx.Client(base_url=proxy.url) as client:
         answer = client.post("/things", json={})
     assert answer.status_code == 200
-    with pytest.raises(ValueError):
+    with pytest.raises(json.JSONDecodeError):
         answer.json()
     assert len(server.received) == 1
 
