@@ -41,6 +41,8 @@ async def test_a_failed_create_is_never_sent_twice(
         result = await h.call("create_person", person={"name": "Maybe Duplicate"})
     assert result.is_error
     assert f"Copper failed to handle the request (HTTP {status})" in result_text(result)
+    assert "The person may exist: search_people for it" in result_text(result)
+    assert "try again later" not in result_text(result)
     assert copper_fake.count("POST", "/people") == 1
 
 
@@ -56,8 +58,8 @@ async def test_a_failed_conversion_and_activity_are_never_sent_twice(
         logged = await h.call(
             "log_activity", parent_type="person", parent_id=person["id"], details="once"
         )
-    assert converted.is_error
-    assert logged.is_error
+    assert "The lead may have been converted" in result_text(converted)
+    assert "The activity may have been logged" in result_text(logged)
     assert copper_fake.count("POST", f"/leads/{lead['id']}/convert") == 1
     assert copper_fake.count("POST", "/activities") == 1
 

@@ -100,7 +100,9 @@ class ActivityTools(CopperTools):
             details=details,
             activity_date=activity_date,
         )
-        return Activity.model_validate(await self.copper.create("activities", body))
+        created = await self.copper.create("activities", body)
+        done = f"Copper logged the activity with id {created['id']}"
+        return self._created(Activity, created, done, "get_activity shows it")
 
     update_activity = ACTIVITIES.update_tool(
         ActivityChanges,

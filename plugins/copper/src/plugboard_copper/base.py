@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from plugboard import ToolError
 from plugboard_copper.client import CopperClient
@@ -112,6 +112,21 @@ class CopperTools:
             page_size=size,
             has_more=has_more,
         )
+
+    @staticmethod
+    def _created(model: type[ModelT], answer: dict[str, Any], done: str, look: str) -> ModelT:
+        """Copper's answer to a write it carried out, as ``model``.
+
+        An answer of another shape is reported as such, saying that the write happened
+        (``done``) and where to see its result (``look``), never as a failure to retry.
+        """
+        try:
+            return model.model_validate(answer)
+        except ValidationError as error:
+            raise ToolError(
+                f"{done}, but its answer does not have the expected shape "
+                f"({error.error_count()} problems): {look}. Do not send it again."
+            ) from None
 
     @staticmethod
     def _changes(changes: Input, what: str) -> dict[str, Any]:

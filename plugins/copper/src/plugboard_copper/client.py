@@ -4,7 +4,9 @@ It knows Copper's conventions: the three ``X-PW-*`` headers, searches that are P
 but read-only (so they are retried like GETs), bare JSON arrays with the total in
 ``X-PW-TOTAL``, 1-based pages, and ``{"success": false, "message": ...}`` errors.
 Creates, lead conversions and activity logging are never retried after they may have
-reached Copper, so a flaky network cannot create a record twice.
+reached Copper, so a flaky network cannot create a record twice; when their outcome is
+unknown (a 5xx, a reset or timeout after the request went out, an answer that cannot
+be read) the error says the record may exist and names the search that finds it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from plugboard import setting_variable
+from plugboard import ToolError, setting_variable
 from plugboard_copper.settings import CopperSettings
 from plugboard_http import ErrorMapper, RateLimit, RateLimiter, RestClient
 
@@ -26,6 +28,28 @@ ENTITY_NAMES = {
     "tasks": "task",
     "activities": "activity",
 }
+
+_FIND = {
+    "people": "search_people for it by email or name",
+    "companies": "search_companies for it by name",
+    "opportunities": "search_opportunities for it by name",
+    "leads": "search_leads for it by email or name",
+    "tasks": "search_tasks for it by name",
+}
+CONVERSION_CHECK = (
+    "The lead may have been converted: get_lead (a converted lead is gone) and "
+    "search_people for the new person before converting it again."
+)
+
+
+def creation_check(entity: str) -> str:
+    """What to do when a create's outcome is unknown: find the record it may have made."""
+    if entity == "activities":
+        return (
+            "The activity may have been logged: search_activities on its parent record "
+            "before logging it again."
+        )
+    return f"The {ENTITY_NAMES[entity]} may exist: {_FIND[entity]} before creating it again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +141,21 @@ class CopperClient:
         return await self._record("GET", entity, record_id)
 
     async def create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
-        """``POST /<entity>``: never retried once it may have reached Copper."""
-        result: dict[str, Any] = await self.http.request_json("POST", f"/{entity}", json=body)
+        """``POST /<entity>``: never retried once it may have reached Copper.
+
+        Raises:
+            ToolError: Copper refused it, or its outcome is unknown (the message says
+                the record may exist and how to find it).
+        """
+        check = creation_check(entity)
+        result: dict[str, Any] = await self.http.request_json(
+            "POST", f"/{entity}", json=body, expect=dict, check=check
+        )
+        if isinstance(result.get("id"), bool) or not isinstance(result.get("id"), int):
+            raise ToolError(
+                f"Copper's answer to the create names no {ENTITY_NAMES[entity]} id."
+                + self.http.errors.unknown_outcome("POST", check)
+            )
         return result
 
     async def update(self, entity: str, record_id: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -147,6 +184,8 @@ class CopperClient:
             f"/leads/{lead_id}/convert",
             json={"details": details},
             subject=f"lead with id {lead_id}",
+            expect=dict,
+            check=CONVERSION_CHECK,
         )
         return result
 

@@ -136,4 +136,5 @@ class LeadTools(CopperTools):
         if opportunity is not None:
             details["opportunity"] = opportunity.model_dump(exclude_none=True)
         converted = await self.copper.convert_lead(lead_id, details)
-        return LeadConversion.model_validate(converted)
+        done = f"Copper converted the lead with id {lead_id}"
+        return self._created(LeadConversion, converted, done, "search_people finds the person")

@@ -163,7 +163,8 @@ class RecordType(Generic[RecordT]):
 
         async def run(tools: CopperTools, values: dict[str, Any]) -> RecordT:
             created = await tools.copper.create(self.path, values[self.name].body())
-            return self.model.model_validate(created)
+            done = f"Copper created the {self.name} with id {created['id']}"
+            return tools._created(self.model, created, done, f"get_{self.name} shows it")
 
         summary = summary or (
             f"Create {self._a}. Search first (search_{self.path}) when it may exist already."
