@@ -56,39 +56,37 @@ class _Sending(Protocol):
 
 def duplicate_id_error(request_id: RequestId) -> JSONRPCError:
     """The answer to a request whose id a request still in progress is using."""
-    return JSONRPCError(
-        jsonrpc="2.0",
-        id=request_id,
-        error=ErrorData(
-            code=INVALID_REQUEST,
-            message=f"Invalid Request: the id {request_id!r} is already used by a request "
-            "in progress in this session; send each request with an id of its own",
-        ),
+    return error_answer(
+        request_id,
+        INVALID_REQUEST,
+        f"Invalid Request: the id {request_id!r} is already used by a request in progress "
+        "in this session; send each request with an id of its own",
     )
+
+
+def error_answer(request_id: RequestId | None, code: int, message: str) -> JSONRPCError:
+    """A JSON-RPC error answer."""
+    return JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=message))
 
 
 def unreadable_answer(error: Exception) -> JSONRPCError | None:
     """The answer to a message the transport could not read, or ``None`` for a blank line."""
     if not isinstance(error, ValidationError):
-        return _error(None, PARSE_ERROR, "Parse error: the message could not be read")
+        return error_answer(None, PARSE_ERROR, "Parse error: the message could not be read")
     details = error.errors(include_url=False)
     if any(item["type"] == "json_invalid" for item in details):
         text = next((item.get("input") for item in details), None)
         if isinstance(text, str) and not text.strip():
             return None  # an empty line carries no message to answer
-        return _error(None, PARSE_ERROR, "Parse error: the message is not valid JSON")
+        return error_answer(None, PARSE_ERROR, "Parse error: the message is not valid JSON")
     found: dict[str, Any] = next(
         (item["input"] for item in details if isinstance(item.get("input"), dict)), {}
     )
-    return _error(
+    return error_answer(
         as_request_id(found.get("id")),
         INVALID_REQUEST,
         "Invalid Request: not a JSON-RPC 2.0 request, notification or response",
     )
-
-
-def _error(request_id: RequestId | None, code: int, message: str) -> JSONRPCError:
-    return JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=message))
 
 
 class RequestIds:

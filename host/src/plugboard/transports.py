@@ -42,6 +42,7 @@ from plugboard.hosting.host_check import HostCheck, HostCheckMiddleware
 from plugboard.hosting.http_auth import AuthenticationMiddleware
 from plugboard.hosting.ip_allow import ClientAllowList, is_loopback
 from plugboard.hosting.readiness import DetailViewers, Readiness
+from plugboard.hosting.request_ids import RequestIdGuard
 from plugboard.hosting.resource_metadata import metadata_routes
 from plugboard.hosting.shutdown import GracefulShutdown
 from plugboard.plugins import load_plugins
@@ -159,7 +160,10 @@ def http_app(
 
     shutdown = GracefulShutdown(assembly.config.limits.shutdown_grace)
     server.sdk.middleware.append(shutdown.track)
-    streamable: ASGIApp = StreamableHTTPASGIApp(manager)
+    # Inside the relay lane, whose calls each have their own HTTP answer.
+    streamable: ASGIApp = RequestIdGuard(
+        StreamableHTTPASGIApp(manager), max_body=settings.max_request_body_bytes
+    )
     lane: RelayLane | None = None
     if _relay_lane_applies(assembly, event_store is not None):
         lane = RelayLane(

@@ -27,6 +27,7 @@ from plugboard.assembly import Assembly
 from plugboard.auth import LOCAL_PRINCIPAL
 from plugboard.catalog import Catalog, ToolEntry
 from plugboard.errors import internal_error_text, log_unexpected
+from plugboard.hosting.bodies import read_body, replaying
 from plugboard.middleware import Call
 from plugboard.relay.admission import Admission, Admissions, ToolCallRequest, requested_era
 from plugboard.relay.sessions import SessionGate
@@ -99,26 +100,10 @@ class RelayLane:
         if not self._enabled or scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        body, complete = await self._read_body(receive)
+        body, complete = await read_body(receive, self.max_body)
         if complete and await self._serve(scope, body, receive, send):
             return
-        await self.app(scope, _replaying(body, complete, receive), send)
-
-    async def _read_body(self, receive: Receive) -> tuple[bytes, bool]:
-        """The request body, and whether it is all there (not over the size limit)."""
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return b"".join(chunks), False  # a disconnect: the SDK's path deals with it
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            chunks.append(chunk)
-            if size > self.max_body:
-                return b"".join(chunks), False  # the SDK's size limit answers 413
-            if not message.get("more_body", False):
-                return b"".join(chunks), True
+        await self.app(scope, replaying(body, complete, receive), send)
 
     async def _serve(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> bool:
         """Answer the request if it is one for the lane; ``False`` leaves it to the SDK."""
@@ -339,15 +324,3 @@ def _on_asyncio() -> bool:
 
 def _has_relays(catalog: Catalog) -> bool:
     return any(entry.relay for entry in catalog.tools.values())
-
-
-def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
-    """``receive`` with the body already read handed out first."""
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": not complete}]
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop()
-        return await receive()
-
-    return replay
