@@ -281,3 +281,22 @@ async def test_a_tool_moving_a_file_needs_both_of_its_paths(root: Path) -> None:
         assert "is not available to alice" in moved
         assert (root / SECRET_DIR / SECRET_FILE).read_text() == SECRET_TEXT
         assert not (root / "public" / "out.txt").exists()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_walk_is_allowed_only_where_nothing_beneath_is_denied(
+    root: Path, kind: str
+) -> None:
+    async with serving(root, kind) as served:
+        for tool, arguments in DIRECTORY_TOOLS.items():
+            walks = tool in ("docs_directory_tree", "docs_search_files")
+            for path in [".", "./", "public/..", str(root)]:
+                answer = await served.list(tool, **arguments(path))
+                if walks:
+                    assert "is not available to alice" in answer, (tool, path, answer)
+                else:
+                    assert SECRET_DIR in answer, (tool, path, answer)  # one level: the name
+            if kind != "glob":  # a glob can match a 'sécret' beneath 'public' too
+                answer = await served.list(tool, **arguments("public"))
+                assert "p.txt" in answer, (tool, answer)
+        assert_never_served(served, whole_directory=True)

@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from plugboard import Principal, ToolError
+from plugboard.hosting.patterns import NamePattern
 from plugboard.hosting.policy import Policy, PolicyConfig
 from plugboard.hosting.refusal import CallRefused
 from plugboard.middleware import Call
@@ -173,7 +174,7 @@ async def test_a_tool_needs_every_resource_its_paths_name() -> None:
     bad = NamedResource("public/../secret/s.txt", SECRET)
     assert await run(rules, call("tool", "docs_read", lambda: answer(ok))) == "ran"
     refused = call("tool", "docs_read", lambda: answer(ok, bad))
-    with pytest.raises(CallRefused, match="docs_read on 'public/../secret/s.txt' is not avail"):
+    with pytest.raises(CallRefused, match=r"docs_read on 'public/\.\./secret/s\.txt' is not avail"):
         await run(rules, refused)
     with pytest.raises(CallRefused, match="docs_write is not available"):
         await run(rules, call("tool", "docs_write", lambda: answer(ok)))
@@ -200,3 +201,42 @@ async def test_what_cannot_be_canonicalised_is_refused_never_let_through() -> No
         await run(rules, call("tool", "docs_read", outside))
     with pytest.raises(CallRefused, match="climbs"):
         await run(rules, call("resource", "file://docs/../../etc/passwd"))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefix", "may", "every"),
+    [
+        ("file://docs/srv/secret/*", "file://docs/", True, False),
+        ("file://docs/srv/secret/*", "file://docs/srv/public/", False, False),
+        ("file://docs/srv/secret/*", "file://docs/srv/secret/", True, True),
+        ("file://docs/srv/*", "file://docs/srv/secret/", True, True),
+        ("file://*/secret/*", "file://docs/srv/public/", True, False),
+        ("file://docs/s?v/[a-c]*", "file://docs/srv/", True, False),
+        ("file://docs/s?v/[a-c]*", "file://docs/srv/b", True, True),
+        ("file://docs/s?v/[!a-c]*", "file://docs/srv/b", False, False),
+        ("file://docs/srv/x.txt", "file://docs/srv/", True, False),
+        ("*" * 40 + "?", "a" * 5000, True, False),
+    ],
+)
+def test_what_a_glob_can_match_beneath_a_prefix(
+    pattern: str, prefix: str, may: bool, every: bool
+) -> None:
+    names = NamePattern([pattern])
+    assert names.may_match_beneath(prefix) is may
+    assert names.matches_all_beneath(prefix) is every
+
+
+def test_a_walk_needs_everything_beneath_allowed() -> None:
+    deny = policy({"effect": "deny", "resources": ["file://docs/srv/secret/"]}, default="allow")
+    assert not deny.allows_tree(ALICE, "file://docs/", "docs")
+    assert not deny.allows_tree(ALICE, "file://docs/srv", "docs")
+    assert not deny.allows_tree(ALICE, "file://docs/srv/secret", "docs")
+    assert deny.allows_tree(ALICE, "file://docs/srv/public", "docs")
+    allow_list = policy({"resources": ["file://docs/srv/public/"]})
+    assert allow_list.allows_tree(ALICE, "file://docs/srv/public", "docs")
+    assert allow_list.allows_tree(ALICE, "file://docs/srv/public/a", "docs")
+    assert not allow_list.allows_tree(ALICE, "file://docs/srv", "docs")
+    narrow = policy({"resources": ["file://docs/srv/public/*.txt"]})
+    assert not narrow.allows_tree(ALICE, "file://docs/srv/public", "docs")
+    other = policy({"effect": "deny", "connectors": ["crm"]}, default="allow")
+    assert other.allows_tree(ALICE, "file://docs/", "docs")

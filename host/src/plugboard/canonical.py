@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from plugboard.components import ToolSpec
 from plugboard.config import validation_messages
 from plugboard.errors import AssemblyError, ToolError
 from plugboard.middleware import Call, CallNext
@@ -64,9 +65,9 @@ def resource_resolver(connector: Any) -> Resolver:
 
 
 def tool_resolver(
-    paths: Sequence[str], parameters: Parameters, connector: Any, what: str
+    spec: ToolSpec, parameters: Parameters, connector: Any, what: str
 ) -> Resolver | None:
-    """The resolver of a tool that declares ``paths``, or ``None`` when it declares none.
+    """The resolver of a tool that declares ``paths`` or ``trees``, else ``None``.
 
     The arguments are validated first (defaults filled in, aliases applied), so the
     paths are the very values the tool will get.
@@ -74,35 +75,42 @@ def tool_resolver(
     Raises:
         AssemblyError: A declared path is not one of the tool's parameters.
     """
+    paths = [*spec.paths, *(name for name in spec.trees if name not in spec.paths)]
     if not paths:
         return None
     unknown = [name for name in paths if name not in parameters.names]
     if unknown:
         raise AssemblyError(f"{what}: paths names {unknown}, which are not its parameters")
     model = parameters.model
+    trees = frozenset(spec.trees)
 
     async def resolve(call: Call) -> Sequence[NamedResource]:
-        values = _path_values(model, call.arguments, paths, call.name)
+        named = _path_values(model, call.arguments, paths, call.name)
+        values = [value for value, _ in named]
         if connector is None:
             uris = [canonical_uri(value) for value in values]
         else:
             uris = list(await connector.canonical_paths(call.name, values))
         if len(uris) != len(values):
             raise RuntimeError(f"canonical_paths gave {len(uris)} URIs for {len(values)} paths")
-        return [NamedResource(sent=value, uri=uri) for value, uri in zip(values, uris, strict=True)]
+        return [
+            NamedResource(sent=value, uri=uri, tree=argument in trees)
+            for (value, argument), uri in zip(named, uris, strict=True)
+        ]
 
     return resolve
 
 
 def _path_values(
     model: Any, arguments: Mapping[str, Any], paths: Sequence[str], name: str
-) -> list[str]:
+) -> list[tuple[str, str]]:
+    """The path values of a call, each with the argument it came from."""
     try:
         validated = model.model_validate(arguments)
     except ValidationError as error:
         details = "; ".join(validation_messages(error))
         raise ToolError(f"Invalid arguments for {name}: {details}") from None
-    values: list[str] = []
+    values: list[tuple[str, str]] = []
     for path in paths:
         value = getattr(validated, path)
         if value is None:
@@ -110,5 +118,5 @@ def _path_values(
         items = list(value) if isinstance(value, (list, tuple)) else [value]
         if not all(isinstance(item, str) for item in items):
             raise ToolError(f"Invalid arguments for {name}: {path} must be a path or paths")
-        values.extend(items)
+        values.extend((item, path) for item in items)
     return values

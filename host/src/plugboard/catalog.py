@@ -196,7 +196,7 @@ def build_tool(
     except (TypeError, NameError, PydanticUserError) as error:
         raise AssemblyError(f"{owner.describe()}: tool {name!r}: {error}") from error
     annotations = _annotations(spec, spec.title)
-    resolver = tool_resolver(spec.paths, parameters, owner.connector, f"{owner.describe()}: {name}")
+    resolver = tool_resolver(spec, parameters, owner.connector, f"{owner.describe()}: {name}")
     definition = types.Tool(
         name=name,
         title=spec.title,

@@ -43,6 +43,7 @@ class ToolSpec:
     open_world: bool | None = None
     timeout: float | None = None
     paths: tuple[str, ...] = ()
+    trees: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ def tool(
     open_world: bool | None = None,
     timeout: float | None = None,
     paths: Sequence[str] = (),
+    trees: Sequence[str] = (),
 ) -> Callable[[F], F]: ...
 def tool(
     fn: F | None = None,
@@ -95,6 +97,7 @@ def tool(
     open_world: bool | None = None,
     timeout: float | None = None,
     paths: Sequence[str] = (),
+    trees: Sequence[str] = (),
 ) -> F | Callable[[F], F]:
     """Mark a function or connector method as an MCP tool.
 
@@ -120,6 +123,9 @@ def tool(
             list of strings (``paths=("path",)``). A policy decides on each as on a
             ``resources/read`` of the resource it names, in the canonical form the
             connector gives (:meth:`plugboard.Connector.canonical_paths`).
+        trees: The arguments that name a directory the tool walks, reading what lies
+            beneath it (a search, a tree): a policy allows the call only when everything
+            beneath is allowed. They are paths too; no need to list them twice.
 
     Returns:
         The function, unchanged but for the recorded spec.
@@ -134,6 +140,7 @@ def tool(
         open_world=open_world,
         timeout=timeout,
         paths=(paths,) if isinstance(paths, str) else tuple(paths),
+        trees=(trees,) if isinstance(trees, str) else tuple(trees),
     )
 
     def mark(function: F) -> F:

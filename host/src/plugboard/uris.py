@@ -51,10 +51,12 @@ class NamedResource:
     Attributes:
         sent: How the client named it (the URI, or the path argument), for messages.
         uri: Its canonical URI, which a policy decides on.
+        tree: The call reads everything beneath it too (a directory it walks).
     """
 
     sent: str
     uri: str
+    tree: bool = False
 
 
 class UriError(ToolError):

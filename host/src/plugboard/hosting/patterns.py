@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import cache
 from urllib.parse import unquote
 
 from plugboard.uris import comparable
@@ -27,6 +28,14 @@ class NamePattern:
     def matches(self, name: str) -> bool:
         """Whether ``name`` matches one of the globs."""
         return self._regex.match(name) is not None
+
+    def may_match_beneath(self, prefix: str) -> bool:
+        """Whether some longer name that starts with ``prefix`` could match one of the globs."""
+        return any(_Glob.of(pattern).after(prefix)[0] for pattern in self.patterns)
+
+    def matches_all_beneath(self, prefix: str) -> bool:
+        """Whether every longer name that starts with ``prefix`` matches one of the globs."""
+        return any(_Glob.of(pattern).after(prefix)[1] for pattern in self.patterns)
 
     def __repr__(self) -> str:
         return f"NamePattern({list(self.patterns)!r})"
@@ -80,3 +89,84 @@ def _uri_alternatives(pattern: str) -> list[str]:
                 return [f"{directory}/*"]
             return [directory, f"{directory}/*"]
     return [normal]
+
+
+_STAR = "*"
+
+
+class _Glob:
+    """One glob as tokens, to ask what it can match after a given prefix.
+
+    A token is ``"*"`` or a test of one character (a literal, ``?`` or a ``[set]``
+    with fnmatch's rules). The prefix is run through the tokens as an NFA, in time
+    linear in the prefix, so no pattern can make the question expensive.
+    """
+
+    __slots__ = ("tokens",)
+
+    def __init__(self, tokens: list[str | Callable[[str], bool]]) -> None:
+        self.tokens = tokens
+
+    @staticmethod
+    @cache
+    def of(pattern: str) -> _Glob:
+        tokens: list[str | Callable[[str], bool]] = []
+        index, size = 0, len(pattern)
+        while index < size:
+            character = pattern[index]
+            index += 1
+            if character == "*":
+                if not tokens or tokens[-1] != _STAR:
+                    tokens.append(_STAR)
+            elif character == "?":
+                tokens.append(lambda _: True)
+            elif character == "[" and (end := _set_end(pattern, index)) is not None:
+                tokens.append(_one_of(pattern[index - 1 : end + 1]))
+                index = end + 1
+            else:
+                tokens.append(character.__eq__)
+        return _Glob(tokens)
+
+    def after(self, prefix: str) -> tuple[bool, bool]:
+        """After ``prefix``: can some continuation match, and does every one of length >= 1?"""
+        states = self._closure({0})
+        for character in prefix:
+            moved = set()
+            for state in states:
+                token = self.tokens[state] if state < len(self.tokens) else None
+                if token == _STAR:
+                    moved.add(state)
+                elif token is not None and not isinstance(token, str) and token(character):
+                    moved.add(state + 1)
+            states = self._closure(moved)
+            if not states:
+                return False, False
+        every = any(
+            state < len(self.tokens) and all(t == _STAR for t in self.tokens[state:])
+            for state in states
+        )
+        return True, every
+
+    def _closure(self, states: set[int]) -> set[int]:
+        result = set(states)
+        for state in sorted(states):
+            while state < len(self.tokens) and self.tokens[state] == _STAR:
+                state += 1
+                result.add(state)
+        return result
+
+
+def _one_of(character_set: str) -> Callable[[str], bool]:
+    regex = re.compile(fnmatch.translate(character_set))
+    return lambda character: regex.match(character) is not None
+
+
+def _set_end(pattern: str, start: int) -> int | None:
+    """Where the ``[set]`` opened before ``start`` closes, as fnmatch reads it, if it does."""
+    index = start
+    if index < len(pattern) and pattern[index] == "!":
+        index += 1
+    if index < len(pattern) and pattern[index] == "]":
+        index += 1
+    end = pattern.find("]", index)
+    return end if end != -1 else None

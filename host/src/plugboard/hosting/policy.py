@@ -161,12 +161,15 @@ class _Rule:
             return False
         return self.roles is None or bool(self.roles & principal.roles)
 
-    def covers(self, kind: CallKind, name: str, instance: str | None) -> bool:
+    def covers_instance(self, kind: CallKind, instance: str | None) -> bool:
         if kind not in self.kinds:
             return False
-        if self.connectors is not None and (
-            instance is None or not self.connectors.matches(instance)
-        ):
+        return self.connectors is None or (
+            instance is not None and self.connectors.matches(instance)
+        )
+
+    def covers(self, kind: CallKind, name: str, instance: str | None) -> bool:
+        if not self.covers_instance(kind, instance):
             return False
         names = self.kinds[kind]
         return names is None or names.matches(name)
@@ -206,13 +209,7 @@ class Policy:
             return True
         if kind == "resource":
             name = comparable(name)
-        key = (principal.name, principal.scopes, principal.roles)
-        view = self._views.get(key)
-        if view is None:
-            if len(self._views) >= self._cache_size:
-                self._views.clear()
-            view = _PrincipalView(tuple(r for r in self._rules if r.applies_to(principal)))
-            self._views[key] = view
+        view = self._view(principal)
         decision_key = (kind, name, instance)
         decision = view.decisions.get(decision_key)
         if decision is None:
@@ -221,6 +218,41 @@ class Policy:
                 view.decisions.clear()
             view.decisions[decision_key] = decision
         return decision
+
+    def allows_tree(self, principal: Principal, uri: str, instance: str | None) -> bool:
+        """Whether ``principal`` may read the resource ``uri`` and everything beneath it.
+
+        For a tool that walks a directory. Decided from the patterns, conservatively:
+        refused when a deny rule could match anything beneath, or (under a ``deny``
+        default) when no allow rule covers everything beneath.
+        """
+        if principal is LOCAL_PRINCIPAL:
+            return True
+        if not self.allows(principal, "resource", uri, instance):
+            return False
+        prefix = comparable(uri).rstrip("/") + "/"
+        rules = [r for r in self._view(principal).rules if r.covers_instance("resource", instance)]
+        for rule in rules:
+            names = rule.kinds["resource"]
+            if not rule.allow and (names is None or names.may_match_beneath(prefix)):
+                return False
+        if self._default:
+            return True
+        return any(
+            rule.allow and (names is None or names.matches_all_beneath(prefix))
+            for rule in rules
+            for names in [rule.kinds["resource"]]
+        )
+
+    def _view(self, principal: Principal) -> _PrincipalView:
+        key = (principal.name, principal.scopes, principal.roles)
+        view = self._views.get(key)
+        if view is None:
+            if len(self._views) >= self._cache_size:
+                self._views.clear()
+            view = _PrincipalView(tuple(r for r in self._rules if r.applies_to(principal)))
+            self._views[key] = view
+        return view
 
     def _decide(
         self, rules: tuple[_Rule, ...], kind: CallKind, name: str, instance: str | None
@@ -243,7 +275,8 @@ class Policy:
         """Refuse the call unless the policy allows it and every resource it opens.
 
         A resource read is decided on its canonical URI; a tool that declares paths
-        needs the tool and each resource its paths name, decided as reads.
+        needs the tool and each resource its paths name, decided as reads, and for a
+        directory it walks (``trees``) everything beneath it as well.
         """
         principal = call.principal
         if principal is LOCAL_PRINCIPAL:
@@ -254,12 +287,16 @@ class Policy:
             raise _refused(f"{call.name} is not available to {principal.name}")
         if call.kind == "resource" or call.resources is not None:
             for named in await self._resources(call):
-                if not self.allows(principal, "resource", named.uri, call.instance):
+                decide = self.allows_tree if named.tree else self._allows_resource
+                if not decide(principal, named.uri, call.instance):
                     what = (
                         call.name if call.kind == "resource" else f"{call.name} on {named.sent!r}"
                     )
                     raise _refused(f"{what} is not available to {principal.name}")
         return await call_next(call)
+
+    def _allows_resource(self, principal: Principal, uri: str, instance: str | None) -> bool:
+        return self.allows(principal, "resource", uri, instance)
 
     async def _resources(self, call: Call) -> Sequence[NamedResource]:
         """The canonical resources of a call; what cannot be canonicalised is refused."""

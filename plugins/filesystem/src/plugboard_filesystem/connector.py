@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal, NotRequired
@@ -35,7 +35,7 @@ from plugboard import (
     setting_variable,
     tool,
 )
-from plugboard_filesystem import directories, files, search
+from plugboard_filesystem import canonical, directories, files, search
 from plugboard_filesystem.edits import Edit, apply_edits, fenced, unified_diff
 from plugboard_filesystem.errors import shown
 from plugboard_filesystem.paths import Roots, file_uri, path_from_uri, uri_path
@@ -144,10 +144,25 @@ class FilesystemConnector(Connector[FilesystemSettings]):
     def _uri(self, resolved: Path) -> str:
         return file_uri(self.instance, uri_path(resolved))
 
+    async def canonical_uri(self, uri: str) -> str:
+        """The URI of the real path a ``file://`` URI names, for the host's policy."""
+        return await anyio.to_thread.run_sync(
+            canonical.resource_uri, self.roots, self.instance, uri
+        )
+
+    async def canonical_paths(self, tool: str, paths: Sequence[str]) -> list[str]:
+        """The URIs of the real paths a tool's path arguments name, for the host's policy."""
+        return await anyio.to_thread.run_sync(canonical.path_uris, self.roots, self.instance, paths)
+
     # Reading ---------------------------------------------------------------------
 
     @tool(
-        read_only=True, destructive=False, idempotent=True, open_world=False, title="Read text file"
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        open_world=False,
+        title="Read text file",
+        paths=("path",),
     )
     def read_text_file(
         self,
@@ -172,6 +187,7 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         idempotent=True,
         open_world=False,
         title="Read media file",
+        paths=("path",),
     )
     def read_media_file(self, path: PathArgument) -> Image | Audio | File:
         """Read an image or audio file (or any binary file) and return it as content.
@@ -194,6 +210,7 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         idempotent=True,
         open_world=False,
         title="Read multiple files",
+        paths=("paths",),
     )
     def read_multiple_files(
         self,
@@ -226,7 +243,14 @@ class FilesystemConnector(Connector[FilesystemSettings]):
 
     # Writing ---------------------------------------------------------------------
 
-    @tool(read_only=False, destructive=True, idempotent=True, open_world=False, title="Write file")
+    @tool(
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+        open_world=False,
+        title="Write file",
+        paths=("path",),
+    )
     def write_file(self, path: PathArgument, content: str) -> str:
         """Create a file or replace its whole content with UTF-8 text.
 
@@ -247,7 +271,14 @@ class FilesystemConnector(Connector[FilesystemSettings]):
             files.write_atomic(place, data, shown(path))
         return f"Wrote {len(data)} bytes to {place.path}"
 
-    @tool(read_only=False, destructive=True, idempotent=False, open_world=False, title="Edit file")
+    @tool(
+        read_only=False,
+        destructive=True,
+        idempotent=False,
+        open_world=False,
+        title="Edit file",
+        paths=("path",),
+    )
     def edit_file(
         self,
         path: PathArgument,
@@ -293,6 +324,7 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         idempotent=True,
         open_world=False,
         title="Create directory",
+        paths=("path",),
     )
     def create_directory(self, path: PathArgument) -> str:
         """Create a directory, and any missing parents; succeeds if it already exists."""
@@ -302,7 +334,14 @@ class FilesystemConnector(Connector[FilesystemSettings]):
                 return f"Directory {place.path} already exists"
         return f"Created directory {place.path}"
 
-    @tool(read_only=False, destructive=True, idempotent=False, open_world=False, title="Move file")
+    @tool(
+        read_only=False,
+        destructive=True,
+        idempotent=False,
+        open_world=False,
+        title="Move file",
+        paths=("source", "destination"),
+    )
     def move_file(self, source: PathArgument, destination: PathArgument) -> str:
         """Move or rename a file or directory; fails if the destination exists.
 
@@ -328,7 +367,12 @@ class FilesystemConnector(Connector[FilesystemSettings]):
             return directories.read_directory(place, shown(path))
 
     @tool(
-        read_only=True, destructive=False, idempotent=True, open_world=False, title="List directory"
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        open_world=False,
+        title="List directory",
+        paths=("path",),
     )
     def list_directory(self, path: DirectoryArgument = ".") -> str:
         """List a directory's entries, one per line, marked [FILE], [DIR] or [LINK]."""
@@ -341,6 +385,7 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         idempotent=True,
         open_world=False,
         title="List directory with sizes",
+        paths=("path",),
     )
     def list_directory_with_sizes(
         self,
@@ -358,7 +403,13 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         )
 
     @tool(
-        read_only=True, destructive=False, idempotent=True, open_world=False, title="Directory tree"
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        open_world=False,
+        title="Directory tree",
+        paths=("path",),
+        trees=("path",),
     )
     def directory_tree(
         self, path: DirectoryArgument = ".", exclude_patterns: ExcludeArgument = ()
@@ -373,7 +424,13 @@ class FilesystemConnector(Connector[FilesystemSettings]):
             return search.directory_tree(place, shown(path), excluded, self.settings.max_entries)
 
     @tool(
-        read_only=True, destructive=False, idempotent=True, open_world=False, title="Search files"
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        open_world=False,
+        title="Search files",
+        paths=("path",),
+        trees=("path",),
     )
     def search_files(
         self,
@@ -401,7 +458,12 @@ class FilesystemConnector(Connector[FilesystemSettings]):
             )
 
     @tool(
-        read_only=True, destructive=False, idempotent=True, open_world=False, title="Get file info"
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        open_world=False,
+        title="Get file info",
+        paths=("path",),
     )
     def get_file_info(self, path: PathArgument) -> files.FileInfo:
         """Get a file's or directory's metadata: type, size, times and permissions."""
