@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from plugboard_sql import checking as checking_module
 from plugboard_sql import connector as connector_module
 from plugboard_sql.statements import Statement
 from plugboard_testing import result_text as text_of
@@ -179,7 +180,7 @@ def without_sql_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     def verbatim(sql: str) -> Statement:
         return Statement(text=sql, keyword="SELECT", names=frozenset())
 
-    monkeypatch.setattr(connector_module, "parse_statement", verbatim)
+    monkeypatch.setattr(checking_module, "parse_statement", verbatim)
     monkeypatch.setattr(connector_module, "check_read_only", lambda statement, dialect: None)
 
 

@@ -27,15 +27,15 @@ from typing_extensions import TypedDict
 
 from plugboard import Connector, ToolError, prompt, resource, setting_variable, tool
 from plugboard_sql import schema as introspection
+from plugboard_sql.checking import StatementChecker
 from plugboard_sql.database import DESCRIPTION, Database
 from plugboard_sql.schema import TableDescription, TableSummary
-from plugboard_sql.settings import SqlSettings
+from plugboard_sql.settings import MAX_STATEMENT_BYTES, SqlSettings
 from plugboard_sql.statements import (
     Statement,
     check_explainable,
     check_outside_effects,
     check_read_only,
-    parse_statement,
 )
 from plugboard_sql.values import CellWriter, column_type
 
@@ -60,7 +60,7 @@ SqlArgument = Annotated[
     str,
     Field(
         min_length=1,
-        max_length=100_000,
+        max_length=MAX_STATEMENT_BYTES,
         description=(
             "One SQL statement. Values go in params as :name placeholders "
             "(WHERE id = :id); write \\: for a colon that is not a placeholder."
@@ -158,6 +158,7 @@ class SqlConnector(Connector[SqlSettings]):
     def __init__(self, instance: str, settings: SqlSettings) -> None:
         super().__init__(instance, settings)
         self._database: Database | None = None
+        self._checker: StatementChecker | None = None
 
     # Lifecycle -----------------------------------------------------------------------
 
@@ -169,6 +170,7 @@ class SqlConnector(Connector[SqlSettings]):
         except ToolError as error:
             raise RuntimeError(str(error)) from None
         self._database = database
+        self._checker = StatementChecker(self.instance, self.settings.max_statement_bytes)
         await self._warn_if_privileged()
 
     async def stop(self) -> None:
@@ -190,6 +192,13 @@ class SqlConnector(Connector[SqlSettings]):
         if self._database is None:
             raise ToolError(f"sql instance {self.instance!r} is not running")
         return self._database
+
+    @property
+    def checker(self) -> StatementChecker:
+        """Checks callers' statements; available once :meth:`start` has run."""
+        if self._checker is None:
+            raise ToolError(f"sql instance {self.instance!r} is not running")
+        return self._checker
 
     async def _warn_if_privileged(self) -> None:
         database = self.database
@@ -307,8 +316,8 @@ class SqlConnector(Connector[SqlSettings]):
             limit: The most rows to return; defaults to the instance's row limit.
         """
         database = self.database
-        statement = parse_statement(sql)
-        check_read_only(statement, database.dialect_name)
+        dialect = database.dialect_name
+        statement = await self.checker.check(sql, lambda each: check_read_only(each, dialect))
         row_limit = min(limit or self.settings.row_limit, self.settings.row_limit)
 
         async def fetch(conn: AsyncConnection) -> QueryResult:
@@ -364,8 +373,8 @@ class SqlConnector(Connector[SqlSettings]):
         an index would do.
         """
         database = self.database
-        statement = parse_statement(sql)
-        check_explainable(statement, database.dialect_name)
+        dialect = database.dialect_name
+        statement = await self.checker.check(sql, lambda each: check_explainable(each, dialect))
         explained = database.rules.explain_sql(statement.text)
 
         async def plan(conn: AsyncConnection) -> Plan:
@@ -401,13 +410,8 @@ class SqlConnector(Connector[SqlSettings]):
                 f"[connectors.{self.instance}] or {variable}=true."
             )
         database = self.database
-        statement = parse_statement(sql)
-        if statement.keyword in SESSION_KEYWORDS:
-            raise ToolError(
-                f"execute refuses {statement.keyword}: every call is one statement in its "
-                "own transaction, and session or transaction control would outlive it"
-            )
-        check_outside_effects(statement, database.dialect_name)
+        dialect = database.dialect_name
+        statement = await self.checker.check(sql, lambda each: _check_change(each, dialect))
         row_limit = self.settings.row_limit
 
         async def change(conn: AsyncConnection) -> ExecuteResult:
@@ -535,6 +539,16 @@ class SqlConnector(Connector[SqlSettings]):
         if visible:
             return visible[0]
         raise ToolError("this instance shows no schema; an operator can check the schemas setting")
+
+
+def _check_change(statement: Statement, dialect_name: str) -> None:
+    """Refuse what ``execute`` must not run: session control, and reaching outside."""
+    if statement.keyword in SESSION_KEYWORDS:
+        raise ToolError(
+            f"execute refuses {statement.keyword}: every call is one statement in its "
+            "own transaction, and session or transaction control would outlive it"
+        )
+    check_outside_effects(statement, dialect_name)
 
 
 async def _fetch_rows(result: AsyncResult[Any], wanted: int) -> list[Any]:

@@ -14,6 +14,9 @@ from plugboard import Settings
 DEFAULT_ROW_LIMIT = 500
 DEFAULT_STATEMENT_TIMEOUT = 30.0
 DEFAULT_MAX_CELL_BYTES = 4096
+DEFAULT_MAX_STATEMENT_BYTES = 100_000
+MAX_STATEMENT_BYTES = 1_000_000
+"""The ceiling of ``max_statement_bytes`` (and of the tools' ``sql`` argument)."""
 DEFAULT_POOL_SIZE = 5
 
 ASYNC_DRIVERS = {
@@ -109,6 +112,15 @@ class SqlSettings(Settings):
         default=DEFAULT_MAX_CELL_BYTES,
         ge=16,
         description="Longer values (text, binary, JSON) are cut to this many bytes in results.",
+    )
+    max_statement_bytes: int = Field(
+        default=DEFAULT_MAX_STATEMENT_BYTES,
+        ge=1000,
+        le=MAX_STATEMENT_BYTES,
+        description=(
+            "Longer statements (UTF-8 bytes) are refused before they are parsed: "
+            "checking a statement costs CPU time that grows with its length."
+        ),
     )
     schemas: list[str] | None = Field(
         default=None,
