@@ -34,16 +34,35 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 6
 """Shorter configured values are not searched for (they would match everywhere)."""
-_SECRET_WORDS = re.compile(
-    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|credential|private[_-]?key"
-    r"|access[_-]?key|authorization|cookie|session|signature|(?:^|[_.-])sig$|key$",
-    re.IGNORECASE,
+_SECRET_ENDINGS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "credential",
+    "credentials",
+    "cookie",
+    "authorization",
+    "signature",
+    "sig",
+    "auth",
+    "jwt",
 )
-"""What makes a parameter or setting name a secret's (``key`` only at its end)."""
+"""How the name of a secret's parameter or setting ends, once lower-cased and without
+separators: ``api_key``, ``access_token``, ``client_secret``, ``X-Amz-Signature``."""
+_SEPARATORS = re.compile(r"[\s_.-]+")
 _URL_USERINFO = re.compile(r"://[^\s/?#'\"<>]+@")
-_NAMED_VALUE = re.compile(r"(?P<name>[A-Za-z0-9_.-]{1,64})(?P<sep>=)(?P<value>[^&\s#'\",;]+)")
-_JSON_VALUE = re.compile(
-    r'"(?P<name>[A-Za-z0-9_.-]{1,64})"(?P<sep>\s{0,8}:\s{0,8})"(?P<value>(?:[^"\\]|\\.){1,8192})"'
+_NAMED_VALUE = re.compile(
+    # Matched from the start of a name only, so that the scan stays linear.
+    r"(?<![A-Za-z0-9_.-])(?P<name>[A-Za-z0-9_.-]{1,256})(?P<sep>=[\"']?)(?P<value>[^&\s#'\",;)]+)"
+)
+_QUOTED_VALUE = re.compile(
+    # "name": "value" (JSON) and 'name': 'value' (a Python dict's repr).
+    r"(?P<q>[\"'])(?P<name>[A-Za-z0-9_.-]{1,64})(?P=q)(?P<sep>\s{0,8}:\s{0,8})"
+    r"(?P<v>[\"'])(?P<value>(?:\\.|(?!(?P=v))[^\\]){1,8192})(?P=v)"
 )
 _HEADER_VALUE = re.compile(
     r"\b(?P<name>(?:proxy-)?authorization|x-api-key|api-key|set-cookie|cookie)"
@@ -65,8 +84,12 @@ _known_pattern: re.Pattern[str] | None = None
 
 
 def is_secret_name(name: str) -> bool:
-    """Whether a parameter, header or setting called ``name`` holds a secret."""
-    return _SECRET_WORDS.search(name) is not None
+    """Whether a parameter, header or setting called ``name`` holds a secret.
+
+    It does when its last word says so (``api_key``, ``bearer_token``); a name that
+    only starts with such a word (``token_cache_seconds``) does not.
+    """
+    return _SEPARATORS.sub("", name).lower().endswith(_SECRET_ENDINGS)
 
 
 def _named(match: re.Match[str]) -> str:
@@ -75,10 +98,12 @@ def _named(match: re.Match[str]) -> str:
     return f"{match.group('name')}{match.group('sep')}{REDACTED}"
 
 
-def _json_named(match: re.Match[str]) -> str:
+def _quoted_named(match: re.Match[str]) -> str:
     if not is_secret_name(match.group("name")):
         return match.group(0)
-    return f'"{match.group("name")}"{match.group("sep")}"{REDACTED}"'
+    quote, value_quote = match.group("q"), match.group("v")
+    name, sep = match.group("name"), match.group("sep")
+    return f"{quote}{name}{quote}{sep}{value_quote}{REDACTED}{value_quote}"
 
 
 def redact_text(text: str) -> str:
@@ -89,8 +114,8 @@ def redact_text(text: str) -> str:
         text = _URL_USERINFO.sub(f"://{REDACTED}@", text)
     if "=" in text:
         text = _NAMED_VALUE.sub(_named, text)
-    if '"' in text:
-        text = _JSON_VALUE.sub(_json_named, text)
+    if '"' in text or "'" in text:
+        text = _QUOTED_VALUE.sub(_quoted_named, text)
     text = _HEADER_VALUE.sub(lambda m: f"{m.group('name')}{m.group('sep')}{REDACTED}", text)
     text = _BEARER.sub(lambda m: f"{m.group('scheme')} {REDACTED}", text)
     if "eyJ" in text:

@@ -53,6 +53,8 @@ _SECRET_VALUE = re.compile(
 """Values that are credentials whatever their argument is called: bearer headers,
 plugboard API keys, JWTs."""
 _MAX_DEPTH = 8
+_SECRET_SPAN = 10_000
+"""Characters past the cut that are still searched, so a secret across it is found whole."""
 
 
 class AuditConfig(BaseModel):
@@ -100,11 +102,13 @@ class Redactor:
             if _SECRET_VALUE.match(value):
                 return REDACTED
             # Secrets inside longer text too: a key in a note, a URL with a password.
-            # Cleaned before it is cut, so no half of a secret survives the cut.
-            value = redact_text(value)
-            if len(value) > self._max_chars:
-                return f"{value[: self._max_chars]}... ({len(value)} characters)"
-            return value
+            # Cleaned before it is cut, so no half of a secret survives the cut; only
+            # what can reach the kept part is read, so a huge value costs no more.
+            length = len(value)
+            kept = redact_text(value[: self._max_chars + _SECRET_SPAN])
+            if len(kept) > self._max_chars or length > self._max_chars + _SECRET_SPAN:
+                return f"{kept[: self._max_chars]}... ({length} characters)"
+            return kept
         if depth >= _MAX_DEPTH and isinstance(value, Mapping | list | tuple):
             return "..."
         if isinstance(value, Mapping):
