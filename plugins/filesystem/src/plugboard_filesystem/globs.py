@@ -216,7 +216,10 @@ class _Automaton:
     def __init__(self, alternatives: list[tuple[_Token, ...]]) -> None:
         self.start = self.accept = 0
         self.literal: dict[str, int] = {}
-        self.one = self.star = self.any = self.directories = 0
+        self.one = self.star = self.any = 0
+        # Positions from which nothing may be matched: one on (stars), or three on
+        # (past the whole of an optional ``**/``).
+        self.empty = self.skip = 0
         self.classes: list[tuple[int, _Class]] = []
         position = 0
         for tokens in alternatives:
@@ -234,14 +237,20 @@ class _Automaton:
                 elif token is _Wild.ANY:
                     self.any |= bit
                 else:
-                    self.directories |= bit
+                    # ``**/`` is ``(**/)?``: an entry that may skip it all, then
+                    # ``**`` and a '/'.
+                    self.empty |= bit
+                    self.skip |= bit
+                    self.any |= bit << 1
+                    self.literal["/"] = self.literal.get("/", 0) | bit << 2
+                    position += 2
                 position += 1
             self.accept |= 1 << position
             position += 1
             if position > MAX_POSITIONS:
                 raise ToolError("the glob pattern is too large once its braces are expanded")
         # Stars may match nothing: from their position the next one is live too.
-        self.empty = self.star | self.any | self.directories
+        self.empty |= self.star | self.any
         self._steps: dict[str, tuple[int, int]] = {}
         self.initial = self._close(self.start)
 
@@ -250,11 +259,8 @@ class _Automaton:
         masks = self._steps.get(char)
         if masks is None:
             advance = self.literal.get(char, 0)
-            stay = self.any | self.directories
-            if char == "/":
-                # ``**/`` ends at a '/': consuming it also moves on.
-                advance |= self.directories
-            else:
+            stay = self.any
+            if char != "/":
                 advance |= self.one
                 stay |= self.star
                 for bit, klass in self.classes:
@@ -266,7 +272,7 @@ class _Automaton:
         return masks
 
     def _close(self, state: int) -> int:
-        while extra := ((state & self.empty) << 1) & ~state:
+        while extra := (((state & self.empty) << 1) | ((state & self.skip) << 3)) & ~state:
             state |= extra
         return state
 
