@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import mcp_types as types
 import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
@@ -300,3 +301,19 @@ async def test_a_walk_is_allowed_only_where_nothing_beneath_is_denied(
                 answer = await served.list(tool, **arguments("public"))
                 assert "p.txt" in answer, (tool, answer)
         assert_never_served(served, whole_directory=True)
+
+
+async def test_completions_offer_no_name_beneath_a_denied_directory(root: Path) -> None:
+    reference = types.ResourceTemplateReference(uri="file://docs/{+path}")
+    base = root.as_posix().lstrip("/")
+    async with serving(root, "directory") as served:
+        offered = await served.client.complete(reference, {"name": "path", "value": f"{base}/"})
+        assert f"{base}/public/" in offered.completion.values
+        assert f"{base}/{SECRET_DIR}/" not in offered.completion.values
+        for value in [f"{base}/{SECRET_DIR}/", f"{base}/public/link/", f"{base}/public/file-"]:
+            hidden = await served.client.complete(reference, {"name": "path", "value": value})
+            assert hidden.completion.values == [], value
+        public = await served.client.complete(
+            reference, {"name": "path", "value": f"{base}/public/p"}
+        )
+        assert public.completion.values == [f"{base}/public/p.txt"]

@@ -9,19 +9,32 @@ and only when a middleware asks, so a server without a policy pays nothing for i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from plugboard.components import ToolSpec
 from plugboard.config import validation_messages
 from plugboard.errors import AssemblyError, ToolError
-from plugboard.middleware import Call, CallNext
+from plugboard.middleware import Call, CallKind, CallNext
 from plugboard.signatures import Parameters
 from plugboard.uris import NamedResource, canonical_uri
 
-__all__ = ["NamedResource", "Resolver", "naming", "resource_resolver", "tool_resolver"]
+if TYPE_CHECKING:
+    from plugboard.catalog import ResourceEntry
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "NamedResource",
+    "Resolver",
+    "naming",
+    "readable_values",
+    "resource_resolver",
+    "tool_resolver",
+]
 
 
 Resolver = Callable[[Call], Awaitable[Sequence[NamedResource]]]
@@ -120,3 +133,41 @@ def _path_values(
             raise ToolError(f"Invalid arguments for {name}: {path} must be a path or paths")
         values.extend((item, path) for item in items)
     return values
+
+
+async def readable_values(
+    entry: ResourceEntry,
+    argument: str,
+    values: Sequence[str],
+    context: Mapping[str, str],
+    visible: Callable[[CallKind, str, str | None], bool],
+    limit: int,
+) -> list[str]:
+    """The completions of a template variable that name a resource the caller may read.
+
+    Each value is put into the template, canonicalised as a read would be and kept only
+    when ``visible`` allows that URI, so completions never show names beneath what the
+    caller may not read. A value that cannot be canonicalised is left out. Stops after
+    ``limit`` values are kept.
+    """
+    template = entry.template
+    connector = entry.owner.connector
+    if template is None:
+        return list(values[:limit])
+    kept: list[str] = []
+    for value in values:
+        try:
+            uri = template.expand({**context, argument: value})
+            canonical = (
+                canonical_uri(uri) if connector is None else await connector.canonical_uri(uri)
+            )
+        except ToolError:  # no canonical form, no completion: the read would be refused
+            continue
+        except Exception:
+            logger.exception("canonical form of a completion for %s failed", argument)
+            continue
+        if visible("resource", canonical, entry.owner.instance):
+            kept.append(value)
+            if len(kept) >= limit:
+                break
+    return kept

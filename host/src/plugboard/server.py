@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from plugboard import __version__
 from plugboard.assembly import Assembly
 from plugboard.auth import LOCAL_PRINCIPAL, Principal
+from plugboard.canonical import readable_values
 from plugboard.catalog import Catalog, PromptEntry, ResourceEntry, ToolEntry
 from plugboard.errors import (
     ToolError,
@@ -345,6 +346,10 @@ class PlugboardServer:
             logger.exception("completer for %s failed", params.argument.name)
             return types.CompleteResult(completion=types.Completion(values=[]))
         values = [str(value) for value in values]
+        if visible is not None and isinstance(entry, ResourceEntry):
+            values = await readable_values(
+                entry, params.argument.name, values, context, visible, MAX_COMPLETIONS + 1
+            )
         return types.CompleteResult(
             completion=types.Completion(
                 values=values[:MAX_COMPLETIONS],
