@@ -18,9 +18,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from plugboard_sql import checking as checking_module
-from plugboard_sql import connector as connector_module
-from plugboard_sql.statements import Statement
 from plugboard_testing import result_text as text_of
 
 if TYPE_CHECKING:
@@ -171,17 +168,6 @@ def _stacked_refusal(db: TestDatabase) -> str:
         "mariadb": "syntax",
         "sqlite": "one statement at a time",
     }[db.dialect]
-
-
-@pytest.fixture
-def without_sql_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Send statements to the database exactly as given, with no parsing or refusal."""
-
-    def verbatim(sql: str) -> Statement:
-        return Statement(text=sql, keyword="SELECT", names=frozenset())
-
-    monkeypatch.setattr(checking_module, "parse_statement", verbatim)
-    monkeypatch.setattr(connector_module, "check_read_only", lambda statement, dialect: None)
 
 
 async def _refused_by_database(sql: SqlClient, db: TestDatabase) -> None:

@@ -1,18 +1,24 @@
 """Checks on the SQL a caller sends, before it reaches the database.
 
-These checks are the first of two layers. The database itself keeps a read-only call
-from writing (read-only transactions and sessions, ``query_only``, files opened
-read-only) and the drivers refuse several statements in one call; see
-:mod:`plugboard_sql.dialects`. What is checked here is what a database does *not*
-stop inside a read-only transaction: statements that reach outside it (``COPY ... TO
-PROGRAM``, ``SELECT ... INTO OUTFILE``, ``lo_export()``), statements that would end
-the transaction or change the session (``COMMIT``, ``SET``, ``PRAGMA``, DDL that
-commits implicitly in MariaDB), and a clear message for several statements.
+These checks are one of three layers, and the read-only guarantee does not rest on
+them. The database keeps a read-only call from writing (a read-only transaction per
+call, read-only sessions, ``query_only``, files opened read-only; see
+:mod:`plugboard_sql.dialects`), the account's privileges bound what any statement can
+reach (:mod:`plugboard_sql.privileges` warns when they are too wide), and every
+connection is reset before it is reused (:mod:`plugboard_sql.session_cleanup`).
+
+What is checked here is what a database does *not* stop inside a read-only
+transaction: statements that reach outside it (``COPY ... TO PROGRAM``, ``SELECT ...
+INTO OUTFILE``, ``lo_export()``, ``pg_read_file()``), statements that end the
+transaction or change the session (``COMMIT``, ``SET``, ``SET STATEMENT ... FOR``,
+``PRAGMA``), and a clear message for several statements. The statement is read as the
+database reads it where sqlparse might read it otherwise (:mod:`plugboard_sql.lexing`).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +27,7 @@ from sqlparse.engine import FilterStack
 from sqlparse.exceptions import SQLParseError
 
 from plugboard import ToolError
+from plugboard_sql import lexing
 
 PARSE_CACHE_SIZE = 512
 """Statements kept parsed, by their text."""
@@ -37,17 +44,14 @@ OUTSIDE_KEYWORDS = frozenset({"COPY", "LOAD", "ATTACH", "DETACH"})
 _OUTSIDE_NAMES = {
     "postgresql": frozenset(
         {
-            # server files, large objects and programs
+            # server files and programs
             "lo_import",
             "lo_export",
             "pg_read_file",
             "pg_read_binary_file",
-            "pg_ls_dir",
             "pg_stat_file",
-            "pg_file_write",
-            "pg_file_rename",
-            "pg_file_unlink",
-            "pg_file_sync",
+            "pg_logdir_ls",
+            "pg_current_logfile",
             # other sessions and the server itself
             "pg_terminate_backend",
             "pg_cancel_backend",
@@ -57,27 +61,57 @@ _OUTSIDE_NAMES = {
             "pg_switch_wal",
             "pg_create_restore_point",
             "pg_logical_emit_message",
-            # session-level locks outlive the transaction and stay on a pooled connection
-            "pg_advisory_lock",
-            "pg_advisory_lock_shared",
-            "pg_try_advisory_lock",
-            "pg_try_advisory_lock_shared",
-            # other connections, and functions that run SQL given as a string
-            "dblink",
-            "dblink_exec",
-            "dblink_connect",
-            "dblink_connect_u",
-            "dblink_send_query",
-            "query_to_xml",
-            "query_to_xmlschema",
-            "query_to_xml_and_xmlschema",
+            "pg_backup_start",
+            "pg_backup_stop",
+            "pg_start_backup",
+            "pg_stop_backup",
+            "pg_wal_replay_pause",
+            "pg_wal_replay_resume",
+            "pg_log_backend_memory_contexts",
+            "pg_import_system_collations",
+            "pg_replication_slot_advance",
+            "pg_create_physical_replication_slot",
+            "pg_create_logical_replication_slot",
+            "pg_drop_replication_slot",
+            # functions that run SQL given as a string, which no check here reads
+            "ts_stat",
+            "ts_rewrite",
             # session settings (statement_timeout, role) that a committed write would keep
             "set_config",
         }
     ),
-    "mysql": frozenset({"outfile", "dumpfile", "load_file", "get_lock", "sys_exec", "sys_eval"}),
+    "mysql": frozenset(
+        {
+            "outfile",
+            "dumpfile",
+            "load_file",
+            "get_lock",
+            "sys_exec",
+            "sys_eval",
+            "service_get_read_locks",
+            "service_get_write_locks",
+        }
+    ),
     "sqlite": frozenset({"load_extension", "readfile", "writefile", "edit"}),
 }
+_OUTSIDE_PREFIXES = {
+    "postgresql": (
+        "pg_ls_",  # pg_ls_dir, pg_ls_logdir, pg_ls_waldir, pg_ls_tmpdir...
+        "pg_file_",  # adminpack: pg_file_write, pg_file_rename, pg_file_unlink...
+        "pg_stat_reset",
+        # session-level locks outlive the transaction and stay on a pooled connection
+        "pg_advisory_lock",
+        "pg_try_advisory_lock",
+        "pg_replication_origin_",
+        "pg_logical_slot_",
+        "pg_copy_",  # pg_copy_physical_replication_slot...
+        "dblink",  # other connections
+        "query_to_xml",
+        "cursor_to_xml",
+    ),
+}
+"""Families of names refused by their beginning, in lower case."""
+_WORDS = re.compile(r"[\w$]+")
 _NAME_TOKENS = (T.Name, T.Keyword, T.Literal.String.Symbol)
 
 
@@ -173,21 +207,65 @@ def family(dialect_name: str) -> str:
 def check_outside_effects(statement: Statement, dialect_name: str) -> None:
     """Refuse statements and functions that reach outside the database.
 
+    For PostgreSQL and MariaDB/MySQL, the text is checked as the database reads it,
+    not as sqlparse does: the first word is found by the database's rules for comments
+    (:func:`~plugboard_sql.lexing.leading_keyword`) and must agree with sqlparse's;
+    MariaDB/MySQL executable comments are refused; and refused names are looked for in
+    every word of the text, strings and comments included, after decoding PostgreSQL
+    Unicode escapes, in any letter case. A statement that merely mentions a refused
+    name in a string is refused too: that is the price of not trusting a parser.
+
     Raises:
         ToolError: Naming what was refused.
     """
+    kind = family(dialect_name)
+    if kind in ("postgresql", "mysql"):
+        _check_as_the_database_reads(statement, kind)
     if statement.keyword in OUTSIDE_KEYWORDS:
         raise ToolError(
             f"{statement.keyword} statements are refused: they read or write files on the "
             "database server, which this connector does not do. Use SELECT (and, where "
             "writes are enabled, INSERT ... SELECT) instead."
         )
-    found = sorted(statement.names & _OUTSIDE_NAMES.get(family(dialect_name), frozenset()))
+    found = sorted(_refused_names(statement, kind))
     if found:
         raise ToolError(
             f"{', '.join(found)} is refused: it reaches outside the database (server files, "
-            "programs, other sessions or session-wide locks). Ask an operator to run it."
+            "programs, other sessions or session-wide locks), and is refused wherever it "
+            "appears in the SQL, strings and comments included. Ask an operator to run it."
         )
+
+
+def _check_as_the_database_reads(statement: Statement, kind: str) -> None:
+    if kind == "mysql" and (marker := lexing.executable_comment(statement.text)):
+        raise ToolError(
+            f"{marker!r} is refused: MariaDB and MySQL run the text of executable "
+            "comments (/*! ... */, /*M! ... */) and optimizer hints (/*+ ... */) as SQL. "
+            "Write the SQL without them (a string containing these characters is refused "
+            "too: build it with CONCAT)."
+        )
+    leading = lexing.leading_keyword(statement.text, kind)
+    if leading != statement.keyword:
+        raise ToolError(
+            "the statement's first word is unclear: the database reads it as "
+            f"{leading or 'no word'!r}, the connector's parser as "
+            f"{statement.keyword or 'no word'!r}. Remove the comments in front of it."
+        )
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
+def _refused_names(statement: Statement, kind: str) -> frozenset[str]:
+    names = _OUTSIDE_NAMES.get(kind, frozenset())
+    prefixes = _OUTSIDE_PREFIXES.get(kind)
+    if prefixes is None and kind != "mysql":
+        # SQLite: its lexer is sqlparse's, and its names are common words (edit).
+        return statement.names & names
+    text = lexing.spellings(statement.text) if kind == "postgresql" else statement.text
+    words = {word.lower() for word in _WORDS.findall(text)}
+    found = words & names
+    if prefixes:
+        found |= {word for word in words if word.startswith(prefixes)}
+    return frozenset(found)
 
 
 def check_read_only(statement: Statement, dialect_name: str) -> None:
