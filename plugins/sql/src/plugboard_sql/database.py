@@ -253,13 +253,19 @@ class Database:
 
         Connections that ran a caller's writes are discarded: whatever session state
         the statement left (a setting changed by a procedure, a temporary table, a
-        lock) leaves with them, and the next call starts from a clean session.
+        lock) leaves with them, and the next call starts from a clean session. Others
+        are rolled back and reset (:meth:`DialectRules.reset`: locks, temporary tables,
+        settings) before they go back; one that cannot be reset is discarded.
         """
         try:
+            if reuse and not conn.invalidated:
+                await conn.rollback()
+                with anyio.fail_after(CONNECT_TIMEOUT):
+                    reuse = await self.rules.reset(conn)
             if not reuse:
                 await conn.invalidate()
             await conn.close()
-        except self._broken:
+        except (*self._broken, TimeoutError):
             # The rollback failed: the connection is unusable, so the pool drops it.
             logger.info("sql: a connection failed to roll back and was discarded")
             with contextlib.suppress(*self._broken):

@@ -3,19 +3,22 @@
 How each is made read-only, how its statements are timed out and cancelled, how it
 explains a plan.
 
-Read-only is the database's job, not the SQL parser's:
+Read-only is the database's job, not the SQL parser's, and after every call the
+connection is reset (:meth:`DialectRules.reset`, :mod:`plugboard_sql.session_cleanup`):
 
 - PostgreSQL: every read runs in ``BEGIN READ ONLY`` (and sessions of read-only
   instances default to ``default_transaction_read_only``), under the session's
   ``statement_timeout`` and, when configured, ``SET LOCAL ROLE``. asyncpg prepares every
   statement, and a prepared statement cannot hold several.
-- MariaDB/MySQL: reads run with the session read-only (``tx_read_only`` /
-  ``transaction_read_only``; read-only instances set it when they connect). A
-  read-only *session* also refuses DDL, which a read-only *transaction* would let
-  through after its implicit commit. ``max_statement_time`` (MariaDB) or
-  ``max_execution_time`` (MySQL) bounds each statement; ``sql_select_limit`` stops
-  the server after one row more than the caller wants. aiomysql asks for
-  multi-statements when it connects; each connection turns them off again.
+- MariaDB/MySQL: reads run in ``START TRANSACTION READ ONLY`` inside a read-only
+  session (``tx_read_only`` / ``transaction_read_only``, set on every call; read-only
+  instances also set it when they connect). The transaction refuses writes that ``SET
+  STATEMENT tx_read_only = 0 FOR ...`` would let through a session; the session refuses
+  DDL, which a read-only *transaction* would let through after its implicit commit.
+  ``max_statement_time`` (MariaDB) or ``max_execution_time`` (MySQL) bounds each
+  statement; ``sql_select_limit`` stops the server after one row more than the caller
+  wants. aiomysql asks for multi-statements when it connects; each connection turns
+  them off again.
 - SQLite: the file is opened read-only (``mode=ro``) for read-only instances and
   ``PRAGMA query_only`` is on for every read; a progress handler interrupts a
   statement past its deadline; Python's sqlite3 runs one statement per call.
@@ -37,6 +40,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult
 
+from plugboard_sql import session_cleanup
 from plugboard_sql.settings import SqlSettings
 
 logger = logging.getLogger(__name__)
@@ -46,7 +50,6 @@ CONNECT_TIMEOUT = 10.0
 _PREPARED = "plugboard_sql.prepared"
 _BACKEND_ID = "plugboard_sql.backend_id"
 _DEADLINE = "plugboard_sql.deadline"
-_SESSION = "plugboard_sql.session"
 
 
 class DialectRules:
@@ -103,6 +106,19 @@ class DialectRules:
             seconds: The statement timeout: seconds before the database cancels a statement.
             select_limit: Where the database supports it, the most rows a query returns.
         """
+
+    async def reset(self, conn: AsyncConnection) -> bool:
+        """After the call's rollback: clear the session state a statement may leave.
+
+        Runs whatever the statement was (see :mod:`plugboard_sql.session_cleanup`).
+
+        Args:
+            conn: The connection, its transaction rolled back.
+
+        Returns:
+            Whether the connection is clean and may be reused; if not, it is discarded.
+        """
+        return True
 
     def finish(self, info: dict[Any, Any], *, interrupt: bool) -> None:
         """After the call: ``interrupt`` asks a statement still running to stop.
@@ -185,9 +201,9 @@ class PostgresRules(DialectRules):
     ) -> None:
         """``BEGIN READ ONLY`` for reads, and ``SET LOCAL ROLE`` when configured.
 
-        ``statement_timeout`` is the session's, set when the connection opens: callers
-        cannot change it (``SET`` and ``set_config`` are refused, and connections that
-        ran a caller's writes are closed afterwards), so no round trip renews it.
+        ``statement_timeout`` is the session's, set when the connection opens: a ``SET``
+        inside the call is undone by its rollback and the reset's ``RESET ALL``, and
+        connections that ran a caller's writes are closed, so no round trip renews it.
         """
         if write:
             return
@@ -195,6 +211,11 @@ class PostgresRules(DialectRules):
         await conn.execution_options(postgresql_readonly=True)
         if self._role_setup is not None:
             await conn.execute(self._role_setup)
+
+    async def reset(self, conn: AsyncConnection) -> bool:
+        """Release advisory locks, drop temporary tables, reset settings (one round trip)."""
+        raw = await conn.get_raw_connection()
+        return await session_cleanup.reset_postgres(raw.driver_connection)
 
     def cancel_statement(self, info: dict[Any, Any]) -> str | None:
         """``pg_cancel_backend`` of the connection's server process."""
@@ -218,8 +239,6 @@ class MySqlRules(DialectRules):
         "SELECT TABLE_ROWS FROM information_schema.TABLES "
         "WHERE TABLE_SCHEMA = :schema AND TABLE_NAME = :table"
     )
-    _MULTI_STATEMENTS_OFF = b"\x01\x00"  # COM_SET_OPTION: MYSQL_OPTION_MULTI_STATEMENTS_OFF
-    _COM_SET_OPTION = 0x1B
 
     @property
     def driver_errors(self) -> tuple[type[Exception], ...]:
@@ -242,14 +261,12 @@ class MySqlRules(DialectRules):
     async def _prepare(self, conn: AsyncConnection) -> None:
         raw = await conn.get_raw_connection()
         driver: Any = raw.driver_connection
-        execute_command = getattr(driver, "_execute_command", None)
-        read_packet = getattr(driver, "_read_packet", None)
-        if execute_command is not None and read_packet is not None:
-            # The driver asked for multi-statements at the handshake and offers no way not
-            # to: tell the server to refuse several statements in one query again.
-            await execute_command(self._COM_SET_OPTION, self._MULTI_STATEMENTS_OFF)
-            await read_packet()
-        else:  # pragma: no cover - a driver without aiomysql's internals
+        # The driver asked for multi-statements at the handshake and offers no way not
+        # to: tell the server to refuse several statements in one query again.
+        turned_off = await session_cleanup.mysql_command(
+            driver, session_cleanup.COM_SET_OPTION, session_cleanup.MULTI_STATEMENTS_OFF
+        )
+        if not turned_off:  # pragma: no cover - a driver without aiomysql's internals
             logger.warning(
                 "sql instance %s: cannot turn multi-statements off with this driver; "
                 "several statements in one call are refused by parsing only",
@@ -262,29 +279,32 @@ class MySqlRules(DialectRules):
     async def begin(
         self, conn: AsyncConnection, *, write: bool, seconds: float, select_limit: int | None
     ) -> None:
-        """One ``SET SESSION``: read-only or not, the statement timeout, the row limit.
+        """One ``SET SESSION``, then, for reads, ``START TRANSACTION READ ONLY``.
 
-        Skipped when the connection's session already has these values: callers cannot
-        change them (``SET`` is refused, and connections that ran a caller's writes are
-        closed afterwards).
+        The session is set on every call (read-only or not, no autocommit, the
+        statement timeout, the row limit): the previous call's reset returned it to
+        the server's defaults. Reads then run in a read-only transaction as well as a
+        read-only session: the transaction refuses writes even under ``SET STATEMENT
+        tx_read_only = 0 FOR ...``, the session refuses DDL (which would otherwise
+        commit the transaction and run outside it).
         """
-        wanted = (write, seconds, select_limit)
-        if conn.info.get(_SESSION) == wanted:
-            return
         limit = str(int(select_limit)) if select_limit else "DEFAULT"
+        read_only = "tx_read_only" if conn.dialect.is_mariadb else "transaction_read_only"  # type: ignore[attr-defined]
         if conn.dialect.is_mariadb:  # type: ignore[attr-defined]
-            setup = (
-                f"SET SESSION tx_read_only = {0 if write else 1}, "
-                f"max_statement_time = {seconds:.3f}, sql_select_limit = {limit}"
-            )
+            timeout = f"max_statement_time = {seconds:.3f}"
         else:
-            setup = (
-                f"SET SESSION transaction_read_only = {0 if write else 1}, "
-                f"max_execution_time = {max(1, round(seconds * 1000))}, "
-                f"sql_select_limit = {limit}"
-            )
-        await conn.exec_driver_sql(setup)
-        conn.info[_SESSION] = wanted
+            timeout = f"max_execution_time = {max(1, round(seconds * 1000))}"
+        await conn.exec_driver_sql(
+            f"SET SESSION autocommit = 0, {read_only} = {0 if write else 1}, "
+            f"{timeout}, sql_select_limit = {limit}"
+        )
+        if not write:
+            await conn.exec_driver_sql("START TRANSACTION READ ONLY")
+
+    async def reset(self, conn: AsyncConnection) -> bool:
+        """``COM_RESET_CONNECTION``: locks, temporary tables, variables, handlers go."""
+        raw = await conn.get_raw_connection()
+        return await session_cleanup.reset_mysql(raw.driver_connection)
 
     def cancel_statement(self, info: dict[Any, Any]) -> str | None:
         """``KILL QUERY`` of the connection's thread."""
