@@ -29,6 +29,7 @@ from plugboard import Connector, ToolError, prompt, resource, setting_variable, 
 from plugboard_sql import schema as introspection
 from plugboard_sql.checking import StatementChecker
 from plugboard_sql.database import DESCRIPTION, Database
+from plugboard_sql.privileges import check_account
 from plugboard_sql.schema import TableDescription, TableSummary
 from plugboard_sql.settings import MAX_STATEMENT_BYTES, SqlSettings
 from plugboard_sql.statements import (
@@ -201,20 +202,12 @@ class SqlConnector(Connector[SqlSettings]):
         return self._checker
 
     async def _warn_if_privileged(self) -> None:
-        database = self.database
-        if database.family != "postgresql" or self.settings.read_only_role:
-            return
-        superuser = await database.run(
-            lambda conn: _scalar(conn, "SELECT current_setting('is_superuser') = 'on'")
-        )
-        if superuser:
-            logger.warning(
-                "sql instance %s connects to PostgreSQL as a superuser: read-only "
-                "transactions stop writes to the database, but a superuser's functions "
-                "reach further. Connect as a role with only the grants it needs, or set "
-                "read_only_role.",
-                self.instance,
-            )
+        """Warn about, or refuse, an account that may do more than the instance needs."""
+        try:
+            await check_account(self.database, self.instance)
+        except RuntimeError:
+            await self.stop()
+            raise
 
     # Browsing ------------------------------------------------------------------------
 
@@ -562,7 +555,3 @@ async def _fetch_rows(result: AsyncResult[Any], wanted: int) -> list[Any]:
     if len(rows) == first < wanted:
         rows += await result.fetchmany(wanted - first)
     return rows
-
-
-async def _scalar(conn: AsyncConnection, sql: str) -> Any:
-    return (await conn.exec_driver_sql(sql)).scalar()

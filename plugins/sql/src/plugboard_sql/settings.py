@@ -137,6 +137,15 @@ class SqlSettings(Settings):
             "(SET LOCAL ROLE), e.g. one granted pg_read_all_data and nothing else."
         ),
     )
+    refuse_privileged_account: bool = Field(
+        default=False,
+        description=(
+            "Refuse to start when the database account may do more than the instance "
+            "needs (on a read-only instance: write, create, or reach server files, "
+            "programs or other sessions; with allow_writes: reach the server). Without "
+            "it, such an account is a warning in the log naming the grants to drop."
+        ),
+    )
     pool_size: int = Field(
         default=DEFAULT_POOL_SIZE,
         ge=1,
