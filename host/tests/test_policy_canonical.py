@@ -240,3 +240,15 @@ def test_a_walk_needs_everything_beneath_allowed() -> None:
     assert not narrow.allows_tree(ALICE, "file://docs/srv/public", "docs")
     other = policy({"effect": "deny", "connectors": ["crm"]}, default="allow")
     assert other.allows_tree(ALICE, "file://docs/", "docs")
+
+
+def test_deny_rules_ignore_case_and_trailing_dots_and_allow_rules_do_not() -> None:
+    rules = policy(
+        {"resources": ["mcp://up/data/"]},
+        {"effect": "deny", "resources": ["mcp://up/data/secret/"]},
+    )
+    for spelling in ["SECRET", "Secret", "secret.", "secret. .", "SeCrEt  "]:
+        assert not rules.allows(ALICE, "resource", f"mcp://up/data/{spelling}/x", "up"), spelling
+        assert not rules.allows_tree(ALICE, f"mcp://up/data/{spelling}", "up"), spelling
+    assert rules.allows(ALICE, "resource", "mcp://up/data/public/x", "up")
+    assert not rules.allows(ALICE, "resource", "mcp://up/DATA/public/x", "up")  # allow: exact

@@ -49,14 +49,39 @@ class UriPattern(NamePattern):
     ``/**`` names a directory: it covers the directory itself, with or without its
     trailing slash, and everything beneath it, so ``file://docs/srv/secret/`` covers
     ``file://docs/srv/secret`` (a listing), ``.../secret/`` and ``.../secret/a/b.txt``.
+
+    ``loose`` patterns (those of deny rules) also match names that differ only in case
+    or in trailing dots and spaces, which backends on case-insensitive or Windows file
+    systems treat as one name: a deny then errs towards refusing, and an allow (exact)
+    towards not granting, whatever the backend makes of names.
     """
 
-    __slots__ = ()
+    __slots__ = ("_loose",)
 
-    def __init__(self, patterns: Iterable[str]) -> None:
-        super().__init__(
-            alternative for pattern in patterns for alternative in _uri_alternatives(pattern)
-        )
+    def __init__(self, patterns: Iterable[str], *, loose: bool = False) -> None:
+        self._loose = loose
+        alternatives = [a for pattern in patterns for a in _uri_alternatives(pattern)]
+        super().__init__([_loosened(a) for a in alternatives] if loose else alternatives)
+
+    def matches(self, name: str) -> bool:
+        """Whether ``name`` matches one of the globs (loosely, for loose patterns)."""
+        return super().matches(_loosened(name) if self._loose else name)
+
+    def may_match_beneath(self, prefix: str) -> bool:
+        """As :meth:`NamePattern.may_match_beneath`, loosely for loose patterns."""
+        return super().may_match_beneath(_loosened(prefix) if self._loose else prefix)
+
+    def matches_all_beneath(self, prefix: str) -> bool:
+        """As :meth:`NamePattern.matches_all_beneath`, loosely for loose patterns."""
+        return super().matches_all_beneath(_loosened(prefix) if self._loose else prefix)
+
+
+_TRAILING_DOTS = re.compile(r"[. ]+(?=/|$)")
+
+
+def _loosened(text: str) -> str:
+    """``text`` case-folded, without the trailing dots and spaces of its names."""
+    return _TRAILING_DOTS.sub("", text.casefold())
 
 
 def check_uri_pattern(pattern: str) -> str:

@@ -141,7 +141,9 @@ class _Rule:
             kinds: dict[CallKind, NamePattern | None] = dict.fromkeys(CALL_KINDS)
         else:
             kinds = {
-                kind: UriPattern(patterns) if kind == "resource" else NamePattern(patterns)
+                kind: UriPattern(patterns, loose=rule.effect == "deny")
+                if kind == "resource"
+                else NamePattern(patterns)
                 for kind, patterns in named.items()
                 if patterns is not None
             }
