@@ -1,0 +1,87 @@
+"""A proxy's upstream URIs are opaque to plugboard, so the host's policy decides on them in
+the generic canonical form: no spelling of a denied upstream resource gets through.
+
+A real plugboard peer over stdio behind a proxy instance, served over streamable HTTP with
+an API key and a policy, read by a real MCP client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx2
+from mcp import Client, MCPError
+from mcp.client.streamable_http import streamable_http_client
+
+from plugboard.hosting.api_keys import hash_api_key
+from plugboard.transports import http_app
+from plugboard_proxy import ProxyConnector
+from plugboard_testing import build_assembly
+
+BASE = "http://127.0.0.1:8000"
+ALICE = "pbk_" + "c" * 43
+NOTES = "peer://up/peer/notes"
+
+
+@asynccontextmanager
+async def serving(stdio_peer: dict[str, Any], rules: list[dict[str, Any]]) -> AsyncIterator[Client]:
+    upstream = {key: value for key, value in stdio_peer.items() if key != "pidfile"}
+    config = {
+        "connectors": {"up": {"plugin": "proxy", **upstream}},
+        "auth": {"api_keys": [{"name": "alice", "hash": hash_api_key(ALICE)}]},
+        "policy": {"default": "deny", "rules": rules},
+    }
+    assembly = build_assembly(ProxyConnector, config=config)
+    assert not assembly.problems, assembly.problems
+    app = http_app(assembly, stateless=True, json_response=True)
+    async with app.router.lifespan_context(app):
+        http = httpx2.AsyncClient(
+            transport=httpx2.ASGITransport(app=app), base_url=BASE, headers={"x-api-key": ALICE}
+        )
+        async with http, Client(streamable_http_client(f"{BASE}/mcp", http_client=http)) as mcp:
+            yield mcp
+
+
+async def read(client: Client, uri: str) -> str:
+    try:
+        result = await client.read_resource(uri)
+    except MCPError as error:
+        return f"error: {error.error.message}"
+    return "".join(getattr(content, "text", "") for content in result.contents)
+
+
+SPELLINGS = [
+    f"{NOTES}/secret",
+    f"{NOTES}/%73ecret",
+    f"{NOTES}/%73%65%63%72%65%74",
+    f"{NOTES}/SECRET",
+    f"{NOTES}/Secret.",
+    f"{NOTES}/x%2F..%2Fsecret",
+    f"{NOTES}/.%2Fsecret",
+    f"{NOTES}/secret%2F",
+    f"{NOTES}/secret%252F",
+    f"{NOTES}/secret%00",
+    f"{NOTES}/secret%5C",
+    "PEER://UP/peer/notes/secret",
+    "peer://up//peer/notes/secret",
+    "peer://up/peer/./notes/secret",
+    "peer://up/peer/x/../notes/secret",
+]
+
+
+async def test_no_spelling_of_a_denied_upstream_resource_is_read(
+    stdio_peer: dict[str, Any],
+) -> None:
+    rules = [
+        {"resources": ["peer://up/peer/"]},
+        {"effect": "deny", "resources": [f"{NOTES}/secret"]},
+    ]
+    async with serving(stdio_peer, rules) as client:
+        assert await read(client, f"{NOTES}/alpha") == "note alpha"
+        assert "is not available to alice" in await read(client, f"{NOTES}/secret")
+        for uri in SPELLINGS:
+            answer = await read(client, uri)
+            assert answer.startswith("error: "), (uri, answer)
+            assert "note" not in answer.lower().replace("notes", ""), (uri, answer)
