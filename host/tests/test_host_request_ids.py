@@ -146,3 +146,68 @@ def test_an_id_reused_after_its_answer_is_served(
         session = RawSession(http, url).open()
         answers = [answer_of(session.call("quick", 9)) for _ in range(30)]
     assert all(answer["result"]["isError"] is False for answer in answers)
+
+
+def test_legacy_sse_refuses_a_reused_id_on_its_stream(build: Any, bundle: Any, gate: Gate) -> None:
+    import json
+    import queue
+
+    events: queue.Queue[tuple[str, str]] = queue.Queue()
+
+    def listen(http: httpx.Client, url: str, count: int) -> None:
+        """Put the first ``count`` events of the stream in ``events``, then hang up."""
+        with http.stream("GET", url) as stream:
+            kind = "message"
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    kind = line[6:].strip()
+                elif line.startswith("data:"):
+                    events.put((kind, line[5:].strip()))
+                    count -= 1
+                    if not count:
+                        return
+
+    def next_message() -> dict[str, Any]:
+        kind, data = events.get(timeout=WAIT_LIMIT)
+        assert kind == "message"
+        message: dict[str, Any] = json.loads(data)
+        return message
+
+    with (
+        serving(build, bundle, gate, json_response=False) as url,
+        httpx.Client(timeout=WAIT_LIMIT) as http,
+    ):
+        base = url.removesuffix("/mcp")
+        # The endpoint, then three answers: initialize's, the refusal, the first call's.
+        listener = threading.Thread(target=listen, args=(http, f"{base}/sse", 4), daemon=True)
+        listener.start()
+        kind, endpoint = events.get(timeout=WAIT_LIMIT)
+        assert kind == "endpoint"
+
+        def post(message: dict[str, Any]) -> None:
+            assert http.post(f"{base}{endpoint}", json=message).status_code == 202
+
+        post(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "sse", "version": "0"},
+                },
+            }
+        )
+        assert next_message()["id"] == 1
+        post({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        call = {"jsonrpc": "2.0", "method": "tools/call", "params": {"name": "hold"}}
+        post({**call, "id": 5, "params": {"name": "hold", "arguments": {"n": 1}}})
+        gate.wait_for_arrivals(1)
+        post({**call, "id": 5, "params": {"name": "hold", "arguments": {"n": 2}}})
+        refusal = next_message()
+        assert (refusal["id"], refusal["error"]["code"]) == (5, -32600)
+        gate.released.set()
+        answer = next_message()
+        assert (answer["id"], answer["result"]["structuredContent"]) == (5, {"result": 1})
+        listener.join(WAIT_LIMIT)
