@@ -13,17 +13,13 @@ the directory it opened (see :mod:`plugboard_filesystem.location`).
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Literal, NotRequired
+from typing import Annotated, Literal
 
 import anyio.to_thread
-import mcp_types as types
 from pydantic import Field
-from typing_extensions import TypedDict
 
 from plugboard import (
     Audio,
@@ -35,60 +31,18 @@ from plugboard import (
     setting_variable,
     tool,
 )
-from plugboard_filesystem import canonical, directories, files, search
+from plugboard_filesystem import canonical, directories, files, resources, search
+from plugboard_filesystem.arguments import (
+    AllowedDirectories,
+    DirectoryArgument,
+    ExcludeArgument,
+    FileText,
+    PathArgument,
+)
 from plugboard_filesystem.edits import Edit, apply_edits, fenced, unified_diff
 from plugboard_filesystem.errors import shown
-from plugboard_filesystem.paths import Roots, file_uri, path_from_uri, uri_path
+from plugboard_filesystem.paths import Roots, file_uri, uri_path
 from plugboard_filesystem.settings import FilesystemSettings
-
-MAX_COMPLETIONS = 100
-
-PathArgument = Annotated[
-    str,
-    Field(
-        description=(
-            "An absolute path inside one of the allowed directories, or a path relative "
-            "to the first allowed directory (see list_allowed_directories)."
-        ),
-        min_length=1,
-    ),
-]
-DirectoryArgument = Annotated[
-    str,
-    Field(
-        description=(
-            "A directory: an absolute path inside one of the allowed directories, or a "
-            "path relative to the first one. Defaults to the first allowed directory."
-        ),
-        min_length=1,
-    ),
-]
-ExcludeArgument = Annotated[
-    tuple[str, ...],
-    Field(
-        alias="excludePatterns",
-        description=(
-            "Glob patterns of entries to leave out (and not descend into). A pattern "
-            "without '/' matches names at any depth ('node_modules', '*.pyc'); one with "
-            "'/' matches paths relative to the starting directory ('build/**')."
-        ),
-    ),
-]
-
-
-class FileText(TypedDict):
-    """One file of ``read_multiple_files``: its content or why it could not be read."""
-
-    path: str
-    content: NotRequired[str]
-    error: NotRequired[str]
-
-
-class AllowedDirectories(TypedDict):
-    """The roots of an instance and whether it may write."""
-
-    directories: list[str]
-    writable: bool
 
 
 class FilesystemConnector(Connector[FilesystemSettings]):
@@ -500,7 +454,7 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         }
 
     @resource("{+path}", name="file", title="File or directory", complete={"path": "complete_path"})
-    def file_resource(self, path: str) -> types.TextResourceContents | types.BlobResourceContents:
+    def file_resource(self, path: str) -> resources.Contents:
         """A file (text or blob) or a directory listing (JSON), by absolute path.
 
         The URI is file://<instance>/ followed by the absolute path without its leading
@@ -510,74 +464,14 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         Args:
             path: The absolute path without its leading slash.
         """
-        uri = file_uri(self.instance, path)
-        name = shown(path_from_uri(path))
-        with self.roots.locate(path_from_uri(path)) as place:
-            resolved = place.path
-            if directories.is_directory(place):
-                entries: list[directories.Entry] | None = directories.read_directory(place, name)
-            else:
-                entries = None
-                data = files.read_bytes(place, name, self.settings.max_read_bytes)
-        if entries is not None:
-            limit = self.settings.max_entries
-            listing = {
-                "path": str(resolved),
-                "entries": [
-                    {"name": entry.name, "type": entry.type, "uri": self._uri(entry.path)}
-                    for entry in entries[:limit]
-                ],
-                "truncated": len(entries) > limit,
-            }
-            return types.TextResourceContents(
-                uri=uri, mime_type="application/json", text=_json(listing)
-            )
-        mime_type = files.guess_mime_type(resolved)
-        # Text when the type says so, or when an unknown type holds clean UTF-8
-        # (README, Makefile, .env); a known binary type stays a blob.
-        unknown = mime_type == "application/octet-stream"
-        text = _as_text(data) if unknown or files.is_text_type(mime_type) else None
-        if text is not None:
-            return types.TextResourceContents(
-                uri=uri, mime_type="text/plain" if unknown else mime_type, text=text
-            )
-        return types.BlobResourceContents(uri=uri, mime_type=mime_type, blob=_base64(data))
+        return resources.read(
+            self.roots,
+            self.instance,
+            path,
+            max_read_bytes=self.settings.max_read_bytes,
+            max_entries=self.settings.max_entries,
+        )
 
     async def complete_path(self, value: str, context: Mapping[str, str]) -> list[str]:
         """Complete the ``path`` of the file resource template from the directories."""
-        return await anyio.to_thread.run_sync(self._complete_path, value)
-
-    def _complete_path(self, value: str) -> list[str]:
-        starts = [f"{uri_path(root)}/" for root in self.roots.directories if uri_path(root)]
-        found = [start for start in starts if start.startswith(value) and start != value]
-        head, separator, prefix = value.rpartition("/")
-        if separator:
-            try:
-                with self.roots.locate(path_from_uri(head)) as place:
-                    entries = directories.read_directory(place, "")
-            except ToolError:
-                entries = []
-            found += [
-                f"{head}/{entry.name}{'/' if entry.type == 'directory' else ''}"
-                for entry in entries
-                if entry.name.startswith(prefix)
-                and (prefix.startswith(".") or not entry.name.startswith("."))
-            ]
-        return found[:MAX_COMPLETIONS]
-
-
-def _as_text(data: bytes) -> str | None:
-    if b"\x00" in data:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def _base64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
+        return await anyio.to_thread.run_sync(resources.complete, self.roots, value)
