@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 
+import httpx2
 import pytest
 from pydantic import ValidationError
 
@@ -125,6 +126,23 @@ def test_describe_error_unwraps_groups() -> None:
     group = ExceptionGroup("transport", [ConnectionRefusedError("All connection attempts failed")])
     assert describe_error(group) == "ConnectionRefusedError: All connection attempts failed"
     assert describe_error(TimeoutError()) == "TimeoutError"
+
+
+def test_describe_error_leaves_credentials_in_urls_out() -> None:
+    # HTTP errors quote the URL; the reason reaches clients and /readyz, not only the log.
+    url = "https://relay:pw-in-url@up.example/mcp?api_key=key-in-url"
+    error = httpx2.HTTPStatusError(
+        f"Client error '401 Unauthorized' for url '{url}'",
+        request=httpx2.Request("POST", url),
+        response=httpx2.Response(401),
+    )
+    reason = describe_error(ExceptionGroup("transport", [error]))
+    assert "pw-in-url" not in reason
+    assert "key-in-url" not in reason
+    assert reason == (
+        "HTTPStatusError: Client error '401 Unauthorized' for url "
+        "'https://[redacted]@up.example/mcp?api_key=[redacted]'"
+    )
 
 
 def test_settings_need_exactly_one_transport() -> None:

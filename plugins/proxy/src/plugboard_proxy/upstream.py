@@ -45,6 +45,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import TypeAdapter, ValidationError
 
 from plugboard import Context, ToolError
+from plugboard.redaction import redact_text
 from plugboard_proxy.fastpath import (
     FastPathUnsupported,
     HttpTarget,
@@ -117,14 +118,18 @@ class Listing:
 
 
 def describe_error(error: BaseException) -> str:
-    """A one-line reason from an exception, unwrapping exception groups."""
+    """A one-line reason from an exception, unwrapping exception groups.
+
+    It reaches clients (tool results, ``/readyz``) as well as the log, and HTTP errors
+    quote the URL, so credentials in it are taken out (:func:`plugboard.redaction.redact_text`).
+    """
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         error = error.exceptions[0]
     if isinstance(error, MCPError):
-        return f"{error.error.message} (MCP error {error.error.code})"
+        return redact_text(f"{error.error.message} (MCP error {error.error.code})")
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     name = type(error).__name__
-    return f"{name}: {text}" if text else name
+    return redact_text(f"{name}: {text}") if text else name
 
 
 class _EndOfStreamWatch:
@@ -747,10 +752,11 @@ class Upstream:
         try:
             raw = await fast.call_tool(request_id, name, arguments, on_notification)
         except UpstreamGone as error:
-            self._connection_lost(str(error))
+            reason = redact_text(str(error))
+            self._connection_lost(reason)
             raise UpstreamUnavailable(
                 f"upstream {self.name!r} ({self.settings.target}) could not be reached: "
-                f"{error}; plugboard is reconnecting"
+                f"{reason}; plugboard is reconnecting"
             ) from None
         except anyio.get_cancelled_exc_class():
             if not fast.modern:
