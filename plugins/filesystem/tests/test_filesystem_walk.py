@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from plugboard import ToolError
+from plugboard_filesystem.directories import rename_no_replace
 from plugboard_filesystem.paths import Roots
 
 if TYPE_CHECKING:
@@ -136,3 +137,23 @@ async def test_hard_links_are_served_unless_refused(serve_fs: ServeFs, root: Pat
         # Files with one name are read as usual.
         assert await fs.text("read_text_file", path="dir/file.txt") == "inside"
     assert (root.parent / "outside" / "secret.txt").read_text() == SECRET
+
+
+def test_a_rename_never_replaces_what_appeared_at_the_target(root: Path) -> None:
+    # move_file checks that the destination is free; the rename itself refuses too,
+    # so an entry created there in between is not replaced.
+    (root / "taken.txt").write_text("appeared meanwhile")
+    roots = Roots.from_settings([str(root)])
+    with (
+        roots.locate("dir/file.txt", follow_final=False) as origin,
+        roots.locate("taken.txt", follow_final=False) as target,
+        pytest.raises(FileExistsError),
+    ):
+        rename_no_replace(origin, target)
+    assert (root / "taken.txt").read_text() == "appeared meanwhile"
+    with (
+        roots.locate("dir/file.txt", follow_final=False) as origin,
+        roots.locate("free.txt", follow_final=False) as target,
+    ):
+        rename_no_replace(origin, target)
+    assert (root / "free.txt").read_text() == "inside"

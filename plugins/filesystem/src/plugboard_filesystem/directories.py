@@ -9,13 +9,15 @@ skipped, never entered.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import os
 import shutil
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from plugboard import ToolError
 from plugboard_filesystem.errors import os_error
@@ -177,16 +179,55 @@ def move(origin: Location, target: Location, source: str, destination: str) -> N
     if target.is_root or _status(target, destination) is not None:
         raise ToolError(f"{destination} already exists; move_file never overwrites")
     try:
-        os.rename(
-            origin.name,
-            target.name,
-            src_dir_fd=origin.directory,
-            dst_dir_fd=target.directory,
-        )
+        rename_no_replace(origin, target)
     except OSError as error:
+        if error.errno == errno.EEXIST:
+            raise ToolError(f"{destination} already exists; move_file never overwrites") from None
         if error.errno != errno.EXDEV:
             raise os_error(error, source) from None
         _move_across(origin, target, source)
+
+
+RENAME_NOREPLACE = 1
+
+
+def _load_renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):  # not Linux, or a C library without it
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    function.argtypes += [ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return cast("Callable[[int, bytes, int, bytes, int], int]", function)
+
+
+_renameat2 = _load_renameat2()
+
+
+def rename_no_replace(origin: Location, target: Location) -> None:
+    """Rename ``origin`` to ``target``, failing with ``EEXIST`` if the target exists.
+
+    Linux's ``renameat2(RENAME_NOREPLACE)`` makes that one step, so an entry created
+    at the target after :func:`move` checked it is not replaced. Where the kernel,
+    the C library or the file system lacks it, a plain rename follows the check.
+    """
+    if _renameat2 is not None:
+        done = _renameat2(
+            origin.directory,
+            os.fsencode(origin.name),
+            target.directory,
+            os.fsencode(target.name),
+            RENAME_NOREPLACE,
+        )
+        if done == 0:
+            return
+        failure = ctypes.get_errno()
+        # EINVAL: a file system without the flag (or a directory into itself,
+        # which the plain rename reports the same way).
+        if failure not in (errno.ENOSYS, errno.EINVAL):
+            raise OSError(failure, os.strerror(failure))
+    os.rename(origin.name, target.name, src_dir_fd=origin.directory, dst_dir_fd=target.directory)
 
 
 def _status(place: Location, name: str) -> os.stat_result | None:
