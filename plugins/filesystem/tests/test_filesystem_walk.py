@@ -61,6 +61,8 @@ def test_links_inside_are_followed_by_the_walk(root: Path) -> None:
     # The last name is kept when it is not to be followed.
     assert roots.resolve("chain", follow_final=False) == root / "chain"
     assert roots.resolve("inner/", follow_final=False) == root / "inner"
+    assert roots.resolve("inner/.", follow_final=False) == root / "dir"
+    assert roots.resolve("inner/nested/..", follow_final=False) == root / "dir"
     with roots.locate("chain/file.txt") as place:
         assert (place.name, place.missing, place.root) == ("file.txt", (), root)
         assert os.stat(place.directory).st_ino == os.stat(root / "dir").st_ino

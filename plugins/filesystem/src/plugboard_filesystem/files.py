@@ -176,6 +176,9 @@ def open_regular(place: Location, name: str) -> Iterator[tuple[BinaryIO, int]]:
         check_links(status, place, name)
         os.set_blocking(descriptor, True)
         stream = os.fdopen(descriptor, "rb")
+    except OSError as error:
+        os.close(descriptor)
+        raise os_error(error, name) from None
     except BaseException:
         os.close(descriptor)
         raise

@@ -103,6 +103,9 @@ class Roots:
                 never says what lies outside.
         """
         _check_spelling(path)
+        if path.rstrip("/").rpartition("/")[2] in (".", ".."):
+            # No last name to keep ("link/.", "a/.."): the whole path is resolved.
+            follow_final = True
         candidate = path if os.path.isabs(path) else os.path.join(self.first, path)
         return locate(
             self.directories,
