@@ -128,7 +128,7 @@ def directory_tree(place: Location, name: str, excluded: Matcher, limit: int) ->
     # One frame per directory being listed: its descriptor, relative prefix, the
     # entries still to visit and the list its nodes go into. Iterative, so a deep
     # tree needs no deep recursion.
-    frames = [(base, "", iter(_scan(base, place.path, name)), tree)]
+    frames = [(base, "", _paced(_scan(base, place.path, name)), tree)]
     try:
         while frames:
             directory, prefix, entries, nodes = frames[-1]
@@ -151,7 +151,7 @@ def directory_tree(place: Location, name: str, excluded: Matcher, limit: int) ->
             _checkpoint()
             child = open_child(directory, entry.name, name)
             if child is not None:
-                entries_below = iter(_scan(child, entry.path, name))
+                entries_below = _paced(_scan(child, entry.path, name))
                 frames.append((child, f"{relative}/", entries_below, children))
     finally:
         for frame in frames:
@@ -175,7 +175,7 @@ def search_files(
         subdirectories = []
         entries = _scan(directory, path, name)
         try:
-            for entry in entries:
+            for entry in _paced(entries):
                 relative = f"{prefix}{entry.name}"
                 if excluded(entry.name, relative):
                     continue
@@ -207,6 +207,14 @@ def search_files(
         for directory, _pending in frames:
             os.close(directory)
     return {"matches": found, "truncated": False}
+
+
+def _paced(entries: list[Entry]) -> Iterator[Entry]:
+    """``entries``, with a cancellation check every so many: a directory may be huge."""
+    for index, entry in enumerate(entries):
+        if index % 1024 == 1023:
+            _checkpoint()
+        yield entry
 
 
 def _scan(directory: int, path: Path, name: str) -> list[Entry]:
