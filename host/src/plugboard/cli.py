@@ -19,6 +19,7 @@ from plugboard.config import load_config
 from plugboard.errors import ConfigError
 from plugboard.middleware import Call
 from plugboard.plugins import load_plugins
+from plugboard.redaction import install_log_redaction, keep_secrets_out_of_logs
 
 if TYPE_CHECKING:
     from plugboard.telemetry.setup import InstalledTelemetry
@@ -42,6 +43,7 @@ def _setup_logging(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_redaction()
 
 
 def _assemble(config_path: Path | None) -> Assembly:
@@ -50,7 +52,9 @@ def _assemble(config_path: Path | None) -> Assembly:
     except ConfigError as error:
         _exit_with(error)
     registry = load_plugins(config.environ)
-    return assemble(registry, config)
+    assembly = assemble(registry, config)
+    keep_secrets_out_of_logs(assembly)
+    return assembly
 
 
 def _report_instances(assembly: Assembly) -> None:

@@ -26,10 +26,13 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 from pydantic import BaseModel, SecretBytes, SecretStr
+
+if TYPE_CHECKING:
+    from plugboard.assembly import Assembly
 
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 6
@@ -202,6 +205,16 @@ def _url_secrets(value: str) -> Iterator[str]:
 # --- logging -----------------------------------------------------------------------------
 
 _installed = False
+
+
+def keep_secrets_out_of_logs(assembly: Assembly) -> None:
+    """Clean every log record from now on, of the assembly's secrets among others.
+
+    The secrets are those of the configuration and of the started instances' settings.
+    """
+    install_log_redaction()
+    started = [state.obj.settings for state in assembly.instances.values() if state.obj]
+    remember_secrets_in(assembly.config, *started)
 
 
 def install_log_redaction() -> None:

@@ -46,7 +46,7 @@ from plugboard.hosting.request_ids import RequestIdGuard
 from plugboard.hosting.resource_metadata import metadata_routes
 from plugboard.hosting.shutdown import GracefulShutdown
 from plugboard.plugins import load_plugins
-from plugboard.redaction import install_log_redaction, remember_secrets_in
+from plugboard.redaction import keep_secrets_out_of_logs
 from plugboard.relay import RelayLane
 from plugboard.server import PlugboardServer
 
@@ -82,13 +82,6 @@ async def serve_stdio(assembly: Assembly) -> None:
             )
     finally:
         await assembly.stop()
-
-
-def keep_secrets_out_of_logs(assembly: Assembly) -> None:
-    """Redact log records (see :mod:`plugboard.redaction`), and the assembly's secrets in them."""
-    install_log_redaction()
-    started = [state.obj.settings for state in assembly.instances.values() if state.obj]
-    remember_secrets_in(assembly.config, *started)
 
 
 def transport_security(assembly: Assembly, host: str) -> TransportSecuritySettings | None:
