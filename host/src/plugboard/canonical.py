@@ -95,10 +95,45 @@ def tool_resolver(
     if unknown:
         raise AssemblyError(f"{what}: paths names {unknown}, which are not its parameters")
     model = parameters.model
-    trees = frozenset(spec.trees)
 
+    def values(call: Call) -> dict[str, Any]:
+        try:
+            validated = model.model_validate(call.arguments)
+        except ValidationError as error:
+            details = "; ".join(validation_messages(error))
+            raise ToolError(f"Invalid arguments for {call.name}: {details}") from None
+        return {path: getattr(validated, path) for path in paths}
+
+    return _path_resolver(paths, frozenset(spec.trees), connector, values)
+
+
+def raw_tool_resolver(
+    paths: Sequence[str], trees: Sequence[str], connector: Any
+) -> Resolver | None:
+    """The resolver of a dynamic tool that declares paths, whose arguments are not validated.
+
+    A declared path the client left out stands for the top of the instance
+    (``<scheme>://<instance>/``): the backend's default is not known, so the policy
+    decides on all of it.
+    """
+    names = [*paths, *(name for name in trees if name not in paths)]
+    if not names:
+        return None
+
+    def values(call: Call) -> dict[str, Any]:
+        return {path: call.arguments.get(path, "") for path in names}
+
+    return _path_resolver(names, frozenset(trees), connector, values)
+
+
+def _path_resolver(
+    paths: Sequence[str],
+    trees: frozenset[str],
+    connector: Any,
+    values_of: Callable[[Call], Mapping[str, Any]],
+) -> Resolver:
     async def resolve(call: Call) -> Sequence[NamedResource]:
-        named = _path_values(model, call.arguments, paths, call.name)
+        named = _path_values(values_of(call), paths, call.name)
         values = [value for value, _ in named]
         if connector is None:
             uris = [canonical_uri(value) for value in values]
@@ -115,17 +150,12 @@ def tool_resolver(
 
 
 def _path_values(
-    model: Any, arguments: Mapping[str, Any], paths: Sequence[str], name: str
+    arguments: Mapping[str, Any], paths: Sequence[str], name: str
 ) -> list[tuple[str, str]]:
     """The path values of a call, each with the argument it came from."""
-    try:
-        validated = model.model_validate(arguments)
-    except ValidationError as error:
-        details = "; ".join(validation_messages(error))
-        raise ToolError(f"Invalid arguments for {name}: {details}") from None
     values: list[tuple[str, str]] = []
     for path in paths:
-        value = getattr(validated, path)
+        value = arguments.get(path)
         if value is None:
             continue
         items = list(value) if isinstance(value, (list, tuple)) else [value]

@@ -22,7 +22,7 @@ from typing import Any
 import mcp_types as types
 from mcp.shared.uri_template import InvalidUriTemplate, UriTemplate
 
-from plugboard.canonical import naming, resource_resolver
+from plugboard.canonical import naming, raw_tool_resolver, resource_resolver
 from plugboard.catalog import (
     Catalog,
     Owner,
@@ -67,12 +67,19 @@ class DynamicTool:
             its :class:`plugboard.Context` alone (progress, log messages). Over HTTP
             the host may then serve its calls on the relay lane (:mod:`plugboard.relay`),
             which skips the SDK's per-request machinery but not the middleware.
+        paths: Arguments that name resources the tool opens, as ``@tool(paths=...)``:
+            a policy decides on each (a string or a list of strings), canonicalised by
+            :meth:`plugboard.Connector.canonical_paths`. One the client leaves out
+            stands for the whole instance.
+        trees: Arguments that name a directory the tool walks, as ``@tool(trees=...)``.
     """
 
     definition: types.Tool
     call: ToolCall
     timeout: float | None = None
     relay: bool = False
+    paths: Sequence[str] = ()
+    trees: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +168,12 @@ def _build_tool(
         owner=owner,
         timeout=tool.timeout if tool.timeout is not None else timeout,
         annotations=_annotation_flags(tool.definition),
-        handle=_tool_handler(compose(middleware, endpoint)),
+        handle=_tool_handler(
+            naming(
+                raw_tool_resolver(tool.paths, tool.trees, owner.connector),
+                compose(middleware, endpoint),
+            )
+        ),
         relay=tool.relay,
     )
 

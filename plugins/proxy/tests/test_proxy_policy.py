@@ -7,11 +7,15 @@ an API key and a policy, read by a real MCP client.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
@@ -26,8 +30,8 @@ NOTES = "peer://up/peer/notes"
 
 
 @asynccontextmanager
-async def serving(stdio_peer: dict[str, Any], rules: list[dict[str, Any]]) -> AsyncIterator[Client]:
-    upstream = {key: value for key, value in stdio_peer.items() if key != "pidfile"}
+async def serving(upstream: dict[str, Any], rules: list[dict[str, Any]]) -> AsyncIterator[Client]:
+    upstream = {key: value for key, value in upstream.items() if key != "pidfile"}
     config = {
         "connectors": {"up": {"plugin": "proxy", **upstream}},
         "auth": {"api_keys": [{"name": "alice", "hash": hash_api_key(ALICE)}]},
@@ -85,3 +89,59 @@ async def test_no_spelling_of_a_denied_upstream_resource_is_read(
             answer = await read(client, uri)
             assert answer.startswith("error: "), (uri, answer)
             assert "note" not in answer.lower().replace("notes", ""), (uri, answer)
+
+
+@pytest.fixture
+def filesystem_upstream(tmp_path: Path) -> tuple[dict[str, Any], Path]:
+    """Proxy settings for plugboard's own filesystem connector served over stdio."""
+    root = Path(os.path.realpath(tmp_path)) / "share"
+    (root / "public").mkdir(parents=True)
+    (root / "secret").mkdir()
+    (root / "public" / "p.txt").write_text("public text")
+    (root / "secret" / "s.txt").write_text("SECRET TEXT")
+    config = tmp_path / "upstream.toml"
+    config.write_text(f'[connectors.docs]\nplugin = "filesystem"\nroots = ["{root}"]\n')
+    settings = {
+        "command": sys.executable,
+        "args": ["-m", "plugboard.cli", "serve", "--stdio", "--config", str(config)],
+        "env": {"PLUGBOARD_PLUGINS": "filesystem"},
+        "cwd": str(tmp_path),
+        "paths": {"docs_read_text_file": ["path"], "docs_read_multiple_files": ["paths"]},
+        "trees": {"docs_directory_tree": ["path"]},
+    }
+    return settings, root
+
+
+async def test_declared_path_arguments_of_upstream_tools_are_decided_as_reads(
+    filesystem_upstream: tuple[dict[str, Any], Path],
+) -> None:
+    settings, root = filesystem_upstream
+    rules = [
+        {"tools": ["up_*"], "resources": ["file://up/"]},
+        {"effect": "deny", "resources": [f"file://up{root}/secret/"]},
+    ]
+    async with serving(settings, rules) as client:
+
+        async def call(tool: str, **arguments: Any) -> str:
+            result = await client.call_tool(tool, arguments)
+            return "".join(getattr(block, "text", "") for block in result.content)
+
+        assert await call("up_docs_read_text_file", path=f"{root}/public/p.txt") == "public text"
+        for path in [
+            f"{root}/secret/s.txt",
+            f"{root}/public/../secret/s.txt",
+            f"{root}//secret//s.txt",
+            f"{root}/./SECRET/s.txt",
+            f"file://{root}/secret/s.txt",
+            f"{root}/secret%2Fs.txt",
+        ]:
+            answer = await call("up_docs_read_text_file", path=path)
+            assert "is not available to alice" in answer, (path, answer)
+        relative = await call("up_docs_read_text_file", path="secret/s.txt")
+        assert "give up_docs_read_text_file an absolute path" in relative
+        both = await call(
+            "up_docs_read_multiple_files", paths=[f"{root}/public/p.txt", f"{root}/secret/s.txt"]
+        )
+        assert "is not available to alice" in both
+        assert "is not available to alice" in await call("up_docs_directory_tree", path=str(root))
+        assert "SECRET TEXT" not in await call("up_docs_directory_tree", path=f"{root}/public")

@@ -26,6 +26,7 @@ from plugboard import (
     DynamicTool,
     ToolError,
 )
+from plugboard.uris import UriError
 from plugboard_proxy.names import Filter, UriMap, exposed_names
 from plugboard_proxy.settings import ProxySettings
 from plugboard_proxy.upstream import Listing, Upstream, UpstreamUnavailable
@@ -78,6 +79,27 @@ class ProxyConnector(Connector[ProxySettings]):
         """The upstream connection's state: ready, connecting, or down with a reason."""
         return self.upstream.state()
 
+    async def canonical_paths(self, tool: str, paths: Sequence[str]) -> list[str]:
+        """The URIs a [policy] decides on for an upstream tool's path arguments.
+
+        A URI is taken as the upstream names it; an absolute path is placed under
+        ``<path_scheme>://<instance>``. A relative path is refused: where the upstream
+        starts from is not known here, so no rule could be checked against it.
+        """
+        uris = []
+        for path in paths:
+            if "://" in path:
+                uri = self.uris.expose(path)
+            elif path.startswith("/"):
+                uri = f"{self.settings.path_scheme}://{self.instance}{path}"
+            else:
+                raise UriError(
+                    f"{path!r} is relative; give {tool} an absolute path (the server's policy "
+                    "decides on absolute paths only)"
+                )
+            uris.append(await self.canonical_uri(uri))
+        return uris
+
     async def components(self) -> Components:
         """The upstream's components as of its last listing, filtered and renamed."""
         return self._components
@@ -117,6 +139,8 @@ class ProxyConnector(Connector[ProxySettings]):
                         }
                     ),
                     call=partial(self._call_tool, tool.name),
+                    paths=tuple(self.settings.paths.get(tool.name, ())),
+                    trees=tuple(self.settings.trees.get(tool.name, ())),
                     # Calls only travel on to the upstream: the host may relay them
                     # on its lean HTTP lane.
                     relay=True,

@@ -87,6 +87,27 @@ class ProxySettings(Settings):
         default_factory=dict,
         description="Descriptions that replace the upstream's, by upstream tool or prompt name.",
     )
+    paths: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "The arguments of upstream tools that name resources, by upstream tool name "
+            '(read_text_file = ["path"]): a [policy] decides on each as on reading '
+            "<path_scheme>://<instance>/<absolute path>, or on the URI given. Relative "
+            "paths are refused: the upstream's starting directory is not known."
+        ),
+    )
+    trees: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "As paths, for arguments naming a directory the tool walks (a search, a "
+            "tree): allowed only when nothing beneath is denied."
+        ),
+    )
+    path_scheme: str = Field(
+        default="file",
+        pattern=r"^[A-Za-z][A-Za-z0-9+.-]*$",
+        description="The URI scheme that paths are decided under (see paths).",
+    )
     connect_timeout: float = Field(
         default=15.0,
         gt=0,
@@ -147,7 +168,7 @@ class ProxySettings(Settings):
             return json.loads(text) if text.startswith("[") else [text]
         return value
 
-    @field_validator("env", "headers", "rename", "descriptions", mode="before")
+    @field_validator("env", "headers", "rename", "descriptions", "paths", "trees", mode="before")
     @classmethod
     def _mapping_from_text(cls, value: Any) -> Any:
         if isinstance(value, str):
