@@ -238,6 +238,8 @@ class _Walk:
             target = _readlink(name, top)
             if target is not None:
                 raise _Expand(_joined(self._here(), target, rest)) from None
+            if error.errno == errno.ELOOP:  # a link a moment ago, not now: look again
+                raise _Expand(_joined(self._here(), name, rest)) from None
             self._lose(name, errno.ENOTDIR)
             return
         self.opened.append((name, descriptor))
