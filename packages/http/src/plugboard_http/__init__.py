@@ -19,6 +19,7 @@ from plugboard_http.errors import (
     ErrorMapper,
     HttpStatusError,
     UnreadableAnswer,
+    unknown_outcome,
     vendor_message,
 )
 from plugboard_http.pagination import (
@@ -69,5 +70,6 @@ __all__ = [
     "paginate_pages",
     "parse_retry_after",
     "redact_headers",
+    "unknown_outcome",
     "vendor_message",
 ]

@@ -142,6 +142,26 @@ def vendor_message(response: httpx.Response) -> str | None:
     return line
 
 
+def unknown_outcome(service: str, method: str, check: str | None = None) -> str:
+    """The sentences that end the error of a write to ``service`` whose outcome is unknown.
+
+    Starts with a space, to follow the sentence that says what failed.
+
+    Args:
+        service: The backend's name ("Copper").
+        method: The request's method.
+        check: How to find out whether it took effect, as a sentence; a generic one
+            by default.
+    """
+    check = check or (
+        f"Check in {service} whether it took effect before trying again, so as not to do it twice."
+    )
+    return (
+        f" Its outcome is unknown: the {method} request may have been carried out by "
+        f"{service} before the failure, so it was not retried. {check}"
+    )
+
+
 def _seconds(value: float) -> str:
     return f"{math.ceil(value)} s"
 
@@ -181,14 +201,7 @@ class ErrorMapper:
                 may exist: search_people for it by email before creating it again.");
                 a generic one by default.
         """
-        check = check or (
-            f"Check in {self.service} whether it took effect before trying again, "
-            "so as not to do it twice."
-        )
-        return (
-            f" Its outcome is unknown: the {method} request may have been carried out by "
-            f"{self.service} before the failure, so it was not retried. {check}"
-        )
+        return unknown_outcome(self.service, method, check)
 
     def for_response(
         self,

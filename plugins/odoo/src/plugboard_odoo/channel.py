@@ -45,7 +45,15 @@ class HttpChannel(Protocol):
         """Open the connection pool."""
         ...
 
-    async def post(self, path: str, body: bytes, *, content_type: str, idempotent: bool) -> bytes:
+    async def post(
+        self,
+        path: str,
+        body: bytes,
+        *,
+        content_type: str,
+        idempotent: bool,
+        check: str | None = None,
+    ) -> bytes:
         """POST ``body`` to ``path`` and return the answer's body.
 
         Args:
@@ -54,6 +62,8 @@ class HttpChannel(Protocol):
             content_type: Its media type.
             idempotent: Whether sending it twice is harmless (a read): only such
                 requests are tried again after Odoo may have received them.
+            check: For a write: how to find out whether it took effect, for the error
+                when its outcome is unknown.
 
         Raises:
             plugboard_http.HttpStatusError: Odoo, or a proxy, answered with an HTTP status
@@ -71,7 +81,9 @@ def retry_policy(max_attempts: int) -> RetryPolicy:
     """How the channel retries: quickly, since an RPC call is one short request.
 
     Reads are retried after network failures and 429/502/503/504 answers; writes only
-    when Odoo provably never received them (no connection) or turned them away (429).
+    when Odoo provably never received them (no connection could be opened). Odoo's
+    documentation says nothing of a 429 (one would come from a proxy in front of it,
+    which may send it after Odoo acted), so a 429 to a write leaves its outcome unknown.
     """
     return RetryPolicy(
         attempts=max_attempts,
@@ -173,6 +185,9 @@ class OdooHttpErrors(ErrorMapper):
             what = f"Odoo at {self.base_url} did not answer in time ({kind}){tries}"
         elif isinstance(error, httpx.DecodingError):
             what = f"The answer of Odoo at {self.base_url} could not be decoded ({kind}){tries}"
+        elif maybe_applied:
+            # A reset or a drop after the request went out: Odoo was reached.
+            what = f"The connection to Odoo at {self.base_url} failed ({kind}){tries}"
         else:
             what = f"Odoo at {self.base_url} could not be reached ({kind}){tries}"
         if maybe_applied and not idempotent:
@@ -229,17 +244,36 @@ class RestChannel:
         """Open the connection pool."""
         await self.rest.start()
 
-    async def post(self, path: str, body: bytes, *, content_type: str, idempotent: bool) -> bytes:
+    async def post(
+        self,
+        path: str,
+        body: bytes,
+        *,
+        content_type: str,
+        idempotent: bool,
+        check: str | None = None,
+    ) -> bytes:
         """POST ``body`` to ``path``, retrying when that cannot do anything twice."""
         # Both protocols answer in the media type they were asked in.
         headers = {"Content-Type": content_type, "Accept": content_type.split(";")[0]}
         response = await self.rest.request(
-            "POST", path, content=body, headers=headers, idempotent=idempotent, subject=path
+            "POST",
+            path,
+            content=body,
+            headers=headers,
+            idempotent=idempotent,
+            subject=path,
+            check=check,
         )
         if response.status_code != 200:
             # A redirect (http:// to https://, a login page) or an empty 2xx from a proxy
             # is not an RPC answer; say so rather than fail to parse it.
-            raise self.errors.for_response(response, subject=path)
+            raise self.errors.for_response(
+                response,
+                subject=path,
+                maybe_applied=self.rest.may_have_acted(response, idempotent),
+                check=check,
+            )
         return response.content
 
     async def aclose(self) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from plugboard import ToolError
-from plugboard_odoo.errors import ErrorContext, OdooFault, tool_error
+from plugboard_odoo.errors import ErrorContext, OdooFault, tool_error, unknown_outcome_check
 from plugboard_odoo.transport import OdooTransport
 
 
@@ -70,14 +70,18 @@ class OdooClient:
         """Call ``model.method`` with ``args`` and ``kwargs``, plus the instance's context.
 
         Raises:
-            ToolError: Odoo reported an error or could not be reached.
+            ToolError: Odoo reported an error or could not be reached; for a call that
+                is not ``idempotent`` whose outcome is unknown (a 5xx, a lost or
+                unreadable answer), the message says it may have been carried out
+                and how to check, and the call is not sent again.
         """
         options = dict(kwargs or {})
         if self.context:
             options["context"] = {**self.context, **options.get("context", {})}
+        check = None if idempotent else unknown_outcome_check(model, method)
         try:
             return await self.transport.execute_kw(
-                model, method, args, options, idempotent=idempotent
+                model, method, args, options, idempotent=idempotent, check=check
             )
         except OdooFault as fault:
             raise tool_error(fault, f"{model}.{method}", self.errors) from None

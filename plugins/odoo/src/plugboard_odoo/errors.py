@@ -191,3 +191,16 @@ def tool_error(fault: OdooFault, call: str, context: ErrorContext) -> ToolError:
     elif "Invalid field" in message or "Invalid leaf" in message:
         hint = " Check the field names with describe_model."
     return ToolError(f"Odoo failed to run {call}: {name}: {message}{hint}")
+
+
+def unknown_outcome_check(model: str, method: str) -> str:
+    """How to find out whether a write ``model.method`` whose outcome is unknown took effect."""
+    if method == "create":
+        return (
+            f"The {model} record may exist: search_read {model} for it (by name or another "
+            "field that identifies it) before creating it again."
+        )
+    return (
+        f"Read the records {model}.{method} works on (search_read) to see whether it took "
+        "effect before calling it again."
+    )

@@ -31,6 +31,7 @@ from xml.parsers.expat import ExpatError
 import anyio
 from pydantic import SecretStr
 
+from plugboard_http import unknown_outcome
 from plugboard_odoo.channel import HttpChannel
 from plugboard_odoo.errors import OdooFault, OdooUnavailable, from_jsonrpc, from_xmlrpc
 
@@ -89,6 +90,7 @@ class OdooTransport(ABC):
         kwargs: Mapping[str, Any],
         *,
         idempotent: bool,
+        check: str | None = None,
     ) -> Any:
         """Call ``model.method(*args, **kwargs)`` as the authenticated user.
 
@@ -98,6 +100,8 @@ class OdooTransport(ABC):
             args: Positional arguments: the record ids first for record methods.
             kwargs: Keyword arguments (``context`` included).
             idempotent: Whether the call changes nothing, so it may be sent again.
+            check: For a write: how to find out whether it took effect, for the error
+                when its outcome is unknown.
 
         Raises:
             OdooFault: Odoo reported an error.
@@ -124,9 +128,26 @@ class RpcTransport(OdooTransport):
 
     @abstractmethod
     async def call(
-        self, service: str, method: str, params: Sequence[Any], *, idempotent: bool
+        self,
+        service: str,
+        method: str,
+        params: Sequence[Any],
+        *,
+        idempotent: bool,
+        check: str | None = None,
     ) -> Any:
-        """Call ``method`` of the ``common`` or ``object`` service and return its result."""
+        """Call ``method`` of the ``common`` or ``object`` service and return its result.
+
+        An answer that is not one of the protocol's is an :class:`OdooUnavailable`;
+        for a write (not ``idempotent``) its message says the call may have been
+        carried out, and ``check``.
+        """
+
+    @staticmethod
+    def _not_rpc(message: str, *, idempotent: bool, check: str | None) -> OdooUnavailable:
+        if not idempotent:
+            message += unknown_outcome("Odoo", "POST", check)
+        return OdooUnavailable(message)
 
     async def version(self) -> dict[str, Any]:
         """``common.version()``."""
@@ -167,6 +188,7 @@ class RpcTransport(OdooTransport):
         kwargs: Mapping[str, Any],
         *,
         idempotent: bool,
+        check: str | None = None,
     ) -> Any:
         """``object.execute_kw(db, uid, key, model, method, args, kwargs)``."""
         uid = self._uid if self._uid is not None else await self._session_uid()
@@ -180,7 +202,7 @@ class RpcTransport(OdooTransport):
             list(args),
             dict(kwargs),
         ]
-        return await self.call("object", "execute_kw", params, idempotent=idempotent)
+        return await self.call("object", "execute_kw", params, idempotent=idempotent, check=check)
 
 
 class XmlRpcTransport(RpcTransport):
@@ -189,22 +211,30 @@ class XmlRpcTransport(RpcTransport):
     name = "xmlrpc"
 
     async def call(
-        self, service: str, method: str, params: Sequence[Any], *, idempotent: bool
+        self,
+        service: str,
+        method: str,
+        params: Sequence[Any],
+        *,
+        idempotent: bool,
+        check: str | None = None,
     ) -> Any:
         """Marshal the call, send it, and unmarshal the answer or its fault."""
         body = xmlrpc.client.dumps(tuple(params), method, allow_none=True).encode("utf-8")
         path = f"/xmlrpc/2/{service}"
         answer = await self.channel.post(
-            path, body, content_type=XMLRPC_CONTENT_TYPE, idempotent=idempotent
+            path, body, content_type=XMLRPC_CONTENT_TYPE, idempotent=idempotent, check=check
         )
         try:
             result, _method = xmlrpc.client.loads(answer, use_builtin_types=True)
         except xmlrpc.client.Fault as fault:
             raise from_xmlrpc(fault.faultCode, fault.faultString) from None
         except (ExpatError, ValueError, TypeError, xmlrpc.client.ResponseError):
-            raise OdooUnavailable(
+            raise self._not_rpc(
                 f"The answer to POST {path} is not XML-RPC: check that the url setting points "
-                "at an Odoo server."
+                "at an Odoo server.",
+                idempotent=idempotent,
+                check=check,
             ) from None
         return result[0] if result else None
 
@@ -219,7 +249,13 @@ class JsonRpcTransport(RpcTransport):
         self._ids = itertools.count(1)
 
     async def call(
-        self, service: str, method: str, params: Sequence[Any], *, idempotent: bool
+        self,
+        service: str,
+        method: str,
+        params: Sequence[Any],
+        *,
+        idempotent: bool,
+        check: str | None = None,
     ) -> Any:
         """Send a JSON-RPC 2.0 ``call`` and return its ``result``, or raise its ``error``."""
         request_id = next(self._ids)
@@ -231,16 +267,18 @@ class JsonRpcTransport(RpcTransport):
         }
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         answer = await self.channel.post(
-            "/jsonrpc", body, content_type=JSON_CONTENT_TYPE, idempotent=idempotent
+            "/jsonrpc", body, content_type=JSON_CONTENT_TYPE, idempotent=idempotent, check=check
         )
         try:
             reply = json.loads(answer)
         except ValueError:
             reply = None
         if not isinstance(reply, Mapping) or ("result" not in reply and "error" not in reply):
-            raise OdooUnavailable(
+            raise self._not_rpc(
                 "The answer to POST /jsonrpc is not JSON-RPC: check that the url setting "
-                "points at an Odoo server."
+                "points at an Odoo server.",
+                idempotent=idempotent,
+                check=check,
             )
         error = reply.get("error")
         if error is not None:
