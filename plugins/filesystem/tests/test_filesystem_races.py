@@ -10,6 +10,7 @@ fixed; nothing here depends on timing.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import os
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 import pytest
+from mcp.shared.exceptions import MCPError
 
 if TYPE_CHECKING:
     from conftest import FsClient, ServeFs
@@ -30,6 +32,7 @@ pytestmark = pytest.mark.anyio
 OUTSIDE = "OUTSIDE: must never be read"
 ONLY_OUTSIDE = "only-beyond.txt"
 """A name that exists only outside: no listing may show it."""
+OUTSIDE_BASE64 = base64.b64encode(OUTSIDE.encode()).decode()
 INSIDE = "inside"
 ROUNDS = 150
 SWAP_STEPS = (("swap", "parked"), ("link", "swap"), ("swap", "link"), ("parked", "swap"))
@@ -99,7 +102,7 @@ def swapping_locally(root: Path) -> Iterator[list[int]]:
     assert not failures, failures
 
 
-async def hammer(fs: FsClient, rounds: int) -> dict[str, int]:
+async def hammer(fs: FsClient, root: Path, rounds: int) -> dict[str, int]:
     """Read, write, edit, list and move through ``swap/``; check every answer."""
     served = {"read": 0, "written": 0}
     for number in range(rounds):
@@ -109,8 +112,17 @@ async def hammer(fs: FsClient, rounds: int) -> dict[str, int]:
             assert OUTSIDE not in text, (path, text)
             if not result.is_error:
                 served["read"] += 1
-        resource = await fs.call("read_multiple_files", paths=["swap/data.txt"])
-        assert OUTSIDE not in str(resource.content)
+        several = await fs.call("read_multiple_files", paths=["swap/data.txt"])
+        assert OUTSIDE not in str(several.content)
+        media = str((await fs.call("read_media_file", path="swap/sub/data.txt")).content)
+        assert OUTSIDE not in media
+        assert OUTSIDE_BASE64 not in media
+        try:
+            contents = str(await fs.read(fs.uri(root / "swap" / "data.txt")))
+        except MCPError as error:
+            contents = error.message
+        assert OUTSIDE not in contents
+        assert OUTSIDE_BASE64 not in contents
         written = await fs.call("write_file", path=f"swap/new-{number}.txt", content="x")
         served["written"] += not written.is_error
         await fs.call("write_file", path="swap/data.txt", content=INSIDE)
@@ -135,7 +147,7 @@ async def test_a_local_swap_never_leads_outside(serve_fs: ServeFs, arena: Path) 
     before = outside_state(arena)
     async with serve_fs(arena, allow_writes=True) as fs:
         with swapping_locally(arena) as swaps:
-            served = await hammer(fs, ROUNDS)
+            served = await hammer(fs, arena.resolve(), ROUNDS)
     assert outside_state(arena) == before
     # The swaps really interleaved with the calls: some went through, some were refused.
     assert swaps[0] > 0
@@ -165,7 +177,7 @@ async def test_a_client_swapping_with_move_file_never_leads_outside(
 
         async with anyio.create_task_group() as group:
             group.start_soon(swap)
-            await hammer(fs, ROUNDS // 3)
+            await hammer(fs, arena.resolve(), ROUNDS // 3)
             done.set()
     assert outside_state(arena) == before
 
