@@ -839,7 +839,9 @@ class OdooConnector(Connector[OdooSettings]):
             id: The record's id.
         """
         self._check_model_name(model)
-        if not id.isdigit() or int(id) < 1:
+        # Only the one spelling of a number: a server's policy decides on the URI, so
+        # '07' or another script's digits may not name record 7 behind its back.
+        if not (id.isascii() and id.isdigit()) or id.startswith("0"):
             raise ToolError(f"{id!r} is not a record id: the URI ends with a number")
         found = await self.read(model, [int(id)])
         return found["records"][0]
