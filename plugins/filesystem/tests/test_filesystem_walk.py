@@ -159,3 +159,11 @@ def test_a_rename_never_replaces_what_appeared_at_the_target(root: Path) -> None
     ):
         rename_no_replace(origin, target)
     assert (root / "free.txt").read_text() == "inside"
+
+
+def test_a_platform_without_openat_fails_closed(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("plugboard_filesystem.paths.supported", lambda: False)
+    with pytest.raises(ValueError, match="O_NOFOLLOW"):
+        Roots.from_settings([str(root)])
