@@ -11,6 +11,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from plugboard import Context
+from plugboard.config import parse_config
+from plugboard.errors import ConfigError
 from plugboard.hosting.api_keys import hash_api_key
 from plugboard.hosting.host_check import split_authority
 from plugboard.transports import http_app
@@ -96,6 +98,14 @@ def test_loopback_hosts_and_origins_are_compared_exactly(build, bundle) -> None:
         )
     assert answers == dict(HOSTS + ORIGINS)
     assert (sse.status_code, messages.status_code) == (421, 403)
+
+
+def test_configured_hosts_must_be_host_names_with_an_optional_port() -> None:
+    for entry in ("https://mcp.example.com", "mcp.example.com:port", "*", "a b"):
+        with pytest.raises(ConfigError, match="allowed_hosts"):
+            parse_config({"server": {"allowed_hosts": [entry]}}, environ={})
+    good = ["mcp.example.com", "mcp.example.com:8443", "mcp.example.com:*", "[::1]:*"]
+    assert parse_config({"server": {"allowed_hosts": good}}, environ={}).server.allowed_hosts
 
 
 def test_configured_hosts_match_whole_names_and_ports(build, bundle) -> None:

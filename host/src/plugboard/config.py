@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from plugboard.errors import ConfigError
 from plugboard.hosting.audit import AUDIT_OFF, AuditConfig
 from plugboard.hosting.authentication import AUTH_OFF, AuthConfig
+from plugboard.hosting.host_check import split_authority
 from plugboard.hosting.limits_config import LIMITS_OFF, LimitsConfig
 from plugboard.hosting.policy import POLICY_OFF, PolicyConfig
 from plugboard.telemetry.config import TELEMETRY_OFF, TelemetryConfig
@@ -92,6 +93,17 @@ class ServerConfig(BaseModel):
     """Seconds a request may take to send its body; then it gets ``408`` and is closed."""
     max_connections: int = Field(default=1000, ge=1)
     """Open HTTP connections at most; more are closed as they arrive."""
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts_are_authorities(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if split_authority(entry.removesuffix(":*")) is None:
+                raise ValueError(
+                    f"{entry!r} is not a host name or address with an optional port "
+                    "(mcp.example.com, mcp.example.com:8443, mcp.example.com:*, [::1]:*)"
+                )
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

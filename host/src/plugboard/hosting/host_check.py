@@ -24,14 +24,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 ANY_PORT = -1
 _PORT = re.compile(r"\d{1,5}")
+_NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 _ORIGIN = re.compile(r"([a-z][a-z0-9+.-]*)://([^/?#@]+)", re.IGNORECASE)
 
 
 def split_authority(value: str) -> tuple[str, int | None] | None:
     """``host[:port]`` as a lower-case name (IP addresses normalised) and a port.
 
-    ``None`` when it is not one: a port that is not 1 to 5 digits up to 65535, an
-    unbracketed IPv6 address, anything after the port.
+    ``None`` when it is not one: a name of other than letters, digits, ``-``, ``_`` and
+    dots between them, a port that is not 1 to 5 digits up to 65535, an unbracketed
+    IPv6 address, anything after the port.
     """
     port: int | None = None
     if value.startswith("["):
@@ -45,7 +47,7 @@ def split_authority(value: str) -> tuple[str, int | None] | None:
     else:
         name, colon, rest = value.partition(":")
         rest = colon + rest
-        if not name:
+        if not _NAME.fullmatch(name):
             return None
     if rest:
         if not rest.startswith(":") or not _PORT.fullmatch(rest[1:]):
