@@ -10,6 +10,7 @@ Layout (under ``tmp_path``)::
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from pathlib import Path
@@ -167,3 +168,25 @@ def test_a_platform_without_openat_fails_closed(
     monkeypatch.setattr("plugboard_filesystem.paths.supported", lambda: False)
     with pytest.raises(ValueError, match="O_NOFOLLOW"):
         Roots.from_settings([str(root)])
+
+
+@pytest.mark.anyio
+async def test_moves_across_file_systems_copy_through_descriptors(
+    serve_fs: ServeFs, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def other_device(*_places: object) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr("plugboard_filesystem.directories.rename_no_replace", other_device)
+    (root / "dir" / "file.txt").chmod(0o640)
+    async with serve_fs(root, allow_writes=True) as fs:
+        await fs.ok("move_file", source="dir/file.txt", destination="copied.txt")
+        await fs.ok("move_file", source="inner", destination="inner_moved")
+        refused = await fs.error("move_file", source="dir/nested", destination="nested_moved")
+        assert "only files and links can be moved across file systems" in refused
+    assert (root / "copied.txt").read_text() == "inside"
+    assert (root / "copied.txt").stat().st_mode & 0o777 == 0o640
+    assert not (root / "dir" / "file.txt").exists()
+    assert os.readlink(root / "inner_moved") == "dir"
+    assert not (root / "inner").is_symlink()
+    assert (root / "dir" / "nested").is_dir()
