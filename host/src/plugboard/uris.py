@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import unquote
 
 from plugboard.errors import ToolError
@@ -78,11 +77,6 @@ def canonical_uri(uri: str) -> str:
     """
     if not isinstance(uri, str):
         raise UriError("a resource URI must be a string")
-    return _canonical(uri)
-
-
-@lru_cache(maxsize=4096)
-def _canonical(uri: str) -> str:
     if len(uri) > MAX_URI_LENGTH:
         raise UriError(f"the URI is {len(uri)} characters long; the limit is {MAX_URI_LENGTH}")
     _refuse_unsafe(uri, "the URI")
