@@ -41,7 +41,13 @@ def _text(result: Any) -> str:
 async def _call(assembly: Any, name: str, arguments: dict[str, Any]) -> Any:
     entry = assembly.catalog.tools[name]
     return await entry.handle(
-        Call(kind="tool", name=name, arguments=arguments, timeout=entry.timeout)
+        Call(
+            kind="tool",
+            name=name,
+            arguments=arguments,
+            annotations=entry.annotations,
+            timeout=entry.timeout,
+        )
     )
 
 
@@ -149,7 +155,7 @@ async def test_sync_tools_do_not_block_each_other(build, bundle) -> None:
 
 @pytest.mark.parametrize("era", ["legacy", "auto"])
 async def test_tool_timeout_is_a_clear_error(build, bundle, era: str) -> None:
-    @tool(timeout=0.1)
+    @tool(timeout=0.1, read_only=True)
     async def slow() -> str:
         await anyio.sleep(10)
         return "never"
@@ -162,6 +168,43 @@ async def test_tool_timeout_is_a_clear_error(build, bundle, era: str) -> None:
         "slow did not finish within 0.1 seconds and was cancelled; "
         "try a smaller request or raise the timeout"
     )
+
+
+@pytest.mark.parametrize(
+    "hints",
+    [{"read_only": False, "idempotent": False}, {}],
+    ids=["declared write", "undeclared"],
+)
+async def test_a_write_cut_short_by_its_timeout_says_it_may_have_happened(
+    build, bundle, hints: dict[str, bool]
+) -> None:
+    # A create cancelled while its request is out may still have made the record.
+    made: list[str] = []
+
+    @tool(timeout=0.1, **hints)
+    async def create_thing() -> str:
+        made.append("thing")
+        await anyio.sleep(10)
+        return "created"
+
+    result = await _call(build(bundle(tools=[create_thing])), "create_thing", {})
+    assert result.is_error
+    assert made == ["thing"]
+    assert _text(result) == (
+        "create_thing did not finish within 0.1 seconds and was cancelled. Its outcome is "
+        "unknown: it may have made its changes before it was cancelled (or may still make "
+        "them), so check whether it did before calling it again, so as not to do it twice."
+    )
+
+
+async def test_an_idempotent_write_cut_short_may_simply_be_sent_again(build, bundle) -> None:
+    @tool(timeout=0.1, read_only=False, idempotent=True)
+    async def set_title() -> str:
+        await anyio.sleep(10)
+        return "set"
+
+    result = await _call(build(bundle(tools=[set_title])), "set_title", {})
+    assert _text(result).endswith("; try a smaller request or raise the timeout")
 
 
 async def test_server_call_timeout_applies_unless_the_tool_sets_one(build, bundle) -> None:

@@ -22,8 +22,23 @@ from plugboard.middleware import TIMED_OUT, Call, CallNext, Middleware
 logger = logging.getLogger(__name__)
 
 
+def may_repeat(call: Call) -> bool:
+    """Whether sending ``call`` again after it was cut short can do nothing twice.
+
+    True for tools declared read-only or idempotent. An undeclared hint counts as a
+    write that is not idempotent, as the MCP specification's defaults have it.
+    """
+    annotations = call.annotations
+    return bool(annotations.get("read_only")) or bool(annotations.get("idempotent"))
+
+
 async def enforce_timeout(call: Call, call_next: CallNext) -> Any:
-    """Cancel a call that runs past its timeout and say so in a way the caller can act on."""
+    """Cancel a call that runs past its timeout and say so in a way the caller can act on.
+
+    A tool that writes and is not idempotent may have done its work before the cut
+    (or, in a worker thread, may still do it): its error says so, rather than
+    inviting a retry that could do it twice.
+    """
     if call.timeout is None:
         return await call_next(call)
     with anyio.move_on_after(call.timeout) as scope:
@@ -31,10 +46,14 @@ async def enforce_timeout(call: Call, call_next: CallNext) -> Any:
     # Only reached when the scope cancelled the call: a return above leaves the function.
     assert scope.cancelled_caught
     call.state[TIMED_OUT] = True
-    raise ToolError(
-        f"{call.name} did not finish within {call.timeout:g} seconds and was cancelled; "
-        "try a smaller request or raise the timeout"
-    )
+    cut = f"{call.name} did not finish within {call.timeout:g} seconds and was cancelled"
+    if call.kind == "tool" and not may_repeat(call):
+        raise ToolError(
+            f"{cut}. Its outcome is unknown: it may have made its changes before it was "
+            "cancelled (or may still make them), so check whether it did before calling "
+            "it again, so as not to do it twice."
+        )
+    raise ToolError(f"{cut}; try a smaller request or raise the timeout")
 
 
 @hookimpl
