@@ -252,3 +252,11 @@ def test_deny_rules_ignore_case_and_trailing_dots_and_allow_rules_do_not() -> No
         assert not rules.allows_tree(ALICE, f"mcp://up/data/{spelling}", "up"), spelling
     assert rules.allows(ALICE, "resource", "mcp://up/data/public/x", "up")
     assert not rules.allows(ALICE, "resource", "mcp://up/DATA/public/x", "up")  # allow: exact
+
+
+def test_lists_decide_on_the_canonical_form_of_listed_uris() -> None:
+    rules = policy({"effect": "deny", "resources": ["file://up/srv/secret/"]}, default="allow")
+    assert not rules.visible(ALICE, "resource", "file://up//srv/public/../secret/s.txt", "up")
+    assert not rules.visible(ALICE, "resource", "file://up/srv/%73ecret", "up")
+    assert rules.visible(ALICE, "resource", "file://up/srv/public/p.txt", "up")
+    assert rules.visible(ALICE, "resource", "file://up/{+path}", "up")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator, model_validator
@@ -270,7 +271,13 @@ class Policy:
     def visible(
         self, principal: Principal, kind: CallKind, name: str, instance: str | None
     ) -> bool:
-        """The list filter: a principal sees exactly what it may call."""
+        """The list filter: a principal sees exactly what it may call.
+
+        A listed resource URI is decided in its generic canonical form, as a read of
+        it would be (a template's text, which has none, as it is written).
+        """
+        if kind == "resource":
+            name = _listed(name)
         return self.allows(principal, kind, name, instance)
 
     async def __call__(self, call: Call, call_next: Callable[[Call], Awaitable[Any]]) -> Any:
@@ -320,6 +327,15 @@ class Policy:
                 f"not be checked against the server's policy (reference {reference})",
                 outcome="denied",
             ) from None
+
+
+@lru_cache(maxsize=4096)
+def _listed(uri: str) -> str:
+    """A listed URI in generic canonical form; the catalog's URIs, so the cache is bounded."""
+    try:
+        return canonical_uri(uri)
+    except UriError:
+        return uri
 
 
 def _refused(what: str) -> CallRefused:
