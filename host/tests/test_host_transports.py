@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from plugboard import AuthenticationFailed, Connector, Context, HttpRequestInfo, Principal, tool
 from plugboard.auth import AuthBackend
+from plugboard.hosting.connections import GuardedHttpProtocol
 from plugboard.transports import STATELESS_ENV, create_app, http_app, transport_security
 
 pytestmark = pytest.mark.anyio
@@ -258,6 +259,10 @@ def test_run_http_hands_the_app_to_uvicorn(build, bundle, monkeypatch) -> None:
     assert isinstance(seen["app"], Starlette)
     assert seen["app"].state.assembly is assembly
     assert (seen["host"], seen["port"], seen["lifespan"]) == ("127.0.0.1", 8123, "on")
+    # Forwarded headers are applied by the application, from [server] trusted_proxies
+    # only; uvicorn's own handling would trust 127.0.0.1. The protocol enforces deadlines.
+    assert seen["proxy_headers"] is False
+    assert seen["http"] is GuardedHttpProtocol
 
 
 def test_the_app_factory_reads_its_settings_from_the_environment(
