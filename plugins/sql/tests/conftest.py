@@ -404,3 +404,77 @@ def without_sql_checks(monkeypatch: pytest.MonkeyPatch) -> None:
                 monkeypatch.setattr(module, name, lambda statement, dialect: None)
     # Fail loudly rather than test with the checks still on.
     assert patched, "parse_statement moved: without_sql_checks must follow it"
+
+
+# -- least-privilege accounts, as the README recommends them -------------------------------
+
+
+def postgres_reader_grants(role: str, database: str, schema: str) -> list[str]:
+    """The README's PostgreSQL read-only account, for one schema (no password: trust auth)."""
+    return [
+        f'CREATE ROLE "{role}" LOGIN',
+        f'ALTER ROLE "{role}" SET default_transaction_read_only = on',
+        f'GRANT CONNECT ON DATABASE "{database}" TO "{role}"',
+        f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"',
+        f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"',
+    ]
+
+
+def mariadb_reader_grants(user: str, database: str, schema: str) -> list[str]:
+    """The README's MariaDB/MySQL read-only account, for one database (no password)."""
+    return [
+        f"CREATE USER '{user}'@'%'",
+        f"GRANT SELECT, SHOW VIEW ON `{schema}`.* TO '{user}'@'%'",
+    ]
+
+
+async def _run_text(url: str, statements: Sequence[str]) -> None:
+    """Like ``_run_all``, through ``text()``: a ``%`` in a statement stays a ``%``."""
+    engine = create_async_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+ReaderGrants = Callable[[str, str, str], list[str]]
+"""The statements that create a read-only account: (user, database, schema) -> SQL."""
+READER_GRANTS: dict[str, ReaderGrants] = {
+    "postgresql": postgres_reader_grants,
+    "mariadb": mariadb_reader_grants,
+}
+
+
+@pytest.fixture
+def reader_grants() -> dict[str, ReaderGrants]:
+    """How to create the README's least-privilege account, per database."""
+    return READER_GRANTS
+
+
+@pytest.fixture(scope="session")
+def postgresql_reader(postgresql: TestDatabase) -> Iterator[TestDatabase]:
+    """The test schema, reached through a least-privilege PostgreSQL role."""
+    role = f"plugboard_reader_{uuid.uuid4().hex[:8]}"
+    admin = postgresql.url
+    database = make_url(admin).database or "test"
+    in_thread(lambda: _run_all(admin, postgres_reader_grants(role, database, postgresql.schema)))
+    url = make_url(admin).set(username=role).render_as_string(hide_password=False)
+    try:
+        yield TestDatabase("postgresql", url, postgresql.schema)
+    finally:
+        in_thread(lambda: _run_all(admin, [f'DROP OWNED BY "{role}"', f'DROP ROLE "{role}"']))
+
+
+@pytest.fixture(scope="session")
+def mariadb_reader(mariadb: TestDatabase) -> Iterator[TestDatabase]:
+    """The test database, reached through a least-privilege MariaDB user."""
+    user = f"plugboard_reader_{uuid.uuid4().hex[:8]}"
+    admin = mariadb.url
+    in_thread(lambda: _run_text(admin, mariadb_reader_grants(user, "", mariadb.schema)))
+    url = make_url(admin).set(username=user).render_as_string(hide_password=False)
+    try:
+        yield TestDatabase("mariadb", url, mariadb.schema)
+    finally:
+        in_thread(lambda: _run_text(admin, [f"DROP USER '{user}'@'%'"]))

@@ -252,11 +252,16 @@ class MySqlRules(DialectRules):
         return tuple(errors)
 
     def engine_options(self) -> dict[str, Any]:
-        """A connect timeout, and a read-only session for read-only instances."""
+        """A connect timeout, a read-only session for read-only instances, no second rollback.
+
+        A connection goes back to the pool only after its rollback and
+        ``COM_RESET_CONNECTION`` (which rolls back too), or is discarded: the pool's own
+        rollback on return would be a third round trip for nothing.
+        """
         connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT}
         if not self.settings.allow_writes:
             connect_args["init_command"] = "SET SESSION TRANSACTION READ ONLY"
-        return {"connect_args": connect_args}
+        return {"connect_args": connect_args, "pool_reset_on_return": None}
 
     async def _prepare(self, conn: AsyncConnection) -> None:
         raw = await conn.get_raw_connection()
