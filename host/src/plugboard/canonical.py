@@ -188,6 +188,9 @@ async def readable_values(
     for value in values:
         try:
             uri = template.expand({**context, argument: value})
+        except (TypeError, ValueError):  # the client's other arguments do not fit
+            continue
+        try:
             canonical = (
                 canonical_uri(uri) if connector is None else await connector.canonical_uri(uri)
             )
