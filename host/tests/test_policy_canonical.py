@@ -3,6 +3,9 @@ decided as that resource, and what cannot be put in canonical form is refused.""
 
 from __future__ import annotations
 
+import random
+import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -260,3 +263,25 @@ def test_lists_decide_on_the_canonical_form_of_listed_uris() -> None:
     assert not rules.visible(ALICE, "resource", "file://up/srv/%73ecret", "up")
     assert rules.visible(ALICE, "resource", "file://up/srv/public/p.txt", "up")
     assert rules.visible(ALICE, "resource", "file://up/{+path}", "up")
+
+
+def test_canonical_forms_are_stable_and_clean_over_many_random_uris() -> None:
+    pieces = ["/", "//", ".", "..", "%2F", "%2f", "%2E", "%25", "%252F", "a", "B", "%C3%A9",
+              "e\u0301", "?", "#", "%00", "\\", ":", "@", "~", " ", "%41", "x%", "%zz"]  # fmt: skip
+    generator = random.Random(11)
+    refused = produced = 0
+    for _ in range(5000):
+        uri = "file://docs/" + "".join(generator.choices(pieces, k=generator.randint(0, 12)))
+        try:
+            canonical = canonical_uri(uri)
+        except UriError:
+            refused += 1
+            continue
+        produced += 1
+        assert canonical_uri(canonical) == canonical, uri
+        path = canonical.partition("?")[0].removeprefix("file://docs")
+        assert not re.search(r"//|/\.\.?(/|$)|\\|[\x00-\x1f]", path), (uri, canonical)
+        assert path == "/" or not path.endswith("/"), (uri, canonical)
+        assert unicodedata.is_normalized("NFC", canonical), (uri, canonical)
+    assert refused > 100
+    assert produced > 100

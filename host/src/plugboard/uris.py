@@ -13,8 +13,8 @@ the fragment (a part of the resource, never another one) is dropped and names ar
 put in Unicode NFC form. What it cannot put in one unambiguous form it refuses with
 :class:`UriError`, and a policy refuses what it cannot canonicalise: NUL and other
 control characters, backslashes, invalid UTF-8, a ``..`` that climbs above the top,
-and escapes left after the decoding that encode a separator, a dot or ``%`` again
-(``%252F``), which a backend that decodes twice would read differently.
+and percent-escapes left after the decoding (``%252F``), which a backend that decodes
+twice would read as another name.
 """
 
 from __future__ import annotations
@@ -39,8 +39,6 @@ _URI = re.compile(
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
-_REENCODED = frozenset("/\\.%") | {chr(code) for code in range(0x20)} | {"\x7f"}
-"""What an escape left after one decoding may not encode: the decoding would be ambiguous."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +91,7 @@ def canonical_uri(uri: str) -> str:
     text += _canonical_path(_decode(path, "the URI's path"), rooted=authority is not None)
     if query is not None:
         _refuse_unsafe(unquote(query, errors="replace"), "the URI's query")
-        text += f"?{query}"
+        text += f"?{_nfc(query)}"
     return text
 
 
@@ -128,12 +126,13 @@ def _decode(text: str, what: str) -> str:
     except UnicodeDecodeError:
         raise UriError(f"{what} has percent-escapes that are not UTF-8") from None
     _refuse_unsafe(decoded, what)
-    for escape in _ESCAPE.finditer(decoded):
-        if chr(int(escape.group(1), 16)) in _REENCODED:
-            raise UriError(
-                f"{what} is percent-encoded twice ({escape.group(0)} after decoding); "
-                "send it encoded once"
-            )
+    leftover = _ESCAPE.search(decoded)
+    if leftover is not None:
+        # A backend that decodes twice would read another name than the one decided on.
+        raise UriError(
+            f"{what} is percent-encoded twice ({leftover.group(0)} after decoding); "
+            "send it encoded once"
+        )
     return decoded
 
 
