@@ -95,3 +95,21 @@ async def test_a_read_whose_answer_was_lost_is_retried(
         page = await odoo.ok("count", model="res.partner")
     assert page["count"] == 11
     assert sum(1 for request in proxy.requests if request.fault is not None) == 1
+
+
+async def test_an_unlink_whose_answer_was_lost_is_retried_and_says_what_that_means(
+    serve_odoo: ServeOdoo, odoo_fake: OdooFake, proxy: FaultProxy, transport: str
+) -> None:
+    # Deleting twice deletes nothing more, so unlink is retried; the retry then finds
+    # the records gone, and the error says the first attempt may have deleted them.
+    marker = b"<string>unlink</string>" if transport == "xmlrpc" else b'"unlink"'
+    tag = odoo_fake.records("crm.tag")[0]
+    async with serve_odoo(url=proxy.url) as odoo:
+        before = odoo_fake.count(model="crm.tag", model_method="unlink")
+        proxy.spoil("reset", method="POST", body_contains=marker)
+        message = await odoo.error("unlink", model="crm.tag", ids=[tag["id"]])
+        calls = odoo_fake.count(model="crm.tag", model_method="unlink") - before
+    assert odoo_fake.record("crm.tag", tag["id"]) is None
+    assert calls == 2
+    assert "Odoo could not find the records of crm.tag.unlink" in message
+    assert "by an earlier attempt of this call whose answer was lost" in message

@@ -175,6 +175,13 @@ def tool_error(fault: OdooFault, call: str, context: ErrorContext) -> ToolError:
             f"Odoo denied {call} to user {context.username!r}: {message} "
             "(Odoo's access rights for that user decide this, not plugboard.)"
         )
+    if fault.kind == "missing_error" and call.endswith(".unlink"):
+        # An unlink is retried after a lost answer; the lost attempt may have deleted them.
+        return ToolError(
+            f"Odoo could not find the records of {call}: {message} They may be deleted "
+            "already (by an earlier attempt of this call whose answer was lost, or by "
+            "someone else): search for them to see which remain."
+        )
     if fault.kind == "missing_error":
         return ToolError(
             f"Odoo could not find the records of {call}: {message} "
