@@ -41,7 +41,11 @@ PUBLIC_TEXT = "public content"
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("policy-canonical")
+    return make_tree(tmp_path_factory.mktemp("policy-canonical"))
+
+
+def make_tree(base: Path) -> Path:
+    """``docs/`` with ``public/``, the denied ``sécret/`` and links from one to the other."""
     docs = Path(os.path.realpath(base)) / "docs"
     (docs / "public").mkdir(parents=True)
     (docs / SECRET_DIR / "deeper").mkdir(parents=True)
@@ -160,10 +164,11 @@ class Served:
 
 
 @asynccontextmanager
-async def serving(root: Path, kind: str) -> AsyncIterator[Served]:
+async def serving(root: Path, kind: str, *, writable: bool = False) -> AsyncIterator[Served]:
     policy_rules, default, _ = rules(root)[kind]
+    docs = {"plugin": "filesystem", "roots": [str(root)], "allow_writes": writable}
     config = {
-        "connectors": {"docs": {"plugin": "filesystem", "roots": [str(root)]}},
+        "connectors": {"docs": docs},
         "auth": {"api_keys": [{"name": "alice", "hash": hash_api_key(ALICE)}]},
         "policy": {"default": default, "rules": policy_rules},
     }
@@ -221,6 +226,9 @@ PATH_TOOLS: dict[str, Callable[[str], dict[str, Any]]] = {
     "docs_read_media_file": lambda path: {"path": path},
     "docs_get_file_info": lambda path: {"path": path},
     "docs_read_multiple_files": lambda path: {"paths": ["public/p.txt", path]},
+    "docs_write_file": lambda path: {"path": path, "content": "overwritten"},
+    "docs_move_file": lambda path: {"source": path, "destination": "public/moved.txt"},
+    "docs_create_directory": lambda path: {"path": path},
     "docs_edit_file": lambda path: {
         "path": path,
         "edits": [{"oldText": SECRET_TEXT, "newText": "x"}],
@@ -317,3 +325,33 @@ async def test_completions_offer_no_name_beneath_a_denied_directory(root: Path) 
             reference, {"name": "path", "value": f"{base}/public/p"}
         )
         assert public.completion.values == [f"{base}/public/p.txt"]
+
+
+def snapshot(directory: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(directory)): path.read_text() if path.is_file() else "<dir>"
+        for path in sorted(directory.rglob("*"))
+    }
+
+
+@pytest.mark.parametrize("kind", ["directory", "allow-list"])
+async def test_no_write_reaches_a_denied_directory_on_a_writable_instance(
+    tmp_path: Path, kind: str
+) -> None:
+    root = make_tree(tmp_path)
+    before = snapshot(root / SECRET_DIR)
+    async with serving(root, kind, writable=True) as served:
+        for path in [*spellings(SECRET_FILE), *spellings("new.txt"), *spellings("new-dir")]:
+            await served.call("docs_write_file", path=path, content="overwritten")
+            await served.call("docs_create_directory", path=path)
+            await served.call(
+                "docs_edit_file", path=path, edits=[{"oldText": SECRET_TEXT, "newText": "x"}]
+            )
+            await served.call("docs_move_file", source=path, destination="public/moved")
+            await served.call("docs_move_file", source="public/p.txt", destination=path)
+        # Names that only look like the denied ones are other files, and may be written.
+        written = await served.call("docs_write_file", path="public/new.txt", content="fine")
+        assert not written.startswith("error: "), written
+    assert (root / "public" / "new.txt").read_text() == "fine"
+    assert snapshot(root / SECRET_DIR) == before
+    assert_never_served(served, whole_directory=True)
