@@ -46,6 +46,9 @@ def register_connectors(register: Callable[[type[Connector[Any]]], None], config
     marked with :func:`plugboard.tool`, :func:`plugboard.resource` and
     :func:`plugboard.prompt`. The user configures one or more *instances* of it in
     ``plugboard.toml``; each instance gets its own namespace (``<instance>_<tool>``).
+    A server's policy decides on the connector's resources, and on the paths its tools
+    declare (``@tool(paths=...)``), in the canonical form the connector gives
+    (:meth:`plugboard.Connector.canonical_uri`, :meth:`plugboard.Connector.canonical_paths`).
 
     Args:
         register: Call it with each :class:`plugboard.Connector` subclass the plugin
