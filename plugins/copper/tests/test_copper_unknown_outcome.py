@@ -14,8 +14,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
+from plugboard import ToolError
+from plugboard_copper.base import CopperTools
+from plugboard_copper.client import CopperClient
+from plugboard_copper.models import Person
+from plugboard_copper.settings import CopperSettings
 from plugboard_testing import result_text
 from plugboard_testing.fakes import CopperFake, Fault, FaultProxy
 
@@ -207,3 +213,37 @@ async def test_a_delete_whose_answer_was_lost_says_it_most_likely_happened(
     )
     assert copper_fake.count("DELETE", path) == 2
     assert copper_fake.record("people", person["id"]) is None
+
+
+def _client_answering(answer: httpx.Response) -> CopperClient:
+    settings = CopperSettings(api_key="copper-key-0123456789", user_email="me@example.com")
+    return CopperClient(
+        settings, instance="crm", transport=httpx.MockTransport(lambda request: answer)
+    )
+
+
+async def test_a_create_answered_without_an_id_may_exist() -> None:
+    client = _client_answering(httpx.Response(200, json={"name": "No Id"}))
+    await client.start()
+    try:
+        with pytest.raises(ToolError) as raised:
+            await client.create("people", {"name": "No Id"})
+    finally:
+        await client.aclose()
+    message = str(raised.value)
+    assert message.startswith("Copper's answer to the create names no person id.")
+    assert "The person may exist: search_people for it by email or name" in message
+
+
+def test_a_created_record_of_another_shape_is_reported_as_created() -> None:
+    with pytest.raises(ToolError) as raised:
+        CopperTools._created(
+            Person,
+            {"id": 1000099, "name": "Ada", "emails": "not a list"},
+            "Copper created the person with id 1000099",
+            "get_person shows it",
+        )
+    assert str(raised.value) == (
+        "Copper created the person with id 1000099, but its answer does not have the "
+        "expected shape: get_person shows it. Do not send it again."
+    )

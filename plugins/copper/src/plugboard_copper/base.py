@@ -122,10 +122,10 @@ class CopperTools:
         """
         try:
             return model.model_validate(answer)
-        except ValidationError as error:
+        except ValidationError:
             raise ToolError(
-                f"{done}, but its answer does not have the expected shape "
-                f"({error.error_count()} problems): {look}. Do not send it again."
+                f"{done}, but its answer does not have the expected shape: {look}. "
+                "Do not send it again."
             ) from None
 
     @staticmethod
