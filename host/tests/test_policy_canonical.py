@@ -285,3 +285,24 @@ def test_canonical_forms_are_stable_and_clean_over_many_random_uris() -> None:
         assert unicodedata.is_normalized("NFC", canonical), (uri, canonical)
     assert refused > 100
     assert produced > 100
+
+
+async def test_the_default_canonical_forms_of_a_connector() -> None:
+    from plugboard import Connector, NoSettings
+
+    class Notes(Connector[NoSettings]):
+        name = "notes"
+
+    notes = Notes("work", NoSettings())
+    assert await notes.canonical_uri("NOTES://Work/a/../b//c/") == "notes://work/b/c"
+    assert await notes.canonical_paths("work_read", ["a/./b", "/x", "notes://work/y/../z"]) == [
+        "notes://work/a/b",
+        "notes://work/x",
+        "notes://work/z",
+    ]
+    # Another scheme's URI is a path here: what the tool reads, not what it looks like.
+    assert await notes.canonical_paths("work_read", ["file://etc/passwd"]) == [
+        "notes://work/file:/etc/passwd"
+    ]
+    with pytest.raises(UriError, match="climbs"):
+        await notes.canonical_paths("work_read", ["../../etc"])

@@ -134,8 +134,9 @@ class Connector(Generic[SettingsT]):
         Called before a call of a tool declared with ``@tool(paths=...)`` when a policy
         applies, with the values of those arguments in order; return one URI for each,
         as :meth:`canonical_uri` would give for reading that resource. By default a
-        value with ``://`` is taken as a URI and any other value as a path beneath
-        ``<scheme>://<instance>/``. Raise to refuse the call.
+        URI of this instance (``<scheme>://<instance>/...``) is taken as it is and any
+        other value as a path beneath ``<scheme>://<instance>/``; override it when the
+        tool reads its paths otherwise. Raise to refuse the call.
 
         Args:
             tool: The exposed tool name (``docs_read_text_file``).
@@ -143,7 +144,7 @@ class Connector(Generic[SettingsT]):
         """
         base = f"{self.uri_scheme or self.name}://{self.instance}/"
         return [
-            await self.canonical_uri(path if "://" in path else base + path.lstrip("/"))
+            await self.canonical_uri(path if path.startswith(base) else base + path.lstrip("/"))
             for path in paths
         ]
 
