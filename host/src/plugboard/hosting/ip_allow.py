@@ -3,7 +3,8 @@
 Checked on every HTTP request to the MCP endpoints before authentication, so a
 caller from elsewhere learns nothing, not even which credentials would work.
 Behind a reverse proxy the address is the one the proxy reports in
-``X-Forwarded-For``, when uvicorn trusts that proxy (``FORWARDED_ALLOW_IPS``).
+``X-Forwarded-For``, when the proxy is listed in ``[server] trusted_proxies``; from
+anyone else (the loopback included) that header is ignored.
 """
 
 from __future__ import annotations
