@@ -164,8 +164,11 @@ class Served:
 
 
 @asynccontextmanager
-async def serving(root: Path, kind: str, *, writable: bool = False) -> AsyncIterator[Served]:
+async def serving(
+    root: Path, kind: str, *, writable: bool = False, extra: list[dict[str, Any]] | None = None
+) -> AsyncIterator[Served]:
     policy_rules, default, _ = rules(root)[kind]
+    policy_rules = [*policy_rules, *(extra or [])]
     docs = {"plugin": "filesystem", "roots": [str(root)], "allow_writes": writable}
     config = {
         "connectors": {"docs": docs},
@@ -354,4 +357,23 @@ async def test_no_write_reaches_a_denied_directory_on_a_writable_instance(
         assert not written.startswith("error: "), written
     assert (root / "public" / "new.txt").read_text() == "fine"
     assert snapshot(root / SECRET_DIR) == before
+    assert_never_served(served, whole_directory=True)
+
+
+async def test_a_directory_holding_a_denied_one_cannot_be_renamed_around_the_rule(
+    tmp_path: Path,
+) -> None:
+    root = make_tree(tmp_path)
+    (root / "nest" / "inner").mkdir(parents=True)
+    (root / "nest" / "inner" / "hidden.txt").write_text(SECRET_TEXT)
+    (root / "nest" / "open.txt").write_text(PUBLIC_TEXT)
+    inner = {"effect": "deny", "resources": [f"{top(root)}/nest/inner/"]}
+    async with serving(root, "directory", writable=True, extra=[inner]) as served:
+        for source in ["nest", "./nest/", "nest/inner", f"{root}/nest"]:
+            moved = await served.call("docs_move_file", source=source, destination="renamed")
+            assert "is not available to alice" in moved, (source, moved)
+        assert not (root / "renamed").exists()
+        assert await served.call("docs_move_file", source="nest/open.txt", destination="o.txt")
+        assert (root / "o.txt").read_text() == PUBLIC_TEXT
+        assert "is not available" in await served.read(f"{top(root)}/nest/inner/hidden.txt")
     assert_never_served(served, whole_directory=True)

@@ -295,6 +295,8 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         open_world=False,
         title="Move file",
         paths=("source", "destination"),
+        # Moving a directory renames everything beneath it, denied names included.
+        trees=("source",),
     )
     def move_file(self, source: PathArgument, destination: PathArgument) -> str:
         """Move or rename a file or directory; fails if the destination exists.
