@@ -5,11 +5,13 @@ so every spelling of one file must give one URI: the URI of the file the connect
 will actually open. That is the real path :meth:`Roots.resolve` gives (the same walk
 the tools use: ``..``, repeated slashes and every symbolic link followed, confined to
 the roots), so a link inside a root that leads into a denied directory is decided as
-that directory. On a file system that folds case or Unicode forms (macOS, Windows,
-case-insensitive ext4), each existing name is then spelled as its directory stores
-it, so ``SECRET`` and ``secret`` are one name there and two names where the file
-system keeps them apart. The URI is written decoded, as operators write rules:
+that directory. The URI is written decoded, as operators write rules:
 ``file://<instance>/srv/docs/secret/s.txt``.
+
+Where a file system folds case or Unicode forms (macOS, case-insensitive ext4), the
+spelling sent is kept; the policy compares names in NFC and its deny rules ignore
+case, so ``SECRET`` is refused wherever ``secret`` is, and an allow rule grants only
+the spelling it names.
 
 A hard link is a second name for the same file; rules on names cannot see it (the
 ``refuse_hard_links`` setting refuses such files instead).
@@ -17,11 +19,8 @@ A hard link is a second name for the same file; rules on names cannot see it (th
 
 from __future__ import annotations
 
-import os
-import unicodedata
 from collections.abc import Sequence
 from functools import cache
-from pathlib import Path
 
 from mcp.shared.uri_template import UriTemplate
 
@@ -56,56 +55,9 @@ def path_uris(roots: Roots, instance: str, paths: Sequence[str]) -> list[str]:
 
 def path_uri(roots: Roots, instance: str, path: str) -> str:
     """The canonical URI of one path, as the tools take it."""
-    resolved = roots.resolve(path)
-    root = roots.root_of(resolved)
-    return f"file://{instance}/{uri_path(_stored_spelling(resolved, root))}"
+    return f"file://{instance}/{uri_path(roots.resolve(path))}"
 
 
 @cache
 def _file_template(instance: str) -> UriTemplate:
     return UriTemplate.parse(f"file://{instance}/{{+path}}")
-
-
-def _stored_spelling(resolved: Path, root: Path | None) -> Path:
-    """``resolved`` with each existing name beneath its root spelled as it is stored."""
-    if root is None or resolved == root:
-        return resolved
-    current = root
-    for name in resolved.relative_to(root).parts:
-        current = current / _stored_name(current, name)
-    return current
-
-
-def _stored_name(directory: Path, name: str) -> str:
-    """How ``directory`` stores the entry that ``name`` opens, when it folds names."""
-    try:
-        here = os.lstat(directory / name)
-    except OSError:
-        return name  # not there: there is no stored spelling to differ from
-    variants = {
-        name.swapcase(),
-        unicodedata.normalize("NFC", name),
-        unicodedata.normalize("NFD", name),
-    } - {name}
-    if not any(_same_entry(directory / variant, here) for variant in variants):
-        return name  # the file system tells these spellings apart: the name is its own
-    folded = _folded(name)
-    try:
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if _folded(entry.name) == folded and _same_entry(Path(entry.path), here):
-                    return entry.name
-    except OSError:
-        pass
-    return name
-
-
-def _same_entry(path: Path, stat: os.stat_result) -> bool:
-    try:
-        return os.path.samestat(os.lstat(path), stat)
-    except OSError:
-        return False
-
-
-def _folded(name: str) -> str:
-    return unicodedata.normalize("NFC", name).casefold()
