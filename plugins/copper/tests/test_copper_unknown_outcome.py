@@ -247,3 +247,22 @@ def test_a_created_record_of_another_shape_is_reported_as_created() -> None:
         "Copper created the person with id 1000099, but its answer does not have the "
         "expected shape: get_person shows it. Do not send it again."
     )
+
+
+@pytest.mark.parametrize(
+    "answer", [httpx.Response(200, text="<html>"), httpx.Response(200, json={})]
+)
+async def test_a_search_answered_with_something_else_is_a_clear_error(
+    answer: httpx.Response,
+) -> None:
+    client = _client_answering(answer)
+    await client.start()
+    try:
+        with pytest.raises(ToolError) as raised:
+            await client.search("people", {"name": "Ada"})
+    finally:
+        await client.aclose()
+    assert str(raised.value).startswith(
+        "Copper answered POST /developer_api/v1/people/search with HTTP 200, but the answer is"
+    )
+    assert "Check the base_url setting" in str(raised.value)

@@ -68,9 +68,14 @@ def _total(response: httpx.Response) -> int | None:
         return None
 
 
-def _records(payload: Any, what: str) -> list[dict[str, Any]]:
+def _records(errors: ErrorMapper, response: httpx.Response) -> list[dict[str, Any]]:
+    """The records of a search's answer, a JSON array; another answer is a clear error."""
+    try:
+        payload = response.json()
+    except ValueError:
+        raise errors.for_unreadable(response) from None
     if not isinstance(payload, list):
-        raise TypeError(f"Copper answered the {what} with {type(payload).__name__}, not a list")
+        raise errors.for_unreadable(response, problem="is not a JSON array")
     return [item for item in payload if isinstance(item, dict)]
 
 
@@ -134,7 +139,7 @@ class CopperClient:
         response = await self.http.request(
             "POST", f"/{entity}/search", json=criteria, idempotent=True
         )
-        return SearchResult(_records(response.json(), f"{entity} search"), _total(response))
+        return SearchResult(_records(self.http.errors, response), _total(response))
 
     async def get(self, entity: str, record_id: int) -> dict[str, Any]:
         """``GET /<entity>/{id}``."""
@@ -197,7 +202,7 @@ class CopperClient:
             json={"page_number": page_number, "page_size": page_size},
             idempotent=True,
         )
-        return SearchResult(_records(response.json(), "user list"), _total(response))
+        return SearchResult(_records(self.http.errors, response), _total(response))
 
     async def get_json(self, path: str, *, subject: str | None = None) -> Any:
         """``GET`` a lookup (``/account``, ``/pipelines``, ``/activity_types``...)."""
