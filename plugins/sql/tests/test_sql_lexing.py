@@ -110,3 +110,10 @@ def test_explain_reads_the_statement_the_same_way() -> None:
     with pytest.raises(ToolError, match="executable comments"):
         check_explainable(parse_statement("/*!DELETE FROM t*/ SELECT 1"), "mariadb")
     check_explainable(parse_statement("DELETE FROM t WHERE id = 1"), "mariadb")
+
+
+def test_a_literal_with_too_many_possible_escapes_is_refused() -> None:
+    """Each possible UESCAPE character costs a pass: past a few, the check refuses."""
+    body = "".join(f"{chr(0x100 + n)}0041" for n in range(20))
+    with pytest.raises(ToolError, match="escape characters"):
+        check_read_only(parse_statement(f"SELECT U&\"{body}\" UESCAPE '!'"), "postgresql")

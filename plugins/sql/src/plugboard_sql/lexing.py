@@ -18,6 +18,7 @@ Everything here runs in linear time in the length of the statement.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _SPACE = " \t\n\r\f\v"
@@ -30,6 +31,9 @@ _HEX4 = "[0-9A-Fa-f]{4}"
 _HEX6 = "[0-9A-Fa-f]{6}"
 _ESCAPE_CANDIDATE = re.compile(rf"([^0-9A-Fa-f+'\"\s])(?=\+{_HEX6}|{_HEX4})")
 """Characters that are followed by what an escape needs: the possible UESCAPE characters."""
+MAX_ESCAPES = 16
+"""Possible escape characters tried in one ``U&`` literal; more is refused, not tried:
+each costs a pass over the literal."""
 
 
 def leading_keyword(sql: str, family: str) -> str:
@@ -123,6 +127,9 @@ def spellings(sql: str) -> str:
     (with comments in between); rather than parse that, each ``U&`` body is decoded
     with the backslash and, when ``UESCAPE`` appears at all, with every character that
     could be its escape. Name checks on the result see a name however it is spelled.
+
+    Raises:
+        ValueError: A literal could use more than :data:`MAX_ESCAPES` escape characters.
     """
     decoded = [sql]
     other_escapes = "uescape" in sql.lower()
@@ -131,14 +138,21 @@ def spellings(sql: str) -> str:
         escapes = {"\\"}
         if other_escapes:
             escapes.update(_ESCAPE_CANDIDATE.findall(body))
+            if len(escapes) > MAX_ESCAPES:
+                raise ValueError("too many possible UESCAPE characters")
         decoded.extend(_decode(body, escape) for escape in sorted(escapes))
     return "\n".join(decoded)
 
 
+@functools.lru_cache(maxsize=MAX_ESCAPES * 4)
+def _escape_pattern(escape: str) -> re.Pattern[str]:
+    mark = re.escape(escape)
+    return re.compile(rf"{mark}(?:\+({_HEX6})|({_HEX4})|{mark})")
+
+
 def _decode(body: str, escape: str) -> str:
     """``body`` with ``<escape>XXXX``, ``<escape>+XXXXXX`` and a doubled escape decoded."""
-    mark = re.escape(escape)
-    pattern = re.compile(rf"{mark}(?:\+({_HEX6})|({_HEX4})|{mark})")
+    pattern = _escape_pattern(escape)
 
     def replace(match: re.Match[str]) -> str:
         digits = match.group(1) or match.group(2)

@@ -260,7 +260,15 @@ def _refused_names(statement: Statement, kind: str) -> frozenset[str]:
     if prefixes is None and kind != "mysql":
         # SQLite: its lexer is sqlparse's, and its names are common words (edit).
         return statement.names & names
-    text = lexing.spellings(statement.text) if kind == "postgresql" else statement.text
+    text = statement.text
+    if kind == "postgresql":
+        try:
+            text = lexing.spellings(statement.text)
+        except ValueError:
+            raise ToolError(
+                "a U& identifier or string here could use too many escape characters to "
+                "check; write the name without Unicode escapes"
+            ) from None
     words = {word.lower() for word in _WORDS.findall(text)}
     found = words & names
     if prefixes:
