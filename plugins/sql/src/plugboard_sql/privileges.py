@@ -300,7 +300,9 @@ def _grant_findings(line: str) -> list[Finding]:
 
 def _split_top_level(privileges: str) -> list[str]:
     """``SELECT (a, b), INSERT`` -> ``["SELECT (a, b)", "INSERT"]``."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in privileges:
         depth += (char == "(") - (char == ")")
         if char == "," and depth == 0:
