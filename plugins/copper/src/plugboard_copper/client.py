@@ -176,7 +176,7 @@ class CopperClient:
     ) -> dict[str, Any]:
         subject = f"{ENTITY_NAMES[entity]} with id {record_id}"
         result: dict[str, Any] = await self.http.request_json(
-            method, f"/{entity}/{record_id}", subject=subject, **options
+            method, f"/{entity}/{record_id}", subject=subject, expect=dict, **options
         )
         return result
 
