@@ -238,11 +238,12 @@ class ErrorMapper:
                 f"credentials lacks permission for this; ask a {service} administrator."
             )
         elif status == 404 and response.request.method == "DELETE" and attempts > 1:
-            # A DELETE is retried after an answer that was lost; the lost one deleted it.
+            # A DELETE is retried after an answer that was lost; the lost one may have
+            # deleted it (or the retry followed a failure to connect: then check the id).
             what = subject or response.request.url.path
             message = (
-                f"{service} has no {what} any more (HTTP 404{tries}): an earlier attempt, "
-                "whose answer was lost, has most likely deleted it."
+                f"{service} has no {what} (HTTP 404{tries}): an earlier attempt whose "
+                "answer was lost may have deleted it; if none got through, check the id."
             )
         elif status == 404:
             what = f"no {subject}" if subject else f"nothing at {response.request.url.path}"
