@@ -76,6 +76,7 @@ def test_unicode_escapes_are_decoded_with_any_escape(spelled: str) -> None:
         ("postgresql", "SELECT pg_catalog . pg_advisory_lock_shared(1)", "pg_advisory_lock_shared"),
         ("postgresql", "SELECT * FROM dblink('', 'DELETE FROM t') AS x(n int)", "dblink"),
         ("postgresql", "SELECT ts_stat('SELECT 1')", "ts_stat"),
+        ("postgresql", "SELECT pg_stat_statements_reset()", "pg_stat_statements_reset"),
         ("postgresql", "SELECT 'mentions set_config' AS text", "set_config"),
         ("postgresql", "/* /* */ SELECT 1 */ DELETE FROM t", "first word"),
         ("mariadb", "SELECT GET_LOCK('x', 0)", "get_lock"),

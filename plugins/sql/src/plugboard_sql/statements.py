@@ -273,6 +273,10 @@ def _refused_names(statement: Statement, kind: str) -> frozenset[str]:
     found = words & names
     if prefixes:
         found |= {word for word in words if word.startswith(prefixes)}
+    if kind == "postgresql":
+        # Statistics resets of extensions too (pg_stat_statements_reset...): they act at
+        # once, outside the transaction.
+        found |= {word for word in words if word.startswith("pg_") and "reset" in word}
     return frozenset(found)
 
 
