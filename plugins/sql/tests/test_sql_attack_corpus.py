@@ -5,12 +5,11 @@ and read on the server, locks that outlive a call, other sessions ended, session
 transaction control), each in many disguises (executable comments of every form,
 ``SET STATEMENT ... FOR``, comments and whitespace in front, letter case, quoted,
 schema-qualified and Unicode-escaped function names with and without ``UESCAPE``,
-stacked statements). Each attempt goes through the ``query`` tool of a read-only
-instance whose pool holds one connection, so whatever one attempt leaves on it meets
-the next; after each, the database is looked at from another connection: the sentinel
-table's rows and the schema's columns unchanged, no file on disk, no lock held by the
-instance's connection, the victim session alive, the server file's text not returned,
-and the instance's next call seeing a clean session.
+stacked statements). Each goes through the ``query`` tool of a read-only instance with
+a pool of one connection (what one attempt leaves meets the next); after each, from
+another connection: the sentinel's rows and the schema unchanged, no file on disk, no
+lock held by the instance, the victim session alive, no server file's text returned,
+and a clean session for the instance's next call.
 
 Three runs per database:
 
