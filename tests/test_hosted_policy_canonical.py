@@ -26,6 +26,7 @@ import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
+from plugboard import Call, CallNext, hookimpl
 from plugboard.hosting.api_keys import hash_api_key
 from plugboard.transports import http_app
 from plugboard_filesystem import FilesystemConnector
@@ -165,7 +166,12 @@ class Served:
 
 @asynccontextmanager
 async def serving(
-    root: Path, kind: str, *, writable: bool = False, extra: list[dict[str, Any]] | None = None
+    root: Path,
+    kind: str,
+    *,
+    writable: bool = False,
+    extra: list[dict[str, Any]] | None = None,
+    plugins: tuple[object, ...] = (),
 ) -> AsyncIterator[Served]:
     policy_rules, default, _ = rules(root)[kind]
     policy_rules = [*policy_rules, *(extra or [])]
@@ -175,7 +181,7 @@ async def serving(
         "auth": {"api_keys": [{"name": "alice", "hash": hash_api_key(ALICE)}]},
         "policy": {"default": default, "rules": policy_rules},
     }
-    assembly = build_assembly(FilesystemConnector, config=config)
+    assembly = build_assembly(FilesystemConnector, *plugins, config=config)
     assert assembly.problems == []
     app = http_app(assembly, stateless=True, json_response=True)
     async with app.router.lifespan_context(app):
@@ -189,10 +195,18 @@ async def serving(
 KINDS = ["exact", "glob", "directory", "allow-list"]
 
 
-def reaches(root: Path, path: str, target: Path) -> bool:
-    """Whether the file system itself takes ``path`` (relative to ``root``) to ``target``."""
+def reaches(root: Path, path: str, target: Path, *, follow_final: bool = True) -> bool:
+    """Whether the file system itself takes ``path`` (relative to ``root``) to ``target``.
+
+    Without ``follow_final``, a link at the end is the entry itself (as ``move_file``
+    moves a link, not what it points to).
+    """
+    entry = root / path.rstrip("/")
     try:
-        return os.path.samefile(root / path.rstrip("/"), target)
+        if not follow_final and entry.name not in ("", ".", ".."):
+            entry = Path(os.path.realpath(entry.parent)) / entry.name
+            return entry == Path(os.path.realpath(target))
+        return os.path.samefile(entry, target)
     except (OSError, ValueError):
         return False
 
@@ -256,7 +270,8 @@ async def test_no_tool_opens_a_denied_path_by_any_spelling(root: Path, kind: str
         for tool, arguments in PATH_TOOLS.items():
             for path in forms:
                 answer = await served.call(tool, **arguments(path))
-                if reaches(root, path, root / SECRET_DIR / SECRET_FILE):
+                follow = tool != "docs_move_file"
+                if reaches(root, path, root / SECRET_DIR / SECRET_FILE, follow_final=follow):
                     assert "is not available to alice" in answer, (tool, path, answer)
         if whole_directory:
             for tool, arguments in DIRECTORY_TOOLS.items():
@@ -376,4 +391,42 @@ async def test_a_directory_holding_a_denied_one_cannot_be_renamed_around_the_rul
         assert await served.call("docs_move_file", source="nest/open.txt", destination="o.txt")
         assert (root / "o.txt").read_text() == PUBLIC_TEXT
         assert "is not available" in await served.read(f"{top(root)}/nest/inner/hidden.txt")
+    assert_never_served(served, whole_directory=True)
+
+
+class SwapAfterTheDecision:
+    """A middleware inside the policy's: it runs ``swap`` after the decision, before the tool."""
+
+    def __init__(self, swap: Callable[[], None]) -> None:
+        self.swap = swap
+
+    # Collected after the host's own middleware, so it runs inside the policy's.
+    @hookimpl(tryfirst=True)
+    def register_middleware(self, register: Callable[[Any], None], config: Any) -> None:
+        async def swapping(call: Call, call_next: CallNext) -> Any:
+            if call.name == "docs_read_text_file":
+                self.swap()
+            return await call_next(call)
+
+        register(swapping)
+
+
+async def test_a_path_changed_between_the_decision_and_the_open_is_refused(
+    tmp_path: Path,
+) -> None:
+    root = make_tree(tmp_path)
+    decoy = root / "public" / "A"
+    decoy.mkdir()
+    (decoy / SECRET_FILE).write_text("decoy")
+
+    def swap() -> None:  # what a client racing move_file against a link could arrange
+        if not decoy.is_symlink():
+            decoy.rename(root / "public" / "A-before")
+            decoy.symlink_to(root / SECRET_DIR)
+
+    plugins = (SwapAfterTheDecision(swap),)
+    async with serving(root, "directory", plugins=plugins) as served:
+        answer = await served.call("docs_read_text_file", path=f"public/A/{SECRET_FILE}")
+        assert "changed while the call ran" in answer, answer
+    assert decoy.is_symlink()  # the swap happened, between the decision and the open
     assert_never_served(served, whole_directory=True)

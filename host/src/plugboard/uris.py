@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -151,3 +154,29 @@ def _canonical_path(path: str, *, rooted: bool) -> str:
         segments.append(segment)
     joined = _nfc("/".join(segments))
     return f"/{joined}" if absolute else joined
+
+
+_DECIDED: ContextVar[frozenset[str] | None] = ContextVar("plugboard_decided", default=None)
+
+
+def decided_uris() -> frozenset[str] | None:
+    """The canonical URIs a policy allowed for the call now running, or ``None``.
+
+    ``None`` when no policy decided on the call's resources (no policy, the local
+    principal, a call that names no resource, a completion). A connector that resolves
+    a name again when it opens it compares what it opens with these and refuses what
+    differs: the name changed between the decision and the open (a directory swapped
+    for a link), so the decision does not cover what it now leads to. Visible in the
+    worker thread a sync tool runs in.
+    """
+    return _DECIDED.get()
+
+
+@contextmanager
+def deciding(uris: Iterable[str]) -> Iterator[None]:
+    """Make ``uris`` what :func:`decided_uris` answers while the block runs."""
+    token = _DECIDED.set(frozenset(uris))
+    try:
+        yield
+    finally:
+        _DECIDED.reset(token)

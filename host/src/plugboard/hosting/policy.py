@@ -33,7 +33,7 @@ from plugboard.errors import ToolError, log_unexpected
 from plugboard.hosting.patterns import NamePattern, UriPattern, check_uri_pattern
 from plugboard.hosting.refusal import CallRefused
 from plugboard.middleware import CALL_KINDS, Call, CallKind
-from plugboard.uris import NamedResource, UriError, canonical_uri, comparable
+from plugboard.uris import NamedResource, UriError, canonical_uri, comparable, deciding
 
 Effect = Literal["allow", "deny"]
 
@@ -294,15 +294,17 @@ class Policy:
             principal, call.kind, call.name, call.instance
         ):
             raise _refused(f"{call.name} is not available to {principal.name}")
-        if call.kind == "resource" or call.resources is not None:
-            for named in await self._resources(call):
-                decide = self.allows_tree if named.tree else self._allows_resource
-                if not decide(principal, named.uri, call.instance):
-                    what = (
-                        call.name if call.kind == "resource" else f"{call.name} on {named.sent!r}"
-                    )
-                    raise _refused(f"{what} is not available to {principal.name}")
-        return await call_next(call)
+        if call.kind != "resource" and call.resources is None:
+            return await call_next(call)
+        resources = await self._resources(call)
+        for named in resources:
+            decide = self.allows_tree if named.tree else self._allows_resource
+            if not decide(principal, named.uri, call.instance):
+                what = call.name if call.kind == "resource" else f"{call.name} on {named.sent!r}"
+                raise _refused(f"{what} is not available to {principal.name}")
+        # The connector may check that what it opens is what was decided on.
+        with deciding(named.uri for named in resources):
+            return await call_next(call)
 
     def _allows_resource(self, principal: Principal, uri: str, instance: str | None) -> bool:
         return self.allows(principal, "resource", uri, instance)

@@ -21,10 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 
 from mcp.shared.uri_template import UriTemplate
 
-from plugboard.uris import UriError
+from plugboard import ToolError
+from plugboard.uris import UriError, decided_uris
+from plugboard_filesystem.errors import shown
+from plugboard_filesystem.location import Location
 from plugboard_filesystem.paths import Roots, path_from_uri, uri_path
 
 
@@ -48,14 +52,52 @@ def resource_uri(roots: Roots, instance: str, uri: str) -> str:
     return path_uri(roots, instance, path_from_uri(path))
 
 
-def path_uris(roots: Roots, instance: str, paths: Sequence[str]) -> list[str]:
-    """The canonical URIs of paths given to the tools (absolute, or relative to the first root)."""
-    return [path_uri(roots, instance, path) for path in paths]
+def path_uris(
+    roots: Roots, instance: str, paths: Sequence[str], *, follow_final: bool = True
+) -> list[str]:
+    """The canonical URIs of paths given to the tools (absolute, or relative to the first root).
+
+    ``follow_final=False`` for a tool that works on an entry itself (``move_file``
+    moves a link, not what it points to), as the tool walks it.
+    """
+    return [path_uri(roots, instance, path, follow_final=follow_final) for path in paths]
 
 
-def path_uri(roots: Roots, instance: str, path: str) -> str:
+def path_uri(roots: Roots, instance: str, path: str, *, follow_final: bool = True) -> str:
     """The canonical URI of one path, as the tools take it."""
-    return f"file://{instance}/{uri_path(roots.resolve(path))}"
+    return _uri(instance, roots.resolve(path, follow_final=follow_final))
+
+
+class DecidedRoots(Roots):
+    """Roots whose walks, under a policy's decision, must end where the decision said.
+
+    The policy decides on the real path before the call; the tool walks the path again
+    when it opens it. Should a directory on the way be moved or swapped for a link in
+    between, the walk ends somewhere the decision never looked at: it is then refused.
+    With the walk's open descriptors held from there on, what the tool opens is what
+    was decided on.
+    """
+
+    def __init__(self, roots: Roots, instance: str) -> None:
+        super().__init__(roots.directories, refuse_hard_links=roots.refuse_hard_links)
+        self.instance = instance
+
+    def locate(self, path: str, *, follow_final: bool = True) -> Location:
+        """As :meth:`Roots.locate`, refusing a place the policy did not decide on."""
+        place = super().locate(path, follow_final=follow_final)
+        decided = decided_uris()
+        if decided is not None and _uri(self.instance, place.path) not in decided:
+            place.close()
+            raise ToolError(
+                f"{shown(path)} changed while the call ran (a directory on the way was moved "
+                "or replaced by a link), so the server's policy has not decided on where it "
+                "leads now; try again"
+            )
+        return place
+
+
+def _uri(instance: str, resolved: Path) -> str:
+    return f"file://{instance}/{uri_path(resolved)}"
 
 
 @cache

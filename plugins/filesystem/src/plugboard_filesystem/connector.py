@@ -62,13 +62,14 @@ class FilesystemConnector(Connector[FilesystemSettings]):
 
     async def start(self) -> None:
         """Resolve the roots; a root that is missing or not a directory fails the start."""
-        self._roots = await anyio.to_thread.run_sync(
+        roots = await anyio.to_thread.run_sync(
             partial(
                 Roots.from_settings,
                 self.settings.roots,
                 refuse_hard_links=self.settings.refuse_hard_links,
             )
         )
+        self._roots = canonical.DecidedRoots(roots, self.instance)
 
     async def check_health(self) -> None:
         """Raise if a root directory has disappeared since the start."""
@@ -106,7 +107,11 @@ class FilesystemConnector(Connector[FilesystemSettings]):
 
     async def canonical_paths(self, tool: str, paths: Sequence[str]) -> list[str]:
         """The URIs of the real paths a tool's path arguments name, for the host's policy."""
-        return await anyio.to_thread.run_sync(canonical.path_uris, self.roots, self.instance, paths)
+        # move_file works on the entry itself (a link is moved, not followed).
+        follow = tool != f"{self.instance}_move_file"
+        return await anyio.to_thread.run_sync(
+            partial(canonical.path_uris, self.roots, self.instance, paths, follow_final=follow)
+        )
 
     # Reading ---------------------------------------------------------------------
 
