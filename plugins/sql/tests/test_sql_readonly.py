@@ -209,3 +209,29 @@ async def test_query_is_read_only_on_an_instance_that_may_write(db: TestDatabase
         await sql.ok("execute", sql=f"UPDATE {db.table('customers')} SET name = name")
         await _refused_by_database(sql, db)
     assert await db.snapshot() == before
+
+
+@pytest.mark.usefixtures("without_sql_checks")
+async def test_sqlite_itself_refuses_attach_vacuum_into_and_pragmas(
+    sqlite: TestDatabase, tmp_path: Path
+) -> None:
+    """SQLite's authorizer: no file is created, the session is not changed."""
+    target = tmp_path / "created"
+    before = await sqlite.snapshot()
+    async with sqlite.serve() as sql:
+        for attempt in [
+            f"ATTACH DATABASE '{target}' AS evil",
+            f"VACUUM INTO '{target}'",
+            "VACUUM",
+            "PRAGMA query_only = OFF",
+            "PRAGMA writable_schema = ON",
+            "PRAGMA main.journal_mode = DELETE",
+            "SELECT load_extension('evil')",
+        ]:
+            message = await sql.error("query", sql=attempt)
+            assert "not authorized" in message or "denied" in message, (attempt, message)
+        assert (await sql.query("PRAGMA query_only"))["rows"] == [[1]]
+        # introspection's pragmas still work
+        assert (await sql.ok("describe_table", table="orders"))["name"] == "orders"
+    assert not target.exists()
+    assert await sqlite.snapshot() == before

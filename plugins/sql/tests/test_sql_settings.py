@@ -103,15 +103,20 @@ def test_sqlite_files_of_read_only_instances_open_read_only() -> None:
 async def test_sqlite_read_only_instances_cannot_write_even_by_pragma(
     sqlite: TestDatabase,
 ) -> None:
-    """The file itself is opened read-only: query_only could be turned off, mode=ro not."""
+    """SQLite's authorizer refuses the pragma; without it, the file is still opened read-only."""
     async with sqlite.serve() as sql:
         conn = await sql.connector.database.engine.connect()
         try:
+            with pytest.raises(Exception, match="not authorized"):
+                await conn.exec_driver_sql("PRAGMA query_only = OFF")
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.set_authorizer(None)  # type: ignore[union-attr]
             await conn.exec_driver_sql("PRAGMA query_only = OFF")
             with pytest.raises(Exception, match="readonly database"):
                 await conn.exec_driver_sql("DELETE FROM orders")
         finally:
             await conn.rollback()
+            await conn.invalidate()  # it has no authorizer any more
             await conn.close()
     assert await sqlite.count("orders") == 3
 

@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult
 
 from plugboard_sql import session_cleanup
 from plugboard_sql.settings import SqlSettings
+from plugboard_sql.sqlite_authorizer import read_only_authorizer
 
 logger = logging.getLogger(__name__)
 
@@ -378,6 +379,9 @@ class SqliteRules(DialectRules):
         await driver.set_progress_handler(past_deadline, self._PROGRESS_STEPS)
         if not self.settings.allow_writes:
             await conn.exec_driver_sql("PRAGMA query_only = ON")
+            # After the pragma above: from here on, SQLite itself refuses ATTACH,
+            # VACUUM INTO and pragmas that set.
+            await driver.set_authorizer(read_only_authorizer)
 
     async def begin(
         self, conn: AsyncConnection, *, write: bool, seconds: float, select_limit: int | None
