@@ -16,8 +16,8 @@ import anyio
 import pytest
 from sqlalchemy.engine import make_url
 
-from plugboard import AssemblyError
-from plugboard_sql import session_cleanup
+from plugboard import AssemblyError, ToolError
+from plugboard_sql import privileges, session_cleanup
 from plugboard_sql.privileges import Finding, _grant_findings, _role_grant, describe
 
 if TYPE_CHECKING:
@@ -233,3 +233,21 @@ def test_the_mysql_reset_needs_the_driver_command() -> None:
         pass
 
     assert anyio.run(session_cleanup.reset_mysql, NoCommands()) is False
+
+
+async def test_privileges_that_cannot_be_read_fail_closed_when_asked(
+    server: TestDatabase, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def unreadable(conn: Any) -> list[Finding]:
+        raise ToolError("permission denied to read the grants")
+
+    name = "_postgres_findings" if server.dialect == "postgresql" else "_mysql_findings"
+    monkeypatch.setattr(privileges, name, unreadable)
+    caplog.set_level(logging.WARNING)
+    async with server.serve() as sql:
+        assert (await sql.query("SELECT 1 AS one"))["rows"] == [[1]]
+    (message,) = _warnings(caplog)
+    assert "could not read the account's privileges" in message
+    with pytest.raises(AssemblyError, match="refuses to start"):
+        async with server.serve(refuse_privileged_account=True):
+            pass  # pragma: no cover - the instance does not start

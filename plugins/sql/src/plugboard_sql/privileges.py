@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from plugboard import ToolError
 from plugboard_sql.database import Database
 
 logger = logging.getLogger(__name__)
@@ -102,10 +103,22 @@ async def check_account(database: Database, instance: str) -> None:
     """
     settings = database.settings
     if database.family == "postgresql":
-        findings = await database.run(_postgres_findings)
+        ask = _postgres_findings
     elif database.family == "mysql":
-        findings = await database.run(_mysql_findings)
+        ask = _mysql_findings
     else:
+        return
+    try:
+        findings = await database.run(ask)
+    except ToolError as error:
+        # Unknown is not clean: with refuse_privileged_account, an account whose
+        # privileges cannot be read does not start either.
+        message = f"sql instance {instance}: could not read the account's privileges ({error})."
+        if settings.refuse_privileged_account:
+            raise RuntimeError(
+                f"{message} The instance refuses to start (refuse_privileged_account = true)."
+            ) from None
+        logger.warning("%s Connect as a read-only account (see the plugboard-sql README).", message)
         return
     if settings.allow_writes:
         findings = [finding for finding in findings if finding.server]
