@@ -53,7 +53,10 @@ async def reset_postgres(driver: Any) -> bool:
         Whether the connection is clean and may go back to the pool.
     """
     status = await driver.execute(POSTGRES_RESET)
-    return bool(status == _POSTGRES_CLEAN)
+    if status != _POSTGRES_CLEAN:
+        logger.info("sql: a connection kept a SQL prepared statement and was discarded")
+        return False
+    return True
 
 
 async def mysql_command(driver: Any, command: int, payload: bytes = b"") -> bool:
@@ -94,4 +97,7 @@ async def reset_mysql(driver: Any) -> bool:
     Returns:
         Whether the connection was reset and may go back to the pool.
     """
-    return await mysql_command(driver, COM_RESET_CONNECTION)
+    if await mysql_command(driver, COM_RESET_CONNECTION):
+        return True
+    logger.info("sql: this driver cannot reset a connection; it is discarded after each call")
+    return False
