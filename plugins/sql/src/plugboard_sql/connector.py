@@ -12,17 +12,15 @@ statement timeout and always gives the connection back. Statements are checked b
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from pydantic import Field
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import ResourceClosedError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult
+from sqlalchemy.ext.asyncio import AsyncConnection
 from typing_extensions import TypedDict
 
 from plugboard import Connector, ToolError, prompt, resource, setting_variable, tool
@@ -30,6 +28,7 @@ from plugboard_sql import schema as introspection
 from plugboard_sql.checking import StatementChecker
 from plugboard_sql.database import DESCRIPTION, Database
 from plugboard_sql.privileges import check_account
+from plugboard_sql.results import QueryResult, ResultColumn, read_query
 from plugboard_sql.schema import TableDescription, TableSummary
 from plugboard_sql.settings import MAX_STATEMENT_BYTES, SqlSettings
 from plugboard_sql.statements import (
@@ -45,8 +44,6 @@ logger = logging.getLogger(__name__)
 MAX_TABLES = 2000
 """The most tables one listing returns."""
 MAX_COMPLETIONS = 100
-FIRST_BATCH = 50
-"""Rows asked for in a query's first fetch (asyncpg's cursor adapter buffers 50)."""
 SESSION_KEYWORDS = frozenset(
     {
         "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE",
@@ -108,24 +105,6 @@ class TableList(TypedDict):
 
     tables: list[TableSummary]
     truncated: bool
-
-
-class ResultColumn(TypedDict):
-    """A result column; ``type`` when the driver reports it."""
-
-    name: str
-    type: str | None
-
-
-class QueryResult(TypedDict):
-    """Rows of a query, cut at the row limit."""
-
-    columns: list[ResultColumn]
-    rows: list[list[Any]]
-    row_count: int
-    truncated: bool
-    row_limit: int
-    cells_truncated: int
 
 
 class ExecuteResult(TypedDict):
@@ -314,40 +293,9 @@ class SqlConnector(Connector[SqlSettings]):
         row_limit = min(limit or self.settings.row_limit, self.settings.row_limit)
 
         async def fetch(conn: AsyncConnection) -> QueryResult:
-            return await self._fetch(conn, statement, params, row_limit)
+            return await read_query(conn, database, statement, params, row_limit)
 
         return await database.run(fetch, select_limit=row_limit + 1, sql=statement.text)
-
-    async def _fetch(
-        self,
-        conn: AsyncConnection,
-        statement: Statement,
-        params: Mapping[str, Any] | None,
-        row_limit: int,
-    ) -> QueryResult:
-        # A server-side cursor: only row_limit + 1 rows ever leave the database.
-        result = await conn.stream(text(statement.text), dict(params or {}))
-        rows: Sequence[Any] = []
-        try:
-            columns = self._columns(conn, list(result.keys()))
-            with contextlib.suppress(ResourceClosedError):  # a statement without rows
-                rows = await _fetch_rows(result, row_limit + 1)
-        finally:
-            if len(rows) > row_limit:
-                # Stop the rest where the database would otherwise send it all.
-                await self.database.rules.abandon_result(conn, result)
-            else:
-                await result.close()
-        writer = CellWriter(self.settings.max_cell_bytes)
-        kept = [writer.row(row) for row in rows[:row_limit]]
-        return {
-            "columns": columns,
-            "rows": kept,
-            "row_count": len(kept),
-            "truncated": len(rows) > row_limit,
-            "row_limit": row_limit,
-            "cells_truncated": writer.cut,
-        }
 
     def _columns(self, conn: AsyncConnection, names: list[str]) -> list[ResultColumn]:
         description = conn.info.get(DESCRIPTION) or ()
@@ -542,16 +490,3 @@ def _check_change(statement: Statement, dialect_name: str) -> None:
             "own transaction, and session or transaction control would outlive it"
         )
     check_outside_effects(statement, dialect_name)
-
-
-async def _fetch_rows(result: AsyncResult[Any], wanted: int) -> list[Any]:
-    """Up to ``wanted`` rows, asking first for a small batch.
-
-    Most queries return a few rows: asking for them in one small batch ends with one
-    round trip (asyncpg's cursor adapter would otherwise fetch 50, then the rest).
-    """
-    first = min(wanted, FIRST_BATCH)
-    rows = list(await result.fetchmany(first))
-    if len(rows) == first < wanted:
-        rows += await result.fetchmany(wanted - first)
-    return rows

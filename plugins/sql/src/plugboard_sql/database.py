@@ -116,6 +116,11 @@ class Database:
         return self._engine
 
     @property
+    def failures(self) -> tuple[type[Exception], ...]:
+        """What a failed statement raises: SQLAlchemy's errors and the driver's own."""
+        return self._failures
+
+    @property
     def dialect_name(self) -> str:
         """SQLAlchemy's name of the dialect: ``postgresql``, ``mysql``, ``mariadb``, ``sqlite``."""
         return self.engine.dialect.name

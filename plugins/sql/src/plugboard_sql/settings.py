@@ -14,6 +14,7 @@ from plugboard import Settings
 DEFAULT_ROW_LIMIT = 500
 DEFAULT_STATEMENT_TIMEOUT = 30.0
 DEFAULT_MAX_CELL_BYTES = 4096
+DEFAULT_MAX_RESULT_BYTES = 8 * 2**20
 DEFAULT_MAX_STATEMENT_BYTES = 100_000
 MAX_STATEMENT_BYTES = 1_000_000
 """The ceiling of ``max_statement_bytes`` (and of the tools' ``sql`` argument)."""
@@ -112,6 +113,15 @@ class SqlSettings(Settings):
         default=DEFAULT_MAX_CELL_BYTES,
         ge=16,
         description="Longer values (text, binary, JSON) are cut to this many bytes in results.",
+    )
+    max_result_bytes: int = Field(
+        default=DEFAULT_MAX_RESULT_BYTES,
+        ge=64 * 1024,
+        le=2**30,
+        description=(
+            "A query stops reading rows once their values (cut to max_cell_bytes) add up "
+            "to about this many bytes, and says truncated, as at the row limit."
+        ),
     )
     max_statement_bytes: int = Field(
         default=DEFAULT_MAX_STATEMENT_BYTES,
