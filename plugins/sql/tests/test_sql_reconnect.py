@@ -81,6 +81,22 @@ async def test_calls_succeed_after_the_database_ends_the_pools_connections(
             assert not set(after) & set(ended), "no ended connection is used again"
 
 
+async def test_a_write_after_the_database_ended_the_pools_connections_runs(
+    server_db: TestDatabase,
+) -> None:
+    """Checked before use (asyncpg knows; MariaDB is pinged): the write runs once, and works."""
+    db = server_db
+    audit = db.table("audit")
+    async with db.serve(pool_size=POOL, allow_writes=True) as sql:
+        await _fill_pool(sql)
+        before = await db.count("audit")
+        assert await _end_every_connection(db)
+        done = await sql.ok("execute", sql=f"INSERT INTO {audit} (note) VALUES ('after')")
+        assert done["rows_affected"] == 1
+        assert await db.count("audit") == before + 1
+        assert sql.checked_out() == 0
+
+
 async def _end_when_running(db: TestDatabase, marker: str) -> None:
     """End the connection that runs the statement containing ``marker``, once it runs."""
     with anyio.fail_after(10):

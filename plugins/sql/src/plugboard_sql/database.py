@@ -140,6 +140,11 @@ class Database:
         else:
             options.update(pool_size=self.settings.pool_size, max_overflow=0)
             options.update(pool_recycle=POOL_RECYCLE, pool_timeout=CONNECT_TIMEOUT)
+        if self.family == "mysql" and self.settings.allow_writes:
+            # aiomysql learns that the server closed a connection only when it next uses
+            # it; a write cannot be run again, so its connection is pinged first (one
+            # round trip; reads run again instead, see run()).
+            options["pool_pre_ping"] = True
         engine = create_async_engine(self._url, **options)
         event.listen(engine.sync_engine, "after_cursor_execute", _remember_description)
         event.listen(engine.sync_engine, "checkout", _refuse_closed)
