@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import anyio
@@ -19,6 +20,25 @@ pytestmark = pytest.mark.anyio
 def _long_sum(terms: int) -> str:
     """A valid SELECT that counts ``terms`` rows of VALUES: 5 bytes a term, slow to split."""
     return "SELECT count(*) AS total FROM (VALUES " + ", ".join(["(1)"] * terms) + ")"
+
+
+def _note_each_parse(monkeypatch: pytest.MonkeyPatch, note: Callable[[str], None]) -> None:
+    """Call ``note`` with every statement the connector parses, where it parses it."""
+    parse = checking.parse_statement
+
+    def noted(sql: str) -> Statement:
+        note(sql)
+        return parse(sql)
+
+    monkeypatch.setattr(checking, "parse_statement", noted)
+
+
+def _in_worker_thread() -> bool:
+    try:
+        anyio.from_thread.check_cancelled()
+    except RuntimeError:  # not in a worker thread
+        return False
+    return True
 
 
 async def test_a_long_statement_is_parsed_while_the_loop_keeps_running(
@@ -59,18 +79,7 @@ async def test_short_statements_are_checked_on_the_loop(
     sqlite: TestDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads: list[bool] = []
-    parse = checking.parse_statement
-
-    def observed(sql: str) -> Statement:
-        try:
-            anyio.from_thread.check_cancelled()
-        except RuntimeError:  # not in a worker thread
-            threads.append(False)
-        else:
-            threads.append(True)
-        return parse(sql)
-
-    monkeypatch.setattr(checking, "parse_statement", observed)
+    _note_each_parse(monkeypatch, lambda sql: threads.append(_in_worker_thread()))
     async with sqlite.serve() as sql:
         assert (await sql.query("SELECT 1 AS one"))["rows"] == [[1]]
         assert (await sql.query(_long_sum(500)))["rows"] == [[500]]
@@ -81,13 +90,7 @@ async def test_statements_over_max_statement_bytes_are_refused_unparsed(
     sqlite: TestDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     parsed: list[int] = []
-    parse = checking.parse_statement
-
-    def observed(sql: str) -> Statement:
-        parsed.append(len(sql))
-        return parse(sql)
-
-    monkeypatch.setattr(checking, "parse_statement", observed)
+    _note_each_parse(monkeypatch, lambda sql: parsed.append(len(sql)))
     statement = _long_sum(30_000)  # about 150 kB
     assert len(statement.encode()) > 100_000
     async with sqlite.serve() as sql:
