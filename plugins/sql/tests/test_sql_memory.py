@@ -120,7 +120,7 @@ async def test_every_kind_of_value_keeps_its_form(db: TestDatabase) -> None:
                 "'8d3f6b0e-1c2a-4e5f-9a7b-0c1d2e3f4a5b'::uuid AS u, interval '1 day' AS iv, "
                 ":long AS lt, array_fill(7, ARRAY[100]) AS la, "
                 "json_build_object('k', CAST(:long AS text)) AS lj, "
-                "decode(repeat('ab', 200), 'hex') AS lb",
+                "decode(repeat('ab', 200), 'hex') AS lb, CAST(:long AS bpchar) AS lbp",
                 params={"long": long_text},
             )
             (row,) = data["rows"]
@@ -128,12 +128,13 @@ async def test_every_kind_of_value_keeps_its_form(db: TestDatabase) -> None:
                 42, 2.5, True, "2024-01-15", '{"a": 1}', "[1, 2]", [1, 2, 3], "\\x00ff",
                 "short", "8d3f6b0e-1c2a-4e5f-9a7b-0c1d2e3f4a5b", "1 day, 0:00:00",
             ]  # fmt: skip
-            long_text_cell, long_array, long_json, long_bytes = row[11:]
+            long_text_cell, long_array, long_json, long_bytes, long_padded = row[11:]
             assert long_text_cell == "z" * 100 + "…"
             assert long_array == "[" + ",".join(["7"] * 100)[:99] + "…"
             assert long_json == '{"k" : "' + "z" * 92 + "…"
             assert long_bytes == "\\x" + "ab" * 49 + "…"
-            assert data["cells_truncated"] == 4
+            assert long_padded == "z" * 100 + "…"  # other scalar types: their text, cut
+            assert data["cells_truncated"] == 5
             types = [column["type"] for column in data["columns"]]
             assert types[:8] == [
                 "integer", "numeric", "boolean", "date", "jsonb", "json", "integer[]", "bytea",

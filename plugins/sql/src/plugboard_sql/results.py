@@ -232,7 +232,9 @@ async def _describe_postgres(conn: AsyncConnection, sql: str) -> list[Column]:
     except (asyncpg.InternalClientError, asyncpg.ConnectionDoesNotExistError) as error:
         await conn.invalidate()
         raise asyncpg.InterfaceError(f"the connection was lost: {error}") from None
-    return [Column(each.name, each.type.oid) for each in prepared.get_attributes()]
+    return [
+        Column(each.name, each.type.oid, kind=each.type.kind) for each in prepared.get_attributes()
+    ]
 
 
 async def _describe_with_limit(

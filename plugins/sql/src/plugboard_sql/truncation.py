@@ -45,6 +45,8 @@ _POSTGRES_SHORT = frozenset(
 # PostgreSQL types that arrive as Python text: cut as text.
 _POSTGRES_TEXT = frozenset({19, 25, 114, 142, 705, 1043, 3802})  # name text json xml unknown
 _POSTGRES_BYTEA = 17
+_POSTGRES_NESTED = frozenset({"array", "composite"})
+"""asyncpg's kinds of types that it decodes to lists and tuples."""
 # MariaDB/MySQL field types whose values are strings or bytes (MYSQL_TYPE_*): the
 # others (numbers, dates, bits) are short.
 _MYSQL_STRINGS = frozenset({15, 245, 247, 248, 249, 250, 251, 252, 253, 254, 255})
@@ -58,11 +60,14 @@ class Column:
         name: Its name.
         type_code: The driver's type code (PostgreSQL type OID, MySQL field type), if any.
         length: The most bytes its values can have, where the database says (MySQL).
+        kind: What kind of type it is, where the driver says (asyncpg: ``scalar``,
+            ``array``, ``composite``, ``range``...).
     """
 
     name: str
     type_code: Any = None
     length: int | None = None
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +132,9 @@ def postgres_plan(sql: str, columns: Sequence[Column], max_bytes: int, row_chars
     """Cut PostgreSQL text with ``left``, ``bytea`` with ``substring``, the rest as JSON.
 
     A value of any other type (an array, a record, a range, ``hstore``...) is sent
-    whole when its text is at most the limit, and otherwise as its JSON text, cut: a
-    second select-list entry carries that cut text, and :meth:`Plan.values` picks it.
+    whole when its text is at most the limit, and otherwise as its text (an array's or
+    a record's JSON text), cut: a second select-list entry carries that cut text, and
+    :meth:`Plan.values` picks it.
     """
     long = [column.type_code not in _POSTGRES_SHORT for column in columns]
     limit = _limit(max_bytes, row_chars, sum(long))
@@ -151,11 +157,13 @@ def postgres_plan(sql: str, columns: Sequence[Column], max_bytes: int, row_chars
         elif code == _POSTGRES_BYTEA:
             expressions.append(f"substring({name} FROM 1 FOR {keep})")
         else:
+            # Arrays and records come back as lists and objects: cut, they are JSON
+            # text, as the connector writes them; other types as their text.
+            nested = column.kind in _POSTGRES_NESTED
+            text = f"CAST(to_json({name}) AS text)" if nested else f"CAST({name} AS text)"
             size = f"octet_length(CAST({name} AS text))"
             expressions.append(f"CASE WHEN {size} <= {limit} THEN {name} END")
-            expressions.append(
-                f"CASE WHEN {size} > {limit} THEN left(CAST(to_json({name}) AS text), {keep}) END"
-            )
+            expressions.append(f"CASE WHEN {size} > {limit} THEN left({text}, {keep}) END")
             picks.append((len(expressions) - 2, len(expressions) - 1))
             continue
         picks.append((len(expressions) - 1, None))
