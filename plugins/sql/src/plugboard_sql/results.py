@@ -28,6 +28,7 @@ from typing_extensions import TypedDict
 from plugboard import ToolError
 from plugboard_sql import truncation
 from plugboard_sql.database import DESCRIPTION, Database
+from plugboard_sql.settings import SqlSettings
 from plugboard_sql.statements import Statement
 from plugboard_sql.truncation import CTE, Column, Plan
 from plugboard_sql.values import CellWriter, column_type
@@ -79,13 +80,12 @@ async def read_query(
     settings = database.settings
     bound = dict(params or {})
     plan, result = await _start(conn, database, statement.text, statement.keyword, bound, row_limit)
-    writers = [CellWriter(limit) for limit in plan.limits]
-    uniform = all(limit == settings.max_cell_bytes for limit in plan.limits)
+    writer = _RowWriter(plan.limits)
     kept: list[list[Any]] = []
     more = False
     try:
         with contextlib.suppress(ResourceClosedError):  # a statement without rows
-            more = await _read(result, plan, writers, uniform, kept, row_limit, settings)
+            more = await _read(result, plan, writer, kept, row_limit, settings)
     finally:
         if more:
             # Stop the rest where the database would otherwise send it all.
@@ -102,18 +102,48 @@ async def read_query(
         "row_count": len(kept),
         "truncated": more,
         "row_limit": row_limit,
-        "cells_truncated": sum(writer.cut for writer in writers),
+        "cells_truncated": writer.cut,
     }
+
+
+class _RowWriter:
+    """Rows as JSON values, each column cut at its own limit; counts the cells it cut."""
+
+    def __init__(self, limits: Sequence[int]) -> None:
+        # One writer for every column in the usual case (one limit), else one a column.
+        self._single = len(set(limits)) <= 1
+        if self._single:
+            self._writers = [CellWriter(limits[0] if limits else truncation.MIN_CELL_BYTES)]
+        else:
+            self._writers = [CellWriter(limit) for limit in limits]
+
+    def row(self, values: Sequence[Any]) -> list[Any]:
+        """One row as JSON values."""
+        if self._single:
+            return self._writers[0].row(values)
+        return [writer.cell(value) for writer, value in zip(self._writers, values, strict=True)]
+
+    @property
+    def cut(self) -> int:
+        """Cells cut so far."""
+        return sum(writer.cut for writer in self._writers)
+
+    def forget(self, cut: int) -> None:
+        """Undo the counts of a row that is not returned, back to ``cut`` cells."""
+        extra = self.cut - cut
+        for writer in self._writers:
+            taken = min(extra, writer.cut)
+            writer.cut -= taken
+            extra -= taken
 
 
 async def _read(
     result: AsyncResult[Any],
     plan: Plan,
-    writers: list[CellWriter],
-    uniform: bool,
+    writer: _RowWriter,
     kept: list[list[Any]],
     row_limit: int,
-    settings: Any,
+    settings: SqlSettings,
 ) -> bool:
     """Fill ``kept``; whether rows were left unread (the row limit or the size budget)."""
     budget = settings.max_result_bytes
@@ -121,7 +151,6 @@ async def _read(
     batch = min(FIRST_BATCH, per_fetch)
     wanted = row_limit + 1
     fetched = size = 0
-    writer = writers[0] if writers else CellWriter(settings.max_cell_bytes)
     while fetched < wanted:
         asked = min(batch, wanted - fetched)
         rows = await result.fetchmany(asked)
@@ -129,16 +158,11 @@ async def _read(
         for row in rows:
             if len(kept) == row_limit:
                 return True
-            values = plan.values(row)
-            cut = [each.cut for each in writers]
-            if uniform:
-                converted = writer.row(values)
-            else:
-                converted = [each.cell(value) for each, value in zip(writers, values, strict=True)]
+            cut = writer.cut
+            converted = writer.row(plan.values(row))
             size += _size(converted)
             if kept and size > budget:
-                for each, before in zip(writers, cut, strict=True):
-                    each.cut = before  # the row is not returned
+                writer.forget(cut)  # the row is not returned
                 return True
             kept.append(converted)
         if len(rows) < asked:
@@ -244,7 +268,8 @@ async def _describe_with_limit(
 
     It runs with ``LIMIT 0`` added, which the database answers without running it;
     a statement with its own ``LIMIT`` refuses a second one, and is wrapped instead.
-    ``None``: MariaDB/MySQL cannot wrap it (two columns of one name).
+    ``None``: neither worked (the statement is wrong, or MariaDB/MySQL refuses to wrap
+    it: its own ``LIMIT`` and two columns of one name).
     """
     with contextlib.suppress(*database.failures):
         await conn.execute(text(f"{sql}\nLIMIT 0"), params)
