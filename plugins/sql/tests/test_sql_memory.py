@@ -108,6 +108,18 @@ async def test_a_huge_stored_value_is_cut_before_it_is_sent(db: TestDatabase) ->
         await db.admin(f"DROP TABLE {table}")
 
 
+async def test_a_comment_left_open_does_not_make_rows_whole(db: TestDatabase) -> None:
+    """SQLite lets an open /* swallow what follows: what the connector adds, too."""
+    statement, size = _huge_text(db)
+    numbers = db.table("numbers")
+    async with db.serve(max_cell_bytes=CELL) as sql:
+        async with _peak() as peak:
+            await sql.error("query", sql=f"{statement} FROM {numbers} WHERE n <= 5 /*")
+        assert sql.checked_out() == 0
+    (allocated,) = peak
+    assert allocated < size // 10, f"{allocated} bytes allocated for a {size}-byte cell"
+
+
 async def test_every_kind_of_value_keeps_its_form(db: TestDatabase) -> None:
     """Short values come back as before; long ones of every kind are cut and marked."""
     long_text = "z" * 200

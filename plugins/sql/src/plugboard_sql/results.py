@@ -17,6 +17,7 @@ return is the server's own metadata.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -201,6 +202,13 @@ async def _start(
         columns = await _describe_postgres(conn, sql)
         plan = truncation.postgres_plan(sql, columns, max_bytes, ROW_CHARS)
     else:
+        if family == "sqlite" and not sqlite3.complete_statement(f"{sql}\n;"):
+            # SQLite ends a comment left open at the end of the text, and with it
+            # whatever the connector puts after the statement (its LIMIT 0 too).
+            raise ToolError(
+                "the statement ends inside a comment or a string (/* without */, a quote "
+                "left open): close it"
+            )
         described = await _describe_with_limit(conn, database, sql, params)
         if described is None:
             # Neither way of describing it worked: run it as sent, for the database's
@@ -234,7 +242,9 @@ async def _as_sent(
             "sends them (it has a LIMIT of its own and two result columns of the same "
             "name): give every column its own name (AS), or leave out the LIMIT"
         )
-    row_bytes = sum(4 * (max_bytes + 1) for _column in columns)
+    # Rows of a statement that could not be described run one at a time: nothing cut
+    # them (SQLite: the server is this process, which holds each row anyway).
+    row_bytes = BATCH_BYTES if refuse_long else 4 * (max_bytes + 1) * len(columns)
     return truncation.as_sent(sql, columns, max_bytes, row_bytes), result
 
 
@@ -271,14 +281,15 @@ async def _describe_with_limit(
     ``None``: neither worked (the statement is wrong, or MariaDB/MySQL refuses to wrap
     it: its own ``LIMIT`` and two columns of one name).
     """
-    with contextlib.suppress(*database.failures):
-        await conn.execute(text(f"{sql}\nLIMIT 0"), params)
-        return _described(conn, None), False
     # The caller's own checked statement, inside names and numbers of ours.
-    probe = f"WITH {CTE} AS ({sql}\n) SELECT * FROM {CTE} LIMIT 0"  # noqa: S608
-    with contextlib.suppress(*database.failures):
-        await conn.execute(text(probe), params)
-        return _described(conn, None), True
+    wrapped = f"WITH {CTE} AS ({sql}\n) SELECT * FROM {CTE} LIMIT 0"  # noqa: S608
+    for probe, own_limit in ((f"{sql}\nLIMIT 0", False), (wrapped, True)):
+        with contextlib.suppress(*database.failures):
+            # On a cursor whose rows are never read, in case a LIMIT 0 did not hold.
+            result = await conn.stream(text(probe), params)
+            columns = _described(conn, None)
+            await result.close()
+            return columns, own_limit
     return None
 
 
