@@ -132,7 +132,8 @@ async def test_every_kind_of_value_keeps_its_form(db: TestDatabase) -> None:
                 "'8d3f6b0e-1c2a-4e5f-9a7b-0c1d2e3f4a5b'::uuid AS u, interval '1 day' AS iv, "
                 ":long AS lt, array_fill(7, ARRAY[100]) AS la, "
                 "json_build_object('k', CAST(:long AS text)) AS lj, "
-                "decode(repeat('ab', 200), 'hex') AS lb, CAST(:long AS bpchar) AS lbp",
+                "decode(repeat('ab', 200), 'hex') AS lb, CAST(:long AS bpchar) AS lbp, "
+                "CAST(repeat('9', 300) AS numeric) AS ln",
                 params={"long": long_text},
             )
             (row,) = data["rows"]
@@ -140,13 +141,14 @@ async def test_every_kind_of_value_keeps_its_form(db: TestDatabase) -> None:
                 42, 2.5, True, "2024-01-15", '{"a": 1}', "[1, 2]", [1, 2, 3], "\\x00ff",
                 "short", "8d3f6b0e-1c2a-4e5f-9a7b-0c1d2e3f4a5b", "1 day, 0:00:00",
             ]  # fmt: skip
-            long_text_cell, long_array, long_json, long_bytes, long_padded = row[11:]
+            long_text_cell, long_array, long_json, long_bytes, long_padded, long_number = row[11:]
             assert long_text_cell == "z" * 100 + "…"
             assert long_array == "[" + ",".join(["7"] * 100)[:99] + "…"
             assert long_json == '{"k" : "' + "z" * 92 + "…"
             assert long_bytes == "\\x" + "ab" * 49 + "…"
             assert long_padded == "z" * 100 + "…"  # other scalar types: their text, cut
-            assert data["cells_truncated"] == 5
+            assert long_number == "9" * 100 + "…"  # numeric has up to 147,455 digits
+            assert data["cells_truncated"] == 6
             types = [column["type"] for column in data["columns"]]
             assert types[:8] == [
                 "integer", "numeric", "boolean", "date", "jsonb", "json", "integer[]", "bytea",

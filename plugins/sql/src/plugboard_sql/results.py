@@ -242,10 +242,9 @@ async def _as_sent(
             "sends them (it has a LIMIT of its own and two result columns of the same "
             "name): give every column its own name (AS), or leave out the LIMIT"
         )
-    # Rows of a statement that could not be described run one at a time: nothing cut
-    # them (SQLite: the server is this process, which holds each row anyway).
-    row_bytes = BATCH_BYTES if refuse_long else 4 * (max_bytes + 1) * len(columns)
-    return truncation.as_sent(sql, columns, max_bytes, row_bytes), result
+    # Rows sent as they are, whose size nothing bounds (SHOW FULL PROCESSLIST shows
+    # other sessions' statements), are read one at a time.
+    return truncation.as_sent(sql, columns, max_bytes, BATCH_BYTES), result
 
 
 async def _describe_postgres(conn: AsyncConnection, sql: str) -> list[Column]:

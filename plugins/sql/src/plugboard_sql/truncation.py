@@ -38,7 +38,7 @@ _POSTGRES_SHORT = frozenset(
         16, 18, 20, 21, 23, 26, 27, 28, 29,  # bool, char, integers, oid, tid, xid, cid
         650, 700, 701, 774, 790, 829, 869,  # cidr, floats, macaddr8, money, macaddr, inet
         1082, 1083, 1114, 1184, 1186, 1266,  # dates, times, intervals
-        1700, 2950, 3220,  # numeric (at most 147,455 digits), uuid, pg_lsn
+        2950, 3220,  # uuid, pg_lsn (numeric is not here: it can have 147,455 digits)
         2202, 2203, 2204, 2205, 2206, 3734, 3769, 4089, 4096, 4191,  # reg* names
     }
 )  # fmt: skip
