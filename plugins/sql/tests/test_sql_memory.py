@@ -283,3 +283,39 @@ async def test_mariadb_refuses_what_it_cannot_cut(mariadb: TestDatabase) -> None
         )
         assert named["rows"] == [[mariadb.big_text[:16] + "…"] * 2]
         assert sql.checked_out() == 0
+
+
+async def test_postgresql_cuts_what_a_change_returns(postgresql: TestDatabase) -> None:
+    """RETURNING runs inside the wrapping: cut there, counted there, never read whole."""
+    table = postgresql.table("returned")
+    await postgresql.admin(f"CREATE TABLE {table} (id integer PRIMARY KEY, body text)")
+    try:
+        async with postgresql.serve(allow_writes=True, max_cell_bytes=CELL, row_limit=3) as sql:
+            async with _peak() as peak:
+                done = await sql.ok(
+                    "execute",
+                    sql=f"INSERT INTO {table} VALUES (1, repeat('v', {HUGE})) RETURNING id, body",
+                )
+            assert done["rows"] == [[1, "v" * CELL + "…"]]
+            assert (done["rows_affected"], done["truncated"], done["cells_truncated"]) == (
+                1,
+                False,
+                1,
+            )
+            assert [column["name"] for column in done["columns"]] == ["id", "body"]
+            # more rows than the row limit: all are changed and counted, three come back
+            many = await sql.ok(
+                "execute",
+                sql=f"INSERT INTO {table} SELECT n, 'short' FROM generate_series(2, 10) AS n "
+                "RETURNING id",
+            )
+            assert (many["rows_affected"], many["truncated"]) == (9, True)
+            assert many["rows"] == [[2], [3], [4]]
+            # a change that returns nothing runs as before
+            plain = await sql.ok("execute", sql=f"DELETE FROM {table} WHERE id > 5")
+            assert (plain["rows_affected"], plain["rows"]) == (5, [])
+        assert await postgresql.admin(f"SELECT count(*) FROM {table}") == [(5,)]
+        (allocated,) = peak
+        assert allocated < HUGE // 10, f"{allocated} bytes allocated for a {HUGE}-byte cell"
+    finally:
+        await postgresql.admin(f"DROP TABLE {table}")

@@ -28,7 +28,13 @@ from plugboard_sql import schema as introspection
 from plugboard_sql.checking import StatementChecker
 from plugboard_sql.database import DESCRIPTION, Database
 from plugboard_sql.privileges import check_account
-from plugboard_sql.results import QueryResult, ResultColumn, read_query
+from plugboard_sql.results import (
+    ExecuteResult,
+    QueryResult,
+    ResultColumn,
+    read_query,
+    read_returning,
+)
 from plugboard_sql.schema import TableDescription, TableSummary
 from plugboard_sql.settings import MAX_STATEMENT_BYTES, SqlSettings
 from plugboard_sql.statements import (
@@ -105,16 +111,6 @@ class TableList(TypedDict):
 
     tables: list[TableSummary]
     truncated: bool
-
-
-class ExecuteResult(TypedDict):
-    """What a write changed, and the rows it returned (RETURNING), cut at the row limit."""
-
-    rows_affected: int | None
-    columns: list[ResultColumn]
-    rows: list[list[Any]]
-    truncated: bool
-    cells_truncated: int
 
 
 class Plan(TypedDict):
@@ -356,6 +352,10 @@ class SqlConnector(Connector[SqlSettings]):
         row_limit = self.settings.row_limit
 
         async def change(conn: AsyncConnection) -> ExecuteResult:
+            returned = await read_returning(conn, database, statement, params, row_limit)
+            if returned is not None:
+                return returned
+            # MariaDB/MySQL and SQLite buffer what RETURNING sends back before it is cut.
             result = await conn.execute(text(statement.text), dict(params or {}))
             affected = result.rowcount if result.rowcount >= 0 else None
             columns: list[ResultColumn] = []

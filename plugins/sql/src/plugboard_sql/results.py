@@ -51,6 +51,16 @@ class ResultColumn(TypedDict):
     type: str | None
 
 
+class ExecuteResult(TypedDict):
+    """What a write changed, and the rows it returned (RETURNING), cut at the row limit."""
+
+    rows_affected: int | None
+    columns: list[ResultColumn]
+    rows: list[list[Any]]
+    truncated: bool
+    cells_truncated: int
+
+
 class QueryResult(TypedDict):
     """Rows of a query, cut at the row limit."""
 
@@ -93,18 +103,63 @@ async def read_query(
             await database.rules.abandon_result(conn, result)
         else:
             await result.close()
-    family = database.family
     return {
-        "columns": [
-            {"name": column.name, "type": column_type(family, column.type_code)}
-            for column in plan.columns
-        ],
+        "columns": _result_columns(database.family, plan.columns),
         "rows": kept,
         "row_count": len(kept),
         "truncated": more,
         "row_limit": row_limit,
         "cells_truncated": writer.cut,
     }
+
+
+async def read_returning(
+    conn: AsyncConnection,
+    database: Database,
+    statement: Statement,
+    params: Mapping[str, Any] | None,
+    row_limit: int,
+) -> ExecuteResult | None:
+    """PostgreSQL: run a change that returns rows (``RETURNING``), its values cut there.
+
+    The change runs inside the wrapping common table expression (PostgreSQL runs a
+    data-modifying one to completion, whatever the outer query reads), which also
+    counts its rows, so that ``rows_affected`` holds without reading them all.
+
+    Returns:
+        The result, or ``None`` when the statement returns no rows or the database is
+        not PostgreSQL (it then runs as sent; MariaDB and SQLite cannot wrap a change).
+    """
+    if database.family != "postgresql":
+        return None
+    settings = database.settings
+    columns = await _describe_postgres(conn, statement.text)
+    if not columns:
+        return None
+    plan = truncation.postgres_plan(
+        statement.text, columns, settings.max_cell_bytes, ROW_CHARS, count=True
+    )
+    result = await conn.stream(text(plan.sql), dict(params or {}))
+    writer = _RowWriter(plan.limits)
+    kept: list[list[Any]] = []
+    first: list[Any] = []
+    try:
+        more = await _read(result, plan, writer, kept, row_limit, settings, first)
+    finally:
+        await result.close()
+    return {
+        "rows_affected": int(first[0][-1]) if first else 0,
+        "columns": _result_columns(database.family, plan.columns),
+        "rows": kept,
+        "truncated": more,
+        "cells_truncated": writer.cut,
+    }
+
+
+def _result_columns(family: str, columns: Sequence[Column]) -> list[ResultColumn]:
+    return [
+        {"name": column.name, "type": column_type(family, column.type_code)} for column in columns
+    ]
 
 
 class _RowWriter:
@@ -145,8 +200,12 @@ async def _read(
     kept: list[list[Any]],
     row_limit: int,
     settings: SqlSettings,
+    first: list[Any] | None = None,
 ) -> bool:
-    """Fill ``kept``; whether rows were left unread (the row limit or the size budget)."""
+    """Fill ``kept``; whether rows were left unread (the row limit or the size budget).
+
+    ``first`` receives the first row as it came, when there is one.
+    """
     budget = settings.max_result_bytes
     per_fetch = max(1, BATCH_BYTES // plan.row_bytes)
     batch = min(FIRST_BATCH, per_fetch)
@@ -155,6 +214,8 @@ async def _read(
     while fetched < wanted:
         asked = min(batch, wanted - fetched)
         rows = await result.fetchmany(asked)
+        if first is not None and rows and not first:
+            first.append(rows[0])
         fetched += len(rows)
         for row in rows:
             if len(kept) == row_limit:

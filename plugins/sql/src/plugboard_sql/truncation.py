@@ -128,17 +128,22 @@ def _wrap(sql: str, count: int, expressions: Sequence[str], tail: str = "") -> s
     return f"WITH {CTE}({names}) AS ({sql}\n{tail}) SELECT {select} FROM {CTE}"  # noqa: S608
 
 
-def postgres_plan(sql: str, columns: Sequence[Column], max_bytes: int, row_chars: int) -> Plan:
+def postgres_plan(
+    sql: str, columns: Sequence[Column], max_bytes: int, row_chars: int, *, count: bool = False
+) -> Plan:
     """Cut PostgreSQL text with ``left``, ``bytea`` with ``substring``, the rest as JSON.
 
     A value of any other type (an array, a record, a range, ``hstore``...) is sent
     whole when its text is at most the limit, and otherwise as its text (an array's or
     a record's JSON text), cut: a second select-list entry carries that cut text, and
     :meth:`Plan.values` picks it.
+
+    With ``count``, the statement is always wrapped, and a last select-list entry
+    holds the number of rows the statement returns in all (``count(*) OVER ()``).
     """
     long = [column.type_code not in _POSTGRES_SHORT for column in columns]
     limit = _limit(max_bytes, row_chars, sum(long))
-    if not any(long):
+    if not any(long) and not count:
         return as_sent(sql, columns, max_bytes, SHORT_CELL_BYTES * len(columns))
     keep = limit + 1
     expressions: list[str] = []
@@ -167,6 +172,8 @@ def postgres_plan(sql: str, columns: Sequence[Column], max_bytes: int, row_chars
             picks.append((len(expressions) - 2, len(expressions) - 1))
             continue
         picks.append((len(expressions) - 1, None))
+    if count:
+        expressions.append("count(*) OVER ()")
     wrapped = _wrap(sql, len(columns), expressions)
     return Plan(wrapped, tuple(columns), tuple(picks), tuple(limits), row_bytes, wrapped=True)
 
