@@ -114,6 +114,33 @@ def test_every_log_record_is_cleaned(caplog: pytest.LogCaptureFixture) -> None:
     assert "https://[redacted]@db/" in failure.exc_text
 
 
+def test_a_secret_named_placeholder_keeps_its_record_formattable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # "api_key=%s" looks like a secret parameter; cleaning the template alone would
+    # take its %s away and leave an argument that no longer fits.
+    install_log_redaction()
+    logger = logging.getLogger("test.redaction.placeholder")
+    with caplog.at_level(logging.INFO):
+        logger.info("api_key=%s token=%s", "sk_live_0123456789", "tok-0123456789")
+    (record,) = caplog.records
+    assert record.getMessage() == "api_key=[redacted] token=[redacted]"
+    assert "0123456789" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GET /people?api_key=%5BREDACTED%5D&q=ada",
+        "GET /people?api_key=[REDACTED]&q=ada",
+        "headers={'authorization': '[REDACTED]'}",
+        'headers={"x-api-key": "[REDACTED]"}',
+    ],
+)
+def test_another_redactors_marker_is_left_as_it_is(text: str) -> None:
+    assert redact_text(text) == text
+
+
 def test_audit_values_are_cleaned_inside_longer_text() -> None:
     redact = Redactor([], max_chars=80)
     arguments: dict[str, Any] = {

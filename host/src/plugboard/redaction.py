@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from plugboard.assembly import Assembly
 
 REDACTED = "[redacted]"
+_MARKERS = frozenset({REDACTED, quote(REDACTED).lower(), quote_plus(REDACTED).lower()})
 MIN_SECRET_LENGTH = 6
 """Shorter configured values are not searched for (they would match everywhere)."""
 _SECRET_ENDINGS = (
@@ -95,18 +96,29 @@ def is_secret_name(name: str) -> bool:
     return _SEPARATORS.sub("", name).lower().endswith(_SECRET_ENDINGS)
 
 
+def _is_redacted(value: str) -> bool:
+    # Another redactor (plugboard-http's, say) got there first: keep its marker.
+    return value.lower() in _MARKERS
+
+
 def _named(match: re.Match[str]) -> str:
-    if not is_secret_name(match.group("name")) or match.group("value") == REDACTED:
+    if not is_secret_name(match.group("name")) or _is_redacted(match.group("value")):
         return match.group(0)
     return f"{match.group('name')}{match.group('sep')}{REDACTED}"
 
 
 def _quoted_named(match: re.Match[str]) -> str:
-    if not is_secret_name(match.group("name")):
+    if not is_secret_name(match.group("name")) or _is_redacted(match.group("value")):
         return match.group(0)
     quote, value_quote = match.group("q"), match.group("v")
     name, sep = match.group("name"), match.group("sep")
     return f"{quote}{name}{quote}{sep}{value_quote}{REDACTED}{value_quote}"
+
+
+def _header_value(match: re.Match[str]) -> str:
+    if _is_redacted(match.group("value")):
+        return match.group(0)
+    return f"{match.group('name')}{match.group('sep')}{REDACTED}"
 
 
 def redact_text(text: str) -> str:
@@ -119,7 +131,7 @@ def redact_text(text: str) -> str:
         text = _NAMED_VALUE.sub(_named, text)
     if '"' in text or "'" in text:
         text = _QUOTED_VALUE.sub(_quoted_named, text)
-    text = _HEADER_VALUE.sub(lambda m: f"{m.group('name')}{m.group('sep')}{REDACTED}", text)
+    text = _HEADER_VALUE.sub(_header_value, text)
     text = _BEARER.sub(lambda m: f"{m.group('scheme')} {REDACTED}", text)
     if "eyJ" in text:
         text = _JWT.sub(REDACTED, text)
@@ -255,8 +267,11 @@ def redact_record(record: logging.LogRecord) -> None:
     (uvicorn's access log) still find them; if the formatted message still holds a
     secret (an object's text), the record keeps the clean message and no arguments.
     """
-    if isinstance(record.msg, str):
+    if not record.args and isinstance(record.msg, str):
         record.msg = redact_text(record.msg)
+    # With arguments the template is not cleaned on its own: a secret-named placeholder
+    # (``api_key=%s``) would lose its ``%s`` and the record could no longer be formatted.
+    # A secret in the template itself is caught in the formatted message below.
     if isinstance(record.args, tuple):
         record.args = tuple(_clean(item) for item in record.args)
     elif isinstance(record.args, Mapping):
