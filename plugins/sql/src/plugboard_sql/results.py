@@ -42,6 +42,8 @@ ROW_CHARS = 256 * 1024
 """The most characters the long columns of one row are cut to, together."""
 WRAPPED_KEYWORDS = frozenset({"SELECT", "WITH", "VALUES", "TABLE"})
 """Statements whose long values the database cuts; others run as sent."""
+RETURNING_KEYWORDS = WRAPPED_KEYWORDS | {"INSERT", "UPDATE", "DELETE", "MERGE"}
+"""Changes whose returned rows PostgreSQL can cut (``CALL`` and the like run as sent)."""
 
 
 class ResultColumn(TypedDict):
@@ -130,7 +132,7 @@ async def read_returning(
         The result, or ``None`` when the statement returns no rows or the database is
         not PostgreSQL (it then runs as sent; MariaDB and SQLite cannot wrap a change).
     """
-    if database.family != "postgresql":
+    if database.family != "postgresql" or statement.keyword not in RETURNING_KEYWORDS:
         return None
     settings = database.settings
     columns = await _describe_postgres(conn, statement.text)
