@@ -1,15 +1,15 @@
 """The baseline: the MCP SDK's low-level ``Server`` with one ``echo`` tool, and nothing else.
 
-It is served the way ``plugboard serve`` serves (see ``plugboard.transports.http_app`` and
+It is served the way ``plugbay serve`` serves (see ``plugbay.transports.http_app`` and
 ``run_http``): a ``StreamableHTTPSessionManager`` with the same ``json_response`` and
 ``stateless`` settings, the same DNS-rebinding protection on loopback, mounted with
 ``StreamableHTTPASGIApp`` on a Starlette route at ``/mcp``, and run by ``uvicorn.run`` with
-the same options and the same INFO logging. Whatever plugboard costs beyond this, per call,
-is plugboard's own.
+the same options and the same INFO logging. Whatever plugbay costs beyond this, per call,
+is plugbay's own.
 
     python bench/bare_server.py --port 8001 [--stateless] [--json-response]
 
-It deliberately imports nothing from plugboard.
+It deliberately imports nothing from plugbay.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from mcp_types import INVALID_PARAMS
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-# The same schema plugboard generates for ``echo(text: str) -> str`` with its docstring.
+# The same schema plugbay generates for ``echo(text: str) -> str`` with its docstring.
 ECHO_TOOL = types.Tool(
     name="echo",
     description="Return the text unchanged.",
@@ -78,18 +78,18 @@ def input_schema(name: str) -> dict[str, Any] | None:
     """The schema of a tool by name, so 2026-07-28 header validation needs no ``tools/list``.
 
     Without it the SDK runs the ``tools/list`` handler on every ``tools/call`` that has
-    arguments; plugboard sets it, and so does this baseline, to compare like with like.
+    arguments; plugbay sets it, and so does this baseline, to compare like with like.
     """
     return ECHO_TOOL.input_schema if name == ECHO_TOOL.name else None
 
 
 def build_app(*, stateless: bool, json_response: bool, spans: bool = True) -> Starlette:
-    """The ASGI application, configured like plugboard's ``http_app`` on a loopback address.
+    """The ASGI application, configured like plugbay's ``http_app`` on a loopback address.
 
     Args:
         stateless: Serve stateless HTTP.
         json_response: Answer POSTs with JSON rather than SSE.
-        spans: Keep the SDK's default OpenTelemetry middleware. plugboard removes it when
+        spans: Keep the SDK's default OpenTelemetry middleware. plugbay removes it when
             its telemetry is off; ``False`` does the same here.
     """
     server: Server[Any] = Server(
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json-response", action="store_true")
     parser.add_argument("--no-spans", action="store_true", help="drop the SDK's span middleware")
     options = parser.parse_args(argv)
-    # The same logging setup as the plugboard command line.
+    # The same logging setup as the plugbay command line.
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO,

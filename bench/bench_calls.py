@@ -1,4 +1,4 @@
-"""Per-call cost of plugboard against a bare MCP SDK server serving the same ``echo`` tool.
+"""Per-call cost of plugbay against a bare MCP SDK server serving the same ``echo`` tool.
 
 Both servers run as their own processes on free loopback ports, served the same way
 (uvicorn, streamable HTTP, the same SDK transport settings). One client process loads
@@ -9,7 +9,7 @@ in several rounds, and the medians are reported:
 - server CPU time (user + system of the server process) per call over the measured window;
 - calls per second over that window;
 - p50 and p99 latency of one call as the client sees it;
-- plugboard's CPU per call over the bare server's (the median of the per-round ratios),
+- plugbay's CPU per call over the bare server's (the median of the per-round ratios),
   against the 1.10 goal.
 
     python bench/bench_calls.py [--calls 2000] [--rounds 9] [--concurrency 4] [--json]
@@ -40,7 +40,7 @@ from harness import (
     load_line,
     measure,
     per_round_ratios,
-    plugboard_command,
+    plugbay_command,
     print_error_samples,
     print_report,
     print_server_rows,
@@ -54,8 +54,8 @@ from harness import (
 
 BENCH_DIR = Path(__file__).resolve().parent
 GOAL = 1.10
-"""plugboard's CPU per call may be at most this many times the bare SDK server's."""
-SERVERS = ("plugboard", "bare")
+"""plugbay's CPU per call may be at most this many times the bare SDK server's."""
+SERVERS = ("plugbay", "bare")
 
 
 # --- the servers -------------------------------------------------------------------------
@@ -63,8 +63,8 @@ SERVERS = ("plugboard", "bare")
 
 def server_command(name: str, port: int, config: Path, options: argparse.Namespace) -> list[str]:
     """The command line that starts server ``name`` with the transport settings in ``options``."""
-    if name == "plugboard":
-        return plugboard_command(port, config, options)
+    if name == "plugbay":
+        return plugbay_command(port, config, options)
     command = [
         sys.executable,
         str(BENCH_DIR / "bare_server.py"),
@@ -86,9 +86,9 @@ def server_command(name: str, port: int, config: Path, options: argparse.Namespa
 def running_servers(options: argparse.Namespace) -> Iterator[dict[str, ServerProcess]]:
     """Start both servers (in a scratch directory, so no stray config applies); stop them after."""
     servers: dict[str, ServerProcess] = {}
-    with tempfile.TemporaryDirectory(prefix="plugboard-bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="plugbay-bench-") as scratch:
         workdir = Path(scratch)
-        config = workdir / "plugboard.toml"
+        config = workdir / "plugbay.toml"
         # The built-in server defaults; transport settings come from the command line.
         config.write_text("[server]\n", encoding="utf-8")
         try:
@@ -109,14 +109,14 @@ def summarize(windows: Sequence[Window]) -> dict[str, Any]:
     servers = server_medians(windows, SERVERS)
     # The headline is the median of the per-round ratios: the two windows of a round run
     # back to back, so load that comes and goes on the machine mostly cancels out in each.
-    per_round = per_round_ratios(windows, "plugboard", "bare")
+    per_round = per_round_ratios(windows, "plugbay", "bare")
     ratio = statistics.median(per_round)
     bare = servers["bare"]["cpu_us_per_call"]
     return {
         "servers": servers,
         "cpu_ratio": ratio,
         "cpu_ratio_per_round": per_round,
-        "cpu_ratio_of_medians": servers["plugboard"]["cpu_us_per_call"] / bare
+        "cpu_ratio_of_medians": servers["plugbay"]["cpu_us_per_call"] / bare
         if bare
         else float("inf"),
         "goal": GOAL,
@@ -136,7 +136,7 @@ def print_table(report: dict[str, Any]) -> None:
     verdict = "PASS" if summary["within_goal"] else "over goal"
     rounds = " ".join(f"{value:.3f}" for value in summary["cpu_ratio_per_round"])
     ratio = summary["cpu_ratio"]
-    print(f"CPU per call, plugboard / bare: {ratio:.3f} (goal <= {GOAL:.2f}: {verdict})")
+    print(f"CPU per call, plugbay / bare: {ratio:.3f} (goal <= {GOAL:.2f}: {verdict})")
     print(f"per round: {rounds}  (ratio of the medians: {summary['cpu_ratio_of_medians']:.3f})")
     if not report["same_schema"]:
         print("warning: the two servers advertise different input schemas for echo")
@@ -175,7 +175,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
     return {
         "settings": settings,
         "schemas": schemas,
-        "same_schema": schemas["plugboard"] is not None and schemas["plugboard"] == schemas["bare"],
+        "same_schema": schemas["plugbay"] is not None and schemas["plugbay"] == schemas["bare"],
         "windows": windows_out,
         "summary": summarize(windows),
     }
@@ -184,7 +184,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(
-        description="Server CPU per tools/call: plugboard against a bare MCP SDK server."
+        description="Server CPU per tools/call: plugbay against a bare MCP SDK server."
     )
     parser.add_argument(
         "--calls", type=int, default=2000, help="measured calls per server per round"
@@ -214,8 +214,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--bare-without-spans",
         action="store_true",
-        help="drop the SDK's default span middleware from the bare server, as plugboard does "
-        "with telemetry off (isolates plugboard's own layer)",
+        help="drop the SDK's default span middleware from the bare server, as plugbay does "
+        "with telemetry off (isolates plugbay's own layer)",
     )
     parser.add_argument(
         "--json", dest="as_json", action="store_true", help="print the report as JSON"

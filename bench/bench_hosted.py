@@ -1,6 +1,6 @@
-"""What hosting costs per call: plugboard with JWT auth, a policy and rate limits, against itself.
+"""What hosting costs per call: plugbay with JWT auth, a policy and rate limits, against itself.
 
-Two ``plugboard serve`` processes serve the same ``echo`` tool from the bench plugin:
+Two ``plugbay serve`` processes serve the same ``echo`` tool from the bench plugin:
 
 - **hosted**: ``[auth.jwt]`` (RS256 tokens checked against a JWKS that this script serves on
   loopback), a ``[policy]`` that allows the caller ``echo`` (with a deny rule and a default
@@ -121,7 +121,7 @@ def running_servers(
 ) -> Iterator[dict[str, base.ServerProcess]]:
     """Start both servers, each with its configuration, in a scratch directory."""
     servers: dict[str, base.ServerProcess] = {}
-    with tempfile.TemporaryDirectory(prefix="plugboard-bench-hosted-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="plugbay-bench-hosted-") as scratch:
         workdir = Path(scratch)
         try:
             for name in SERVERS:
@@ -130,7 +130,7 @@ def running_servers(
                     hosted_config(issuer, options) if name == "hosted" else "[server]\n"
                 )
                 port = base.free_port()
-                command = base.plugboard_command(port, config, options)
+                command = base.plugbay_command(port, config, options)
                 servers[name] = base.spawn(name, command, base.server_environment(), workdir, port)
             yield servers
         finally:
@@ -224,8 +224,8 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(
-        description="Server CPU per tools/call: plugboard with JWT auth, policy and rate limits "
-        "against plugboard without them."
+        description="Server CPU per tools/call: plugbay with JWT auth, policy and rate limits "
+        "against plugbay without them."
     )
     parser.add_argument(
         "--calls", type=int, default=2000, help="measured calls per server per round"

@@ -1,7 +1,7 @@
-"""plugboard's own share of an Odoo call: the connector and MCP against a bare RPC request.
+"""plugbay's own share of an Odoo call: the connector and MCP against a bare RPC request.
 
 The same read (``res.partner`` ``search_read`` of one record by id, two fields) runs three
-ways against the fake Odoo of ``plugboard-testing``, served over real HTTP on 127.0.0.1,
+ways against the fake Odoo of ``plugbay-testing``, served over real HTTP on 127.0.0.1,
 one call at a time, in one process:
 
 - ``raw``: the least any async client must do: the ``execute_kw`` request marshalled by
@@ -11,11 +11,11 @@ one call at a time, in one process:
   adds (access policy, domain and field checks against the cached schema, the
   transport, the result shaped), without any MCP;
 - ``mcp``: the ``<instance>_search_read`` tool through a real ``mcp.Client`` connected to
-  the assembled plugboard server in memory (``plugboard_testing.serve``): the plugin plus
+  the assembled plugbay server in memory (``plugbay_testing.serve``): the plugin plus
   the host (argument validation, structured result) and the protocol.
 
 Odoo's users expect answers well under 200 ms; the report gives each path's median and
-p99 latency, the fake server's own handling time per call, and plugboard's share:
+p99 latency, the fake server's own handling time per call, and plugbay's share:
 ``connector - raw`` and ``mcp - raw`` in microseconds and as a fraction of 200 ms.
 
     python bench/bench_odoo.py [--calls 2000] [--rounds 4] [--transports xmlrpc,jsonrpc] [--json]
@@ -38,9 +38,9 @@ from typing import Any
 import httpx
 from harness import comma_list, lookup_parser, median_and_p99_us, print_report, timed
 
-from plugboard_odoo import OdooConnector
-from plugboard_testing import serve
-from plugboard_testing.fakes.odoo import OdooFake
+from plugbay_odoo import OdooConnector
+from plugbay_testing import serve
+from plugbay_testing.fakes.odoo import OdooFake
 
 PATHS = ("raw", "connector", "mcp")
 BUDGET_US = 200_000.0
@@ -166,7 +166,7 @@ async def measure(fake: OdooFake, transport: str, options: argparse.Namespace) -
 
 
 def report(results: Sequence[Result]) -> None:
-    """Print one table row per transport and path, then plugboard's share."""
+    """Print one table row per transport and path, then plugbay's share."""
     print(f"{MODEL} search_read of one record by id, one call at a time, fake Odoo on 127.0.0.1")
     print(f"{'transport':<10} {'path':<10} {'median us':>10} {'p99 us':>10} {'above raw us':>13}")
     for result in results:
@@ -179,7 +179,7 @@ def report(results: Sequence[Result]) -> None:
             )
         print(
             f"{result.transport:<10} fake Odoo handling: {result.server_us:.0f} us per call; "
-            f"plugboard's share of a 200 ms budget: connector "
+            f"plugbay's share of a 200 ms budget: connector "
             f"{result.share_of_budget['connector']:.2%}, through MCP "
             f"{result.share_of_budget['mcp']:.2%}"
         )

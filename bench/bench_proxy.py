@@ -1,18 +1,18 @@
-"""The CPU cost of the gateway hop: plugboard's proxy against calling directly and FastMCP's proxy.
+"""The CPU cost of the gateway hop: plugbay's proxy against calling directly and FastMCP's proxy.
 
-One upstream, a plugboard serving the bench ``echo`` tool over streamable HTTP, is
+One upstream, a plugbay serving the bench ``echo`` tool over streamable HTTP, is
 called three ways by the same client load:
 
 - ``direct``: the client calls the upstream itself;
-- ``plugboard``: through a plugboard with one ``proxy`` instance mounting the upstream
+- ``plugbay``: through a plugbay with one ``proxy`` instance mounting the upstream
   (``up_echo``);
 - ``fastmcp``: through FastMCP's recommended proxy of the same URL
   (``create_proxy(url)``, see ``fastmcp_proxy.py``), run from an isolated venv.
 
 For each window the bench reads the CPU time of the front process and of the upstream.
 The *hop* is the front's CPU per call (the proxy's whole work: serving the client and
-calling the upstream). The goals: plugboard's hop costs at most one plugboard call (the
-upstream's CPU per direct call, itself a plugboard serving ``echo``), and at most half
+calling the upstream). The goals: plugbay's hop costs at most one plugbay call (the
+upstream's CPU per direct call, itself a plugbay serving ``echo``), and at most half
 of FastMCP's hop. Fronts are measured alternately in rounds; medians are reported.
 
     python bench/bench_proxy.py [--calls 1000] [--rounds 5] [--concurrency 4] [--json]
@@ -46,7 +46,7 @@ from harness import (
     free_port,
     input_schema,
     percentile,
-    plugboard_command,
+    plugbay_command,
     print_error_samples,
     print_report,
     server_environment,
@@ -59,13 +59,13 @@ from harness import (
 BENCH_DIR = Path(__file__).resolve().parent
 FASTMCP_REQUIREMENT = "fastmcp==4.1.0"
 """The newest FastMCP the reference machine's package index can install (4.1.4 and later
-need a ``certifi`` it lacks); it runs on ``mcp`` 2.3, like plugboard."""
-FRONTS = ("direct", "plugboard", "fastmcp")
-TOOL = {"direct": "echo", "plugboard": "up_echo", "fastmcp": "echo"}
+need a ``certifi`` it lacks); it runs on ``mcp`` 2.3, like plugbay."""
+FRONTS = ("direct", "plugbay", "fastmcp")
+TOOL = {"direct": "echo", "plugbay": "up_echo", "fastmcp": "echo"}
 HOP_GOAL = 1.0
-"""plugboard's hop may cost at most this many plugboard calls."""
+"""plugbay's hop may cost at most this many plugbay calls."""
 FASTMCP_GOAL = 0.5
-"""plugboard's hop may cost at most this fraction of FastMCP's hop."""
+"""plugbay's hop may cost at most this fraction of FastMCP's hop."""
 
 
 # --- the processes -----------------------------------------------------------------------
@@ -73,7 +73,7 @@ FASTMCP_GOAL = 0.5
 
 def bench_plugin_path(scratch: Path) -> str | None:
     """A PYTHONPATH entry holding the bench ``echo`` plugin, or None when it is installed."""
-    if importlib.metadata.entry_points(group="plugboard", name="bench_echo"):
+    if importlib.metadata.entry_points(group="plugbay", name="bench_echo"):
         return None
     target = scratch / "bench-plugin"
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
@@ -86,7 +86,7 @@ def fastmcp_python(explicit: str | None) -> str:
     """An interpreter with FastMCP: the given one, else a cached venv made on first use."""
     if explicit:
         return explicit
-    home = Path(tempfile.gettempdir()) / f"plugboard-bench-{FASTMCP_REQUIREMENT.replace('==', '-')}"
+    home = Path(tempfile.gettempdir()) / f"plugbay-bench-{FASTMCP_REQUIREMENT.replace('==', '-')}"
     python = home / "bin" / "python"
     if not (home / ".ready").exists():
         print(f"bench_proxy: installing {FASTMCP_REQUIREMENT} into {home}", file=sys.stderr)
@@ -98,7 +98,7 @@ def fastmcp_python(explicit: str | None) -> str:
 
 
 def environment(plugins: str, extra_path: str | None) -> dict[str, str]:
-    """The servers' environment: no stray plugboard settings, only the wanted plugins."""
+    """The servers' environment: no stray plugbay settings, only the wanted plugins."""
     env = server_environment(plugins)
     env.pop("PYTHONPATH", None)
     if extra_path:
@@ -110,7 +110,7 @@ def environment(plugins: str, extra_path: str | None) -> dict[str, str]:
 def running(options: argparse.Namespace) -> Iterator[dict[str, ServerProcess]]:
     """Start the upstream, then the two proxies of it; stop them all after."""
     servers: dict[str, ServerProcess] = {}
-    with tempfile.TemporaryDirectory(prefix="plugboard-bench-proxy-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="plugbay-bench-proxy-") as scratch:
         workdir = Path(scratch)
         try:
             plugin_path = bench_plugin_path(workdir)
@@ -119,7 +119,7 @@ def running(options: argparse.Namespace) -> Iterator[dict[str, ServerProcess]]:
             upstream_config.write_text("[server]\n", encoding="utf-8")
             servers["direct"] = spawn(
                 "direct",
-                plugboard_command(upstream_port, upstream_config, options),
+                plugbay_command(upstream_port, upstream_config, options),
                 environment("bench_echo", plugin_path),
                 workdir,
                 upstream_port,
@@ -135,9 +135,9 @@ def running(options: argparse.Namespace) -> Iterator[dict[str, ServerProcess]]:
                 f"fast_calls = {'false' if options.sdk_calls else 'true'}\n",
                 encoding="utf-8",
             )
-            servers["plugboard"] = spawn(
-                "plugboard",
-                plugboard_command(gateway_port, gateway_config, options),
+            servers["plugbay"] = spawn(
+                "plugbay",
+                plugbay_command(gateway_port, gateway_config, options),
                 environment("proxy", None),
                 workdir,
                 gateway_port,
@@ -245,7 +245,7 @@ async def listed_schema(server: ServerProcess, era: str) -> dict[str, Any] | Non
 
 
 def summarize(windows: Sequence[Window], fronts_measured: Sequence[str]) -> dict[str, Any]:
-    """Medians per front, and plugboard's hop against the two references, per round.
+    """Medians per front, and plugbay's hop against the two references, per round.
 
     Two measures of the hop, both per call: ``front`` is the proxy process's own CPU;
     ``added`` is what routing through the proxy adds to the whole system (proxy plus
@@ -265,7 +265,7 @@ def summarize(windows: Sequence[Window], fronts_measured: Sequence[str]) -> dict
             "p50_ms": statistics.median(window.p50_ms for window in mine),
             "p99_ms": statistics.median(window.p99_ms for window in mine),
         }
-    keys = ["front_per_plugboard_call", "added_per_plugboard_call"]
+    keys = ["front_per_plugbay_call", "added_per_plugbay_call"]
     if "fastmcp" in proxies:
         keys += ["front_per_fastmcp", "added_per_fastmcp"]
     ratios: dict[str, list[float]] = {key: [] for key in keys}
@@ -275,11 +275,11 @@ def summarize(windows: Sequence[Window], fronts_measured: Sequence[str]) -> dict
         direct = mine["direct"].hop_us
         for name in proxies:
             added[name].append(mine[name].hop_us + mine[name].upstream_us - direct)
-        ratios["front_per_plugboard_call"].append(mine["plugboard"].hop_us / direct)
-        ratios["added_per_plugboard_call"].append(added["plugboard"][-1] / direct)
+        ratios["front_per_plugbay_call"].append(mine["plugbay"].hop_us / direct)
+        ratios["added_per_plugbay_call"].append(added["plugbay"][-1] / direct)
         if "fastmcp" in proxies:
-            ratios["front_per_fastmcp"].append(mine["plugboard"].hop_us / mine["fastmcp"].hop_us)
-            ratios["added_per_fastmcp"].append(added["plugboard"][-1] / added["fastmcp"][-1])
+            ratios["front_per_fastmcp"].append(mine["plugbay"].hop_us / mine["fastmcp"].hop_us)
+            ratios["added_per_fastmcp"].append(added["plugbay"][-1] / added["fastmcp"][-1])
     for name in proxies:
         fronts[name]["added_cpu_us_per_call"] = statistics.median(added[name])
     medians = {key: statistics.median(values) for key, values in ratios.items()}
@@ -294,10 +294,10 @@ def summarize(windows: Sequence[Window], fronts_measured: Sequence[str]) -> dict
 
 
 RATIO_LABELS = {
-    "front_per_plugboard_call": "plugboard proxy CPU / one plugboard call",
-    "added_per_plugboard_call": "CPU added by plugboard's hop / one plugboard call",
-    "front_per_fastmcp": "plugboard proxy CPU / FastMCP proxy CPU",
-    "added_per_fastmcp": "CPU added by plugboard's hop / added by FastMCP's",
+    "front_per_plugbay_call": "plugbay proxy CPU / one plugbay call",
+    "added_per_plugbay_call": "CPU added by plugbay's hop / one plugbay call",
+    "front_per_fastmcp": "plugbay proxy CPU / FastMCP proxy CPU",
+    "added_per_fastmcp": "CPU added by plugbay's hop / added by FastMCP's",
 }
 
 
@@ -374,7 +374,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="CPU per tools/call of plugboard's proxy, against direct calls and FastMCP."
+        description="CPU per tools/call of plugbay's proxy, against direct calls and FastMCP."
     )
     parser.add_argument(
         "--calls", type=int, default=1000, help="measured calls per front per round"
@@ -396,7 +396,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--upstream-protocol",
         choices=("auto", "legacy", "2026-07-28"),
         default="auto",
-        help="the era plugboard's proxy speaks to the upstream (its 'protocol' setting)",
+        help="the era plugbay's proxy speaks to the upstream (its 'protocol' setting)",
     )
     parser.add_argument("--stateless", action="store_true", help="stateless HTTP everywhere")
     parser.add_argument("--json-response", action="store_true", help="JSON responses everywhere")
@@ -411,12 +411,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--sdk-calls",
         action="store_true",
-        help="plugboard's proxy sends tool calls through the MCP SDK client (fast_calls = false)",
+        help="plugbay's proxy sends tool calls through the MCP SDK client (fast_calls = false)",
     )
     parser.add_argument(
         "--no-relay-lane",
         action="store_true",
-        help="plugboard's proxy serves its clients through the SDK's path ([server] relay_lane)",
+        help="plugbay's proxy serves its clients through the SDK's path ([server] relay_lane)",
     )
     parser.add_argument("--json", dest="as_json", action="store_true", help="print JSON")
     options = parser.parse_args(argv)

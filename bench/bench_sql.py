@@ -10,7 +10,7 @@ one call at a time, on the same database:
   (statement check, read-only transaction with its timeout, a server-side cursor, the
   rows as JSON values), without any MCP;
 - ``mcp``: the ``<instance>_query`` tool through a real ``mcp.Client`` connected to the
-  assembled plugboard server in memory (``plugboard_testing.serve``): the plugin plus
+  assembled plugbay server in memory (``plugbay_testing.serve``): the plugin plus
   the host (validation, structured result) and the protocol, without a network.
 
 Each path runs ``--calls`` lookups (after ``--warmup``) with random ids, alternating
@@ -45,8 +45,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from plugboard_sql import SqlConnector
-from plugboard_testing import serve
+from plugbay_sql import SqlConnector
+from plugbay_testing import serve
 
 ROWS = 10_000
 POOL_SIZE = 5
@@ -113,7 +113,7 @@ async def _fill(url: str, table: str) -> None:
 @asynccontextmanager
 async def bench_database(dialect: str, url: str | None) -> AsyncIterator[Database]:
     """Create the bench table (in a schema of its own) and drop it afterwards."""
-    name = f"plugboard_bench_{uuid.uuid4().hex[:8]}"
+    name = f"plugbay_bench_{uuid.uuid4().hex[:8]}"
     columns = "(id integer PRIMARY KEY, name varchar(100) NOT NULL, price numeric(10, 2))"
     if dialect == "sqlite":
         with tempfile.TemporaryDirectory() as directory:

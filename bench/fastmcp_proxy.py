@@ -1,7 +1,7 @@
 """FastMCP's proxy of one upstream, served over streamable HTTP, for ``bench_proxy.py``.
 
 Runs under an interpreter that has ``fastmcp`` (the bench makes an isolated venv for
-it), and imports nothing from plugboard. It is FastMCP's recommended proxy,
+it), and imports nothing from plugbay. It is FastMCP's recommended proxy,
 ``create_proxy(url)``, served with ``run_http_async`` on the transport settings the
 bench passes:
 

@@ -79,32 +79,32 @@ class ServerProcess:
 
 
 def server_environment(plugins: str = "bench_echo") -> dict[str, str]:
-    """This environment without plugboard settings, loading only ``plugins``."""
+    """This environment without plugbay settings, loading only ``plugins``."""
     environ = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("PLUGBOARD_") and key != "PYTHONPROFILEIMPORTTIME"
+        if not key.startswith("PLUGBAY_") and key != "PYTHONPROFILEIMPORTTIME"
     }
-    environ["PLUGBOARD_PLUGINS"] = plugins
+    environ["PLUGBAY_PLUGINS"] = plugins
     return environ
 
 
 def transport_flags(options: argparse.Namespace) -> list[str]:
-    """plugboard's transport flags for ``--stateless`` and ``--json-response``."""
+    """plugbay's transport flags for ``--stateless`` and ``--json-response``."""
     return [
         "--stateless" if options.stateless else "--stateful",
         "--json-response" if options.json_response else "--sse-response",
     ]
 
 
-def plugboard_command(port: int, config: Path, options: argparse.Namespace) -> list[str]:
-    """``plugboard serve`` on 127.0.0.1:``port`` with ``config`` and the transport options."""
-    # ``python -m plugboard`` is the ``plugboard`` script, run with this interpreter so the
+def plugbay_command(port: int, config: Path, options: argparse.Namespace) -> list[str]:
+    """``plugbay serve`` on 127.0.0.1:``port`` with ``config`` and the transport options."""
+    # ``python -m plugbay`` is the ``plugbay`` script, run with this interpreter so the
     # bench uses the environment it runs in (hatch's bench environment or a venv).
     return [
         sys.executable,
         "-m",
-        "plugboard",
+        "plugbay",
         "serve",
         "--config",
         str(config),
@@ -312,7 +312,7 @@ class McpSession:
             "params": {
                 "protocolVersion": LEGACY_VERSION,
                 "capabilities": {},
-                "clientInfo": {"name": "plugboard-bench", "version": "0"},
+                "clientInfo": {"name": "plugbay-bench", "version": "0"},
             },
         }
         response = await self.http.request("POST", self._headers, json.dumps(initialize).encode())
@@ -337,7 +337,7 @@ class McpSession:
                     "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
                     "io.modelcontextprotocol/clientCapabilities": {},
                     "io.modelcontextprotocol/clientInfo": {
-                        "name": "plugboard-bench",
+                        "name": "plugbay-bench",
                         "version": "0",
                     },
                 },

@@ -1,13 +1,13 @@
 """Fixtures for the cross-package end-to-end tests.
 
 Everything here drives real processes over real pipes and sockets, on 127.0.0.1 only.
-Servers run as ``python -m plugboard.cli`` subprocesses with an environment built from
-scratch for each test: ``PLUGBOARD_PLUGINS`` selects the plugins a test wants (so what
+Servers run as ``python -m plugbay.cli`` subprocesses with an environment built from
+scratch for each test: ``PLUGBAY_PLUGINS`` selects the plugins a test wants (so what
 else is installed in the environment does not matter) and ``PYTHONPATH`` adds the
 test-only plugin distributions, which are pip-installed into temporary directories and
 never into the shared environment.
 
-Set ``PLUGBOARD_E2E_COVERAGE=1`` to run the child servers under ``coverage run`` too;
+Set ``PLUGBAY_E2E_COVERAGE=1`` to run the child servers under ``coverage run`` too;
 their data files land beside the parent's, ready for ``coverage combine``.
 """
 
@@ -32,11 +32,11 @@ import httpx
 import pytest
 from mcp import StdioServerParameters
 
-from plugboard_testing.fakes import free_port
+from plugbay_testing.fakes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests"
-ECHO_DISTRIBUTION = TESTS / "fixtures" / "plugboard-e2e-echo"
+ECHO_DISTRIBUTION = TESTS / "fixtures" / "plugbay-e2e-echo"
 INSPECTOR = TESTS / "peers" / "node_modules" / ".bin" / "mcp-inspector"
 
 SERVER_START_TIMEOUT = 30.0
@@ -47,9 +47,9 @@ STOP_TIMEOUT = 10.0
 """Seconds a server may take to exit after it is asked to stop, before it is killed."""
 
 
-def plugboard_command(*args: str) -> list[str]:
-    """The command line that runs ``plugboard <args>`` with this interpreter."""
-    if os.environ.get("PLUGBOARD_E2E_COVERAGE") == "1":
+def plugbay_command(*args: str) -> list[str]:
+    """The command line that runs ``plugbay <args>`` with this interpreter."""
+    if os.environ.get("PLUGBAY_E2E_COVERAGE") == "1":
         rcfile = str(ROOT / "pyproject.toml")
         return [
             sys.executable,
@@ -58,34 +58,32 @@ def plugboard_command(*args: str) -> list[str]:
             "run",
             f"--rcfile={rcfile}",
             "-m",
-            "plugboard.cli",
+            "plugbay.cli",
             *args,
         ]
-    return [sys.executable, "-m", "plugboard.cli", *args]
+    return [sys.executable, "-m", "plugbay.cli", *args]
 
 
 def child_env(
     plugins: Sequence[str], sites: Sequence[Path] = (), **variables: str
 ) -> dict[str, str]:
-    """An environment for a plugboard subprocess.
+    """An environment for a plugbay subprocess.
 
     Args:
-        plugins: The only plugins to load (``PLUGBOARD_PLUGINS``).
+        plugins: The only plugins to load (``PLUGBAY_PLUGINS``).
         sites: Directories with extra installed distributions, put on ``PYTHONPATH``.
         **variables: More variables to set.
     """
-    # Nothing of the outer environment's plugboard or OpenTelemetry settings leaks in.
+    # Nothing of the outer environment's plugbay or OpenTelemetry settings leaks in.
     env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PLUGBOARD_", "OTEL_"))
+        key: value for key, value in os.environ.items() if not key.startswith(("PLUGBAY_", "OTEL_"))
     }
     env.pop("PYTHONPATH", None)
     if sites:
         env["PYTHONPATH"] = os.pathsep.join(str(site) for site in sites)
-    env["PLUGBOARD_PLUGINS"] = ",".join(plugins)
+    env["PLUGBAY_PLUGINS"] = ",".join(plugins)
     env["PYTHONUNBUFFERED"] = "1"
-    if os.environ.get("PLUGBOARD_E2E_COVERAGE") == "1":
+    if os.environ.get("PLUGBAY_E2E_COVERAGE") == "1":
         env["COVERAGE_FILE"] = str(ROOT / ".coverage")
     env.update(variables)
     return env
@@ -120,12 +118,12 @@ def pip_install(distributions: Sequence[Path], target: Path) -> Path:
     return target
 
 
-def run_plugboard(
+def run_plugbay(
     args: Sequence[str], *, cwd: Path, env: dict[str, str], timeout: float = COMMAND_TIMEOUT
 ) -> subprocess.CompletedProcess[str]:
-    """Run one ``plugboard`` command to completion and capture its output."""
+    """Run one ``plugbay`` command to completion and capture its output."""
     return subprocess.run(
-        plugboard_command(*args),
+        plugbay_command(*args),
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -136,21 +134,21 @@ def run_plugboard(
 
 
 def run_json(args: Sequence[str], *, cwd: Path, env: dict[str, str]) -> Any:
-    """Run a ``plugboard ... --json`` command that must succeed and parse what it prints."""
-    done = run_plugboard(args, cwd=cwd, env=env)
+    """Run a ``plugbay ... --json`` command that must succeed and parse what it prints."""
+    done = run_plugbay(args, cwd=cwd, env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 def stdio_server(cwd: Path, env: dict[str, str], *args: str) -> StdioServerParameters:
-    """Parameters for the SDK client to spawn ``plugboard serve --stdio``."""
-    command, *rest = plugboard_command("serve", "--stdio", *args)
+    """Parameters for the SDK client to spawn ``plugbay serve --stdio``."""
+    command, *rest = plugbay_command("serve", "--stdio", *args)
     return StdioServerParameters(command=command, args=rest, cwd=cwd, env=env)
 
 
 @dataclass
 class HttpServer:
-    """A ``plugboard serve`` subprocess listening on 127.0.0.1."""
+    """A ``plugbay serve`` subprocess listening on 127.0.0.1."""
 
     process: subprocess.Popen[bytes]
     port: int
@@ -187,7 +185,7 @@ def _wait_healthy(server: HttpServer) -> None:
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             pytest.fail(
-                f"plugboard serve exited with {server.process.returncode}:\n{server.output()}"
+                f"plugbay serve exited with {server.process.returncode}:\n{server.output()}"
             )
         try:
             if httpx.get(f"{server.base}/healthz", timeout=1.0).status_code == 200:
@@ -196,18 +194,18 @@ def _wait_healthy(server: HttpServer) -> None:
             pass
         time.sleep(0.05)
     pytest.fail(
-        f"plugboard serve did not answer /healthz in {SERVER_START_TIMEOUT} s:\n{server.output()}"
+        f"plugbay serve did not answer /healthz in {SERVER_START_TIMEOUT} s:\n{server.output()}"
     )
 
 
 @contextlib.contextmanager
 def http_server(workdir: Path, env: dict[str, str], *args: str) -> Iterator[HttpServer]:
-    """Run ``plugboard serve --port <free port> <args>`` in ``workdir`` until the block ends."""
+    """Run ``plugbay serve --port <free port> <args>`` in ``workdir`` until the block ends."""
     port = free_port()
     log = workdir / f"serve-{port}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            plugboard_command("serve", "--port", str(port), *args),
+            plugbay_command("serve", "--port", str(port), *args),
             cwd=workdir,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -230,15 +228,15 @@ def http_server(workdir: Path, env: dict[str, str], *args: str) -> Iterator[Http
 
 @pytest.fixture(scope="session")
 def echo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding the installed test-only ``plugboard-e2e-echo`` distribution."""
+    """A directory holding the installed test-only ``plugbay-e2e-echo`` distribution."""
     return pip_install([ECHO_DISTRIBUTION], tmp_path_factory.mktemp("echo-site"))
 
 
 @pytest.fixture(scope="session")
 def filesystem_plugin() -> str:
     """The name of the workspace's filesystem plugin, which must be installed."""
-    if not metadata.entry_points(group="plugboard", name="filesystem"):
-        pytest.fail("plugboard-filesystem is not installed: pip install -e plugins/filesystem")
+    if not metadata.entry_points(group="plugbay", name="filesystem"):
+        pytest.fail("plugbay-filesystem is not installed: pip install -e plugins/filesystem")
     return "filesystem"
 
 
@@ -289,7 +287,7 @@ class E2E:
     root = ROOT
     child_env = staticmethod(child_env)
     pip_install = staticmethod(pip_install)
-    run_plugboard = staticmethod(run_plugboard)
+    run_plugbay = staticmethod(run_plugbay)
     run_json = staticmethod(run_json)
     stdio_server = staticmethod(stdio_server)
     http_server = staticmethod(http_server)
@@ -304,7 +302,7 @@ def e2e() -> type[E2E]:
 
 # --- hosted-server tests (tests/test_hosted_*.py) ------------------------------------------
 
-HOSTED_DESK = TESTS / "fixtures" / "hosted" / "plugboard_hosted_desk.py"
+HOSTED_DESK = TESTS / "fixtures" / "hosted" / "plugbay_hosted_desk.py"
 OAUTH_ISSUER = ROOT / "host" / "tests" / "oauth_issuer.py"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -318,11 +316,11 @@ def hosted_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     site = tmp_path_factory.mktemp("hosted-site")
     shutil.copy(HOSTED_DESK, site / HOSTED_DESK.name)
-    info = site / "plugboard_hosted_desk-0.1.dist-info"
+    info = site / "plugbay_hosted_desk-0.1.dist-info"
     info.mkdir()
-    metadata_text = "Metadata-Version: 2.1\nName: plugboard-hosted-desk\nVersion: 0.1\n"
+    metadata_text = "Metadata-Version: 2.1\nName: plugbay-hosted-desk\nVersion: 0.1\n"
     (info / "METADATA").write_text(metadata_text)
-    (info / "entry_points.txt").write_text("[plugboard]\nhosted_desk = plugboard_hosted_desk\n")
+    (info / "entry_points.txt").write_text("[plugbay]\nhosted_desk = plugbay_hosted_desk\n")
     return site
 
 
@@ -332,7 +330,7 @@ def oauth() -> Any:
 
     ``oauth.Issuer()`` makes one; ``add_key()``, then ``start()`` it and ``stop()`` it after.
     """
-    spec = importlib.util.spec_from_file_location("plugboard_e2e_oauth_issuer", OAUTH_ISSUER)
+    spec = importlib.util.spec_from_file_location("plugbay_e2e_oauth_issuer", OAUTH_ISSUER)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -357,7 +355,7 @@ def redis_prefix() -> Iterator[str]:
 
     The real Redis on 127.0.0.1:6379 is required under CI=true; elsewhere its absence skips.
     """
-    redis = pytest.importorskip("redis", reason="install plugboard[redis]")
+    redis = pytest.importorskip("redis", reason="install plugbay[redis]")
     client = redis.Redis.from_url(REDIS_URL)
     try:
         client.ping()
@@ -368,7 +366,7 @@ def redis_prefix() -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{message} (required under CI=true)")
         pytest.skip(message)
-    prefix = f"plugboard-e2e-{os.getpid()}-{time.monotonic_ns()}"
+    prefix = f"plugbay-e2e-{os.getpid()}-{time.monotonic_ns()}"
     try:
         yield prefix
     finally:

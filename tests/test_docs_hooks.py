@@ -4,7 +4,7 @@ import inspect
 import re
 from pathlib import Path
 
-from plugboard import hookspecs
+from plugbay import hookspecs
 
 DOCS = Path(__file__).parents[1] / "docs" / "hooks.md"
 

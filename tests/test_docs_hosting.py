@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from plugboard.config import parse_config
+from plugbay.config import parse_config
 
 HOSTING = Path(__file__).resolve().parents[1] / "docs" / "hosting.md"
 BLOCKS = re.findall(r"```toml\n(.*?)```", HOSTING.read_text(encoding="utf-8"), re.DOTALL)

@@ -1,4 +1,4 @@
-"""``plugboard config check`` and ``plugboard plugins`` as subprocesses: every problem at
+"""``plugbay config check`` and ``plugbay plugins`` as subprocesses: every problem at
 once, with where it is and what to set, and never a secret."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def env(e2e: Any, echo_site: Path) -> dict[str, str]:
 
 
 def test_default_configuration_is_ok(e2e: Any, echo_site: Path, tmp_path: Path) -> None:
-    done = e2e.run_plugboard(
+    done = e2e.run_plugbay(
         ["config", "check"], cwd=tmp_path, env=e2e.child_env(["e2e_echo"], [echo_site])
     )
     assert done.returncode == 0, done.stderr
@@ -51,8 +51,8 @@ def test_default_configuration_is_ok(e2e: Any, echo_site: Path, tmp_path: Path) 
 def test_every_problem_is_reported_at_once_without_secrets(
     e2e: Any, env: dict[str, str], tmp_path: Path
 ) -> None:
-    (tmp_path / "plugboard.toml").write_text(BAD_CONFIG)
-    done = e2e.run_plugboard(["config", "check"], cwd=tmp_path, env=env)
+    (tmp_path / "plugbay.toml").write_text(BAD_CONFIG)
+    done = e2e.run_plugbay(["config", "check"], cwd=tmp_path, env=env)
     assert done.returncode == 1, done.stdout + done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
     assert errors == [
@@ -61,7 +61,7 @@ def test_every_problem_is_reported_at_once_without_secrets(
         "error: [connectors.safe]: url: Input should be a valid string",
         "error: [connectors.keyless]: the environment variable E2E_MISSING_KEY is not set",
         "error: [connectors.ghost]: no installed plugin provides the connector 'nonexistent' "
-        "(is its package installed? see `plugboard plugins`)",
+        "(is its package installed? see `plugbay plugins`)",
     ]
     assert SECRET not in done.stdout + done.stderr
 
@@ -71,7 +71,7 @@ def test_explicit_config_file_and_syntax_errors(
 ) -> None:
     broken = tmp_path / "elsewhere.toml"
     broken.write_text("[connectors.good\nplugin = 'echo'\n")
-    done = e2e.run_plugboard(["config", "check", "--config", str(broken)], cwd=tmp_path, env=env)
+    done = e2e.run_plugbay(["config", "check", "--config", str(broken)], cwd=tmp_path, env=env)
     assert done.returncode != 0
     assert f"{broken}: not valid TOML" in done.stderr
 
@@ -86,22 +86,22 @@ def test_missing_credentials_are_listed_with_the_variable_to_set(
     assert vault["status"] == "not configured"
     assert vault["problems"] == [
         "api_key is required: set 'api_key' in [connectors.vault] or the environment "
-        "variable PLUGBOARD_VAULT__API_KEY"
+        "variable PLUGBAY_VAULT__API_KEY"
     ]
 
-    checked = e2e.run_plugboard(["config", "check"], cwd=tmp_path, env=env)
+    checked = e2e.run_plugbay(["config", "check"], cwd=tmp_path, env=env)
     assert checked.returncode == 1
-    assert "PLUGBOARD_VAULT__API_KEY" in checked.stderr
+    assert "PLUGBAY_VAULT__API_KEY" in checked.stderr
 
 
 def test_credentials_from_the_environment_configure_it_and_stay_secret(
     e2e: Any, env: dict[str, str], tmp_path: Path
 ) -> None:
-    env = {**env, "PLUGBOARD_VAULT__API_KEY": SECRET}
-    checked = e2e.run_plugboard(["-v", "config", "check"], cwd=tmp_path, env=env)
+    env = {**env, "PLUGBAY_VAULT__API_KEY": SECRET}
+    checked = e2e.run_plugbay(["-v", "config", "check"], cwd=tmp_path, env=env)
     assert checked.returncode == 0, checked.stderr
     assert "2 connector instance(s) (echo, vault), 4 tool(s)" in checked.stdout
-    called = e2e.run_plugboard(["-v", "call", "vault_whoami"], cwd=tmp_path, env=env)
+    called = e2e.run_plugbay(["-v", "call", "vault_whoami"], cwd=tmp_path, env=env)
     assert called.returncode == 0, called.stderr
     assert called.stdout.strip() == "http://127.0.0.1:9/vault"
     for output in (checked.stdout, checked.stderr, called.stdout, called.stderr):

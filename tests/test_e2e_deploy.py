@@ -1,4 +1,4 @@
-"""Serving as deployed: ``plugboard serve --workers N`` and OTLP export from a real server.
+"""Serving as deployed: ``plugbay serve --workers N`` and OTLP export from a real server.
 
 The servers run as subprocesses on 127.0.0.1 with a tiny test plugin, installed into a
 temporary directory (a module and its ``.dist-info``) that only they see.
@@ -20,7 +20,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from plugboard_testing.fakes import OtlpCollector
+from plugbay_testing.fakes import OtlpCollector
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -30,12 +30,12 @@ PLUGIN = '''
 import logging
 import os
 
-from plugboard import hookimpl
+from plugbay import hookimpl
 
 
 def worker_pid() -> int:
     """The process id of the worker serving this call."""
-    logging.getLogger("plugboard_pidtest").info("worker %s answering", os.getpid())
+    logging.getLogger("plugbay_pidtest").info("worker %s answering", os.getpid())
     return os.getpid()
 
 
@@ -47,13 +47,13 @@ def register_tools(register):
 
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory that makes ``plugboard-pidtest`` installed for processes that use it."""
+    """A directory that makes ``plugbay-pidtest`` installed for processes that use it."""
     site = tmp_path_factory.mktemp("pidtest-site")
-    (site / "plugboard_pidtest.py").write_text(PLUGIN)
-    info = site / "plugboard_pidtest-0.1.dist-info"
+    (site / "plugbay_pidtest.py").write_text(PLUGIN)
+    info = site / "plugbay_pidtest-0.1.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: plugboard-pidtest\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[plugboard]\npidtest = plugboard_pidtest\n")
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: plugbay-pidtest\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[plugbay]\npidtest = plugbay_pidtest\n")
     return site
 
 
@@ -99,7 +99,7 @@ def metric_names(collector: OtlpCollector) -> set[str]:
 
 
 def _telemetry_config(workdir: Path, collector: OtlpCollector, service: str) -> Path:
-    path = workdir / "plugboard.toml"
+    path = workdir / "plugbay.toml"
     path.write_text(
         textwrap.dedent(
             f"""
@@ -169,7 +169,7 @@ def test_workers_refuse_stateful_sessions_and_stdio(
         (["--workers", "2", "--stateful"], "several workers cannot share stateful sessions"),
         (["--workers", "3", "--stdio"], "--workers applies to HTTP"),
     ):
-        done = e2e.run_plugboard(["serve", *args], cwd=tmp_path, env=env)
+        done = e2e.run_plugbay(["serve", *args], cwd=tmp_path, env=env)
         assert done.returncode == 2
         assert message in done.stderr
 
@@ -189,7 +189,7 @@ async def test_a_served_call_is_exported_with_trace_ids_in_the_log(
     assert "tools/call worker_pid" in names
     assert "execute_tool worker_pid" in names
     assert service_names(collector) == {"otlp-e2e"}
-    assert {"mcp.server.operation.duration", "plugboard.calls"} <= metric_names(collector)
+    assert {"mcp.server.operation.duration", "plugbay.calls"} <= metric_names(collector)
     (line,) = [line for line in output.splitlines() if "answering" in line]
     assert "trace_id=" in line
     assert "trace_id=00000000000000000000000000000000" not in line

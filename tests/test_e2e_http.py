@@ -1,4 +1,4 @@
-"""``plugboard serve`` over HTTP as a subprocess: streamable HTTP (stateful, stateless,
+"""``plugbay serve`` over HTTP as a subprocess: streamable HTTP (stateful, stateless,
 JSON responses), the legacy SSE transport, DNS-rebinding protection and graceful stops."""
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ async def test_connector_without_credentials_is_left_out_and_server_serves(serve
     assert not any(name.startswith("vault_") for name in names)
     log = server.output()
     assert "vault (vault) not configured" in log
-    assert "PLUGBOARD_VAULT__API_KEY" in log
+    assert "PLUGBAY_VAULT__API_KEY" in log
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

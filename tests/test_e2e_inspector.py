@@ -1,4 +1,4 @@
-"""The official MCP Inspector CLI (pinned npm peer) against plugboard over stdio, HTTP and SSE.
+"""The official MCP Inspector CLI (pinned npm peer) against plugbay over stdio, HTTP and SSE.
 
 Each Inspector call starts Node and takes about a second, so the calls are few and each
 checks several things.
@@ -129,7 +129,7 @@ def test_legacy_sse_transport(
 def test_http_through_a_gateway_to_server_everything(
     e2e: Any, inspector_bin: Path, tmp_path: Path
 ) -> None:
-    # plugboard mounts @modelcontextprotocol/server-everything (stdio) and the Inspector
+    # plugbay mounts @modelcontextprotocol/server-everything (stdio) and the Inspector
     # calls it over HTTP: the proxied tools' calls take the relay lane.
     everything = e2e.root / "tests" / "peers" / "node_modules" / ".bin" / "mcp-server-everything"
     config = tmp_path / "gateway.toml"

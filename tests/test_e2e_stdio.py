@@ -1,4 +1,4 @@
-"""``plugboard serve --stdio`` as a subprocess, driven by the SDK client and by raw JSON-RPC."""
+"""``plugbay serve --stdio`` as a subprocess, driven by the SDK client and by raw JSON-RPC."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ async def test_sdk_client_lists_calls_reads_and_prompts(
 ) -> None:
     async with Client(e2e.stdio_server(tmp_path, env), mode=mode) as client:
         assert client.protocol_version in versions
-        assert client.server_info is None or client.server_info.name == "plugboard"
+        assert client.server_info is None or client.server_info.name == "plugbay"
 
         listed = await client.list_tools()
         names = [tool.name for tool in listed.tools if tool.name.startswith("echo_")]
@@ -159,7 +159,7 @@ def test_raw_newline_delimited_json_rpc_and_clean_exit_on_eof(
         initialized = _reply(process)
         assert initialized["id"] == 1
         assert initialized["result"]["protocolVersion"] == "2025-06-18"
-        assert initialized["result"]["serverInfo"]["name"] == "plugboard"
+        assert initialized["result"]["serverInfo"]["name"] == "plugbay"
         _rpc(process, {"jsonrpc": "2.0", "method": "notifications/initialized"})
         _rpc(
             process,
@@ -181,7 +181,7 @@ def test_raw_newline_delimited_json_rpc_and_clean_exit_on_eof(
         assert process.stdout is not None
         assert process.stdout.read() == ""
         assert process.stderr is not None
-        assert "PLUGBOARD_VAULT__API_KEY" in process.stderr.read()
+        assert "PLUGBAY_VAULT__API_KEY" in process.stderr.read()
     finally:
         if process.poll() is None:
             process.kill()

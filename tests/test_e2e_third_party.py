@@ -1,7 +1,7 @@
 """Third-party plugins, built as their own distributions and pip-installed at test time.
 
 Nothing in the host knows about them: they are found through their entry points only.
-``plugboard-acme-weather`` works; ``plugboard-acme-broken`` ships two plugins, one that
+``plugbay-acme-weather`` works; ``plugbay-acme-broken`` ships two plugins, one that
 fails to import and one whose hook raises. The broken ones are reported with their
 errors and the working one is served regardless.
 """
@@ -20,11 +20,11 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 PLUGINS = ("acme_weather", "acme_broken_import", "acme_broken_hook")
 
 WEATHER = '''
-"""A third-party plugin, written only against the documented plugboard API."""
+"""A third-party plugin, written only against the documented plugbay API."""
 
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
-from plugboard import Connector, Settings, ToolError, hookimpl, tool
+from plugbay import Connector, Settings, ToolError, hookimpl, tool
 
 
 class Forecast(TypedDict):
@@ -63,7 +63,7 @@ raise RuntimeError("acme broken on purpose")
 """
 
 BROKEN_HOOK = """
-from plugboard import hookimpl
+from plugbay import hookimpl
 
 
 @hookimpl
@@ -73,14 +73,14 @@ def register_tools(register):
 
 
 def _distribution(parent: Path, name: str, modules: dict[str, tuple[str, str]]) -> Path:
-    """Write a hatchling project ``plugboard-<name>``.
+    """Write a hatchling project ``plugbay-<name>``.
 
     Args:
         parent: Where to create the project directory.
-        name: The distribution's name after ``plugboard-``.
+        name: The distribution's name after ``plugbay-``.
         modules: Entry-point name -> (top-level module, its source).
     """
-    root = parent / f"plugboard-{name}"
+    root = parent / f"plugbay-{name}"
     for module, source in modules.values():
         package = root / "src" / module
         package.mkdir(parents=True)
@@ -94,12 +94,12 @@ requires = ["hatchling"]
 build-backend = "hatchling.build"
 
 [project]
-name = "plugboard-{name}"
+name = "plugbay-{name}"
 version = "1.2.3"
 requires-python = ">=3.11"
-dependencies = ["plugboard"]
+dependencies = ["plugbay"]
 
-[project.entry-points.plugboard]
+[project.entry-points.plugbay]
 {entry_points}
 
 [tool.hatch.build.targets.wheel]
@@ -140,20 +140,20 @@ def test_plugins_command_reports_the_good_and_the_broken(
     weather = plugins["acme_weather"]
     assert weather["status"] == "loaded"
     assert weather["version"] == "1.2.3"
-    assert weather["distribution"] == "plugboard-acme-weather"
+    assert weather["distribution"] == "plugbay-acme-weather"
     assert weather["hooks"] == ["register_connectors"]
     assert weather["errors"] == []
 
     broken = plugins["acme_broken_import"]
     assert broken["status"] == "failed"
-    assert broken["distribution"] == "plugboard-acme-broken"
+    assert broken["distribution"] == "plugbay-acme-broken"
     (error,) = broken["errors"]
     assert error.startswith("import failed: RuntimeError: acme broken on purpose")
     assert "acme_broken" in error  # where it was raised
 
     hooky = plugins["acme_broken_hook"]
     assert hooky["status"] == "failed"
-    assert hooky["distribution"] == "plugboard-acme-broken"
+    assert hooky["distribution"] == "plugbay-acme-broken"
     (error,) = hooky["errors"]
     assert error.startswith("register_tools: ValueError: hook exploded")
 
@@ -190,7 +190,7 @@ async def test_server_serves_the_working_plugin(
     e2e: Any, env: dict[str, str], tmp_path: Path
 ) -> None:
     # A setting from the environment reaches the third-party connector too.
-    env = {**env, "PLUGBOARD_WEATHER__UNIT_OFFSET": "10"}
+    env = {**env, "PLUGBAY_WEATHER__UNIT_OFFSET": "10"}
     async with Client(e2e.stdio_server(tmp_path, env)) as client:
         listed = await client.list_tools()
         assert [tool.name for tool in listed.tools] == ["weather_forecast"]
@@ -205,7 +205,7 @@ async def test_server_serves_the_working_plugin(
 def test_call_command_runs_the_plugin_tool_in_process(
     e2e: Any, env: dict[str, str], tmp_path: Path
 ) -> None:
-    done = e2e.run_plugboard(["call", "weather_forecast", "city=Lima"], cwd=tmp_path, env=env)
+    done = e2e.run_plugbay(["call", "weather_forecast", "city=Lima"], cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert '"celsius": 4' in done.stdout
     # The broken plugins are reported on standard error; they do not stop the call.

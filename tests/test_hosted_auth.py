@@ -1,4 +1,4 @@
-"""``plugboard serve`` behind OAuth bearer tokens: a real server process, a real local issuer
+"""``plugbay serve`` behind OAuth bearer tokens: a real server process, a real local issuer
 (JWKS over HTTP, key rotation), a real MCP client over HTTP."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ jwks_min_refresh_seconds = 0
 @contextmanager
 def serving(e2e: Any, site: Path, issuer: Any, workdir: Path) -> Iterator[Any]:
     issuer.resource = RESOURCE  # the audience of the tokens it signs
-    (workdir / "plugboard.toml").write_text(config(issuer))
+    (workdir / "plugbay.toml").write_text(config(issuer))
     with e2e.http_server(workdir, e2e.child_env(["hosted_desk"], [site])) as running:
         yield running
 

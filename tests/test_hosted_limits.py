@@ -1,4 +1,4 @@
-"""Limits across processes: two ``plugboard serve`` processes share one rate limit through the
+"""Limits across processes: two ``plugbay serve`` processes share one rate limit through the
 real Redis, and a server asked to stop lets the call in flight finish."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ async def search(url: str, query: str) -> types.CallToolResult:
 def two_servers(
     e2e: Any, hosted_site: Path, redis_prefix: str, tmp_path: Path
 ) -> Iterator[list[Any]]:
-    (tmp_path / "plugboard.toml").write_text(
+    (tmp_path / "plugbay.toml").write_text(
         f"""
 [connectors.desk]
 plugin = "desk"
@@ -80,7 +80,7 @@ async def test_two_processes_share_one_rate_limit_through_redis(two_servers: lis
 async def test_a_call_in_flight_finishes_when_the_server_is_stopped(
     e2e: Any, hosted_site: Path, tmp_path: Path, mode: str
 ) -> None:
-    (tmp_path / "plugboard.toml").write_text(
+    (tmp_path / "plugbay.toml").write_text(
         '[connectors.desk]\nplugin = "desk"\n[limits]\nshutdown_grace = 20\n'
     )
     answers: list[types.CallToolResult] = []

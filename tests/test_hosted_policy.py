@@ -1,4 +1,4 @@
-"""A hosted ``plugboard serve`` with API keys, a policy and an audit log, driven by a real
+"""A hosted ``plugbay serve`` with API keys, a policy and an audit log, driven by a real
 MCP client over HTTP: each principal sees and calls only what the policy allows, every call
 is audited, and no secret reaches the logs, the audit lines or an error message."""
 
@@ -63,7 +63,7 @@ output = "audit/calls.jsonl"
 @pytest.fixture(scope="module")
 def server(e2e: Any, hosted_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     workdir = tmp_path_factory.mktemp("hosted-policy")
-    (workdir / "plugboard.toml").write_text(CONFIG)
+    (workdir / "plugbay.toml").write_text(CONFIG)
     env = e2e.child_env(["hosted_desk"], [hosted_site], ALICE_KEY=ALICE_KEY, BOB_KEY=BOB_KEY)
     with e2e.http_server(workdir, env) as running:
         running.workdir = workdir

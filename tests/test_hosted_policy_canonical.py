@@ -26,11 +26,11 @@ import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
-from plugboard import Call, CallNext, hookimpl
-from plugboard.hosting.api_keys import hash_api_key
-from plugboard.transports import http_app
-from plugboard_filesystem import FilesystemConnector
-from plugboard_testing.harness import build_assembly
+from plugbay import Call, CallNext, hookimpl
+from plugbay.hosting.api_keys import hash_api_key
+from plugbay.transports import http_app
+from plugbay_filesystem import FilesystemConnector
+from plugbay_testing.harness import build_assembly
 
 BASE = "http://127.0.0.1:8000"
 ALICE = "pbk_" + "a" * 43

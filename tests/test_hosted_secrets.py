@@ -1,6 +1,6 @@
-"""No secret reaches a log line or an audit record: real ``plugboard serve`` processes.
+"""No secret reaches a log line or an audit record: real ``plugbay serve`` processes.
 
-A gateway serves a local connector and a proxy of a second plugboard over HTTP, whose
+A gateway serves a local connector and a proxy of a second plugbay over HTTP, whose
 URL carries a password and an ``?api_key=``; clients authenticate with an API key and
 a JWT, send credentials in query strings (``?access_token=``), in arguments under
 harmless names, and twice in one request. Every line both servers wrote and every audit
@@ -61,7 +61,7 @@ async def test_no_configured_secret_reaches_any_log_or_audit_line(
 
     upstream_dir = tmp_path / "upstream"
     upstream_dir.mkdir()
-    (upstream_dir / "plugboard.toml").write_text('[connectors.desk]\nplugin = "desk"\n')
+    (upstream_dir / "plugbay.toml").write_text('[connectors.desk]\nplugin = "desk"\n')
     gateway_dir = tmp_path / "gateway"
     gateway_dir.mkdir()
     audit = gateway_dir / "audit.jsonl"
@@ -73,7 +73,7 @@ async def test_no_configured_secret_reaches_any_log_or_audit_line(
         CLIENT_KEY=client_key,
     )
     with e2e.http_server(upstream_dir, e2e.child_env(["hosted_desk"], [hosted_site])) as up:
-        (gateway_dir / "plugboard.toml").write_text(
+        (gateway_dir / "plugbay.toml").write_text(
             f"""
 [connectors.desk]
 plugin = "desk"

@@ -18,7 +18,7 @@ def bench_plugin_on_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     """Install the bench-only plugin into a throwaway directory the servers see.
 
     It is never installed into the shared environment: there it would add its echo tool
-    to every plugboard the other tests start.
+    to every plugbay the other tests start.
     """
     site = tmp_path_factory.mktemp("bench-site")
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]

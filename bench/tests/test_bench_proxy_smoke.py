@@ -1,4 +1,4 @@
-"""The proxy benchmark's machinery works: the upstream and plugboard's proxy answer every call.
+"""The proxy benchmark's machinery works: the upstream and plugbay's proxy answer every call.
 
 FastMCP is left out (``--no-fastmcp``): its isolated venv is installed from the package
 index on first use, which a test run should not depend on. Nothing here looks at timings.
@@ -40,12 +40,12 @@ def test_direct_and_proxied_calls_all_answer(flags: list[str]) -> None:
     assert finished.returncode == 0, finished.stderr[-2000:]
     report = json.loads(finished.stdout)
 
-    assert report["schemas"] == {"direct": ECHO_SCHEMA, "plugboard": ECHO_SCHEMA}
+    assert report["schemas"] == {"direct": ECHO_SCHEMA, "plugbay": ECHO_SCHEMA}
     assert report["same_schema"] is True
     assert sorted((w["front"], w["calls"], w["errors"]) for w in report["windows"]) == [
         ("direct", CALLS, 0),
-        ("plugboard", CALLS, 0),
+        ("plugbay", CALLS, 0),
     ]
     summary = report["summary"]
-    assert set(summary["ratios"]) == {"front_per_plugboard_call", "added_per_plugboard_call"}
-    assert summary["fronts"]["plugboard"]["upstream_cpu_us_per_call"] > 0
+    assert set(summary["ratios"]) == {"front_per_plugbay_call", "added_per_plugbay_call"}
+    assert summary["fronts"]["plugbay"]["upstream_cpu_us_per_call"] > 0

@@ -46,14 +46,14 @@ def test_both_servers_answer_every_call(flags: list[str]) -> None:
     assert finished.returncode == 0, finished.stderr[-2000:]
     report = json.loads(finished.stdout)
 
-    assert report["schemas"] == {"plugboard": ECHO_SCHEMA, "bare": ECHO_SCHEMA}
+    assert report["schemas"] == {"plugbay": ECHO_SCHEMA, "bare": ECHO_SCHEMA}
     assert report["same_schema"] is True
     assert [(w["server"], w["calls"], w["errors"]) for w in report["windows"]] == [
-        ("plugboard", CALLS, 0),
+        ("plugbay", CALLS, 0),
         ("bare", CALLS, 0),
     ]
     summary = report["summary"]
-    assert set(summary["servers"]) == {"plugboard", "bare"}
+    assert set(summary["servers"]) == {"plugbay", "bare"}
     for row in summary["servers"].values():
         assert set(row) >= {"calls_per_second", "cpu_us_per_call", "p50_ms", "p99_ms"}
     assert set(summary) >= {"cpu_ratio", "cpu_ratio_per_round", "goal", "within_goal"}
@@ -67,8 +67,8 @@ def test_table_output_names_both_servers_and_the_ratio() -> None:
     rows = {
         line.split()[0]: line.split()
         for line in lines
-        if line.split()[:1] in (["plugboard"], ["bare"])
+        if line.split()[:1] in (["plugbay"], ["bare"])
     }
-    assert rows["plugboard"][1:3] == ["20", "0"]  # calls, errors
+    assert rows["plugbay"][1:3] == ["20", "0"]  # calls, errors
     assert rows["bare"][1:3] == ["20", "0"]
-    assert any(line.startswith("CPU per call, plugboard / bare:") for line in lines)
+    assert any(line.startswith("CPU per call, plugbay / bare:") for line in lines)

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from plugboard import hookimpl
-from plugboard.assembly import Assembly, assemble
-from plugboard.config import parse_config
-from plugboard.plugins import load_plugins
+from plugbay import hookimpl
+from plugbay.assembly import Assembly, assemble
+from plugbay.config import parse_config
+from plugbay.plugins import load_plugins
 
 
 def _register_all(register: Callable[..., None], items: Iterable[Any]) -> None:
@@ -108,7 +108,7 @@ def build() -> Build:
 @pytest.fixture
 def connector_cls() -> type[Any]:
     """A small connector, ``calc``, with a tool, a resource template and a prompt."""
-    from plugboard import Connector, Settings, prompt, resource, tool
+    from plugbay import Connector, Settings, prompt, resource, tool
 
     class CalcSettings(Settings):
         offset: int = 1
@@ -146,7 +146,7 @@ def _load_oauth_issuer() -> Any:
     import sys
     from pathlib import Path
 
-    name = "plugboard_host_tests_oauth_issuer"
+    name = "plugbay_host_tests_oauth_issuer"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("oauth_issuer.py"))

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 RESOURCE = "http://127.0.0.1:8000/mcp"
-CLIENT_ID = "plugboard-rs"
+CLIENT_ID = "plugbay-rs"
 CLIENT_SECRET = "introspection-secret-Zq81"
 
 

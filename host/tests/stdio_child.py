@@ -17,11 +17,11 @@ from typing import Any
 
 import anyio
 
-from plugboard import hookimpl
-from plugboard.assembly import assemble
-from plugboard.config import parse_config
-from plugboard.plugins import load_plugins
-from plugboard.transports import serve_stdio
+from plugbay import hookimpl
+from plugbay.assembly import assemble
+from plugbay.config import parse_config
+from plugbay.plugins import load_plugins
+from plugbay.transports import serve_stdio
 
 SAFETY_WAIT = 60.0
 """Seconds a held call waits at most, so a failed test cannot leave the process behind."""

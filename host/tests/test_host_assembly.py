@@ -8,7 +8,7 @@ import pytest
 from mcp import Client
 from pydantic import SecretStr
 
-from plugboard import (
+from plugbay import (
     AssemblyError,
     Connector,
     NoSettings,
@@ -18,13 +18,13 @@ from plugboard import (
     resource,
     tool,
 )
-from plugboard.assembly import assemble
-from plugboard.catalog import Catalog, Owner, build_resource, build_tool, check_name
-from plugboard.components import resource_spec, tool_spec
-from plugboard.config import parse_config
-from plugboard.connector import SettingsT
-from plugboard.plugins import load_plugins
-from plugboard.server import PlugboardServer
+from plugbay.assembly import assemble
+from plugbay.catalog import Catalog, Owner, build_resource, build_tool, check_name
+from plugbay.components import resource_spec, tool_spec
+from plugbay.config import parse_config
+from plugbay.connector import SettingsT
+from plugbay.plugins import load_plugins
+from plugbay.server import PlugbayServer
 
 pytestmark = pytest.mark.anyio
 
@@ -103,7 +103,7 @@ async def test_several_instances_of_one_connector_are_namespaced(build, bundle) 
     assembly = build(
         _plugin(bundle, ErpConnector),
         toml=toml,
-        environ={"ERP_KEY": "abcdef", "PLUGBOARD_TEST_ERP__LIMIT": "50"},
+        environ={"ERP_KEY": "abcdef", "PLUGBAY_TEST_ERP__LIMIT": "50"},
     )
     assert assembly.problems == []
     assert set(assembly.catalog.tools) == {
@@ -122,7 +122,7 @@ async def test_several_instances_of_one_connector_are_namespaced(build, bundle) 
         "problems": [],
     }
     await assembly.start()
-    async with Client(PlugboardServer(assembly).sdk) as client:
+    async with Client(PlugbayServer(assembly).sdk) as client:
         prod = await client.call_tool("prod_erp_describe_instance", {})
         test = await client.call_tool("test-erp_describe_instance", {})
     await assembly.stop()
@@ -146,7 +146,7 @@ async def test_several_instances_of_one_connector_are_namespaced(build, bundle) 
 def test_environment_overrides_the_file(build, bundle) -> None:
     toml = '[connectors.erp]\nurl = "https://file"\napi_key = "k"\n'
     assembly = build(
-        _plugin(bundle, ErpConnector), toml=toml, environ={"PLUGBOARD_ERP__URL": "https://env"}
+        _plugin(bundle, ErpConnector), toml=toml, environ={"PLUGBAY_ERP__URL": "https://env"}
     )
     obj = assembly.instances["erp"].obj
     assert obj is not None
@@ -163,7 +163,7 @@ def test_missing_settings_say_exactly_what_to_set(build, bundle) -> None:
     assert state.problems == [
         "the environment variable CRM_KEY is not set",
         "url is required: set 'url' in [connectors.crm] or the environment variable "
-        "PLUGBOARD_CRM__URL",
+        "PLUGBAY_CRM__URL",
     ]
     assert assembly.problems == [f"[connectors.crm]: {p}" for p in state.problems]
     assert assembly.catalog.tools == {}
@@ -202,14 +202,14 @@ def test_without_connectors_table_every_connector_runs_once(build, bundle) -> No
     assert erp.status == "not configured"
     assert (
         "url is required: set 'url' in [connectors.erp] or the environment variable "
-        "PLUGBOARD_ERP__URL" in erp.problems
+        "PLUGBAY_ERP__URL" in erp.problems
     )
     # An auto instance that needs settings is a note, not a configuration error.
     assert assembly.problems == []
 
 
 def test_auto_instances_read_environment_variables(build, bundle) -> None:
-    environ = {"PLUGBOARD_ERP__URL": "https://env", "PLUGBOARD_ERP__API_KEY": "k"}
+    environ = {"PLUGBAY_ERP__URL": "https://env", "PLUGBAY_ERP__API_KEY": "k"}
     assembly = build(_plugin(bundle, ErpConnector), environ=environ)
     assert assembly.instances["erp"].status == "configured"
     assert "erp_describe_instance" in assembly.catalog.tools
@@ -222,7 +222,7 @@ def test_unknown_connector_in_config(build, bundle) -> None:
     assert state.plugin == "?"
     assert state.problems == [
         "no installed plugin provides the connector 'postgres' "
-        "(is its package installed? see `plugboard plugins`)"
+        "(is its package installed? see `plugbay plugins`)"
     ]
     assert "notes" not in assembly.instances  # a [connectors] table lists exactly what runs
 
@@ -633,9 +633,9 @@ async def test_start_failure_withdraws_that_instance_only(build, bundle, caplog)
 
     toml = "".join(f'[connectors.{n}]\nplugin = "flaky"\n' for n in ("up", "down", "noisy"))
     assembly = build(_plugin(bundle, Flaky), toml=toml)
-    server = PlugboardServer(assembly)
+    server = PlugbayServer(assembly)
     assert set(assembly.catalog.tools) == {"up_ping", "down_ping", "noisy_ping"}
-    with caplog.at_level(logging.WARNING, logger="plugboard"):
+    with caplog.at_level(logging.WARNING, logger="plugbay"):
         await assembly.start()
     assert sorted(started) == ["noisy", "up"]
     down = assembly.instances["down"]
@@ -646,7 +646,7 @@ async def test_start_failure_withdraws_that_instance_only(build, bundle, caplog)
         names = {t.name for t in (await client.list_tools()).tools}
         assert names == {"up_ping", "noisy_ping"}
         assert (await client.call_tool("up_ping", {})).content[0].text == "up"
-    with caplog.at_level(logging.ERROR, logger="plugboard"):
+    with caplog.at_level(logging.ERROR, logger="plugbay"):
         await assembly.stop()
     assert sorted(stopped) == ["noisy", "up"]
     assert {n: s.status for n, s in assembly.instances.items()} == {
@@ -664,7 +664,7 @@ async def test_start_timeout_fails_the_instance(build, bundle, monkeypatch) -> N
         async def start(self) -> None:
             await anyio.sleep(10)
 
-    monkeypatch.setattr("plugboard.assembly.START_TIMEOUT", 0.05)
+    monkeypatch.setattr("plugbay.assembly.START_TIMEOUT", 0.05)
     assembly = build(_plugin(bundle, Slow))
     with anyio.fail_after(5):
         await assembly.start()
@@ -724,7 +724,7 @@ async def test_tool_errors_from_connectors(build, bundle) -> None:
             return "ok"
 
     assembly = build(_plugin(bundle, Strict))
-    async with Client(PlugboardServer(assembly).sdk) as client:
+    async with Client(PlugbayServer(assembly).sdk) as client:
         result = await client.call_tool("strict_check", {"value": -1})
     assert result.is_error
     assert result.content[0].text == "value must be positive; pass a number above 0"

@@ -11,12 +11,12 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
-from plugboard import Call, CallNext, Context, ToolError, resource, tool
-from plugboard.assembly import assemble
-from plugboard.config import Config, ServerConfig
-from plugboard.middleware import compose
-from plugboard.plugins import load_plugins
-from plugboard.server import PlugboardServer
+from plugbay import Call, CallNext, Context, ToolError, resource, tool
+from plugbay.assembly import assemble
+from plugbay.config import Config, ServerConfig
+from plugbay.middleware import compose
+from plugbay.plugins import load_plugins
+from plugbay.server import PlugbayServer
 
 pytestmark = pytest.mark.anyio
 
@@ -63,7 +63,7 @@ async def _call(assembly: Any, name: str, arguments: dict[str, Any]) -> Any:
 async def test_invalid_arguments_are_error_results(
     build, bundle, era: str, arguments: dict[str, Any], expected: str
 ) -> None:
-    server = PlugboardServer(build(bundle(tools=[add])))
+    server = PlugbayServer(build(bundle(tools=[add])))
     async with Client(server.sdk, mode=era) as client:
         result = await client.call_tool("add", arguments)
     assert result.is_error
@@ -81,7 +81,7 @@ async def test_every_invalid_field_is_reported(build, bundle) -> None:
 
 @pytest.mark.parametrize("era", ["legacy", "auto"])
 async def test_tool_error_is_an_error_result(build, bundle, era: str) -> None:
-    server = PlugboardServer(build(bundle(tools=[refuse])))
+    server = PlugbayServer(build(bundle(tools=[refuse])))
     async with Client(server.sdk, mode=era) as client:
         result = await client.call_tool("refuse", {"reason": "read-only"})
     assert result.is_error
@@ -92,8 +92,8 @@ async def test_tool_error_is_an_error_result(build, bundle, era: str) -> None:
 async def test_unexpected_exception_hides_details_and_logs_them(
     build, bundle, era: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = PlugboardServer(build(bundle(tools=[explode])))
-    with caplog.at_level(logging.ERROR, logger="plugboard"):
+    server = PlugbayServer(build(bundle(tools=[explode])))
+    with caplog.at_level(logging.ERROR, logger="plugbay"):
         async with Client(server.sdk, mode=era) as client:
             result = await client.call_tool("explode", {})
     assert result.is_error
@@ -112,7 +112,7 @@ async def test_unexpected_exception_hides_details_and_logs_them(
 
 
 async def test_unknown_tool_is_a_protocol_error(build, bundle) -> None:
-    server = PlugboardServer(build(bundle(tools=[add])))
+    server = PlugbayServer(build(bundle(tools=[add])))
     async with Client(server.sdk, mode="legacy") as client:
         with pytest.raises(MCPError) as caught:
             await client.call_tool("subtract", {"a": 1})
@@ -160,7 +160,7 @@ async def test_tool_timeout_is_a_clear_error(build, bundle, era: str) -> None:
         await anyio.sleep(10)
         return "never"
 
-    server = PlugboardServer(build(bundle(tools=[slow])))
+    server = PlugbayServer(build(bundle(tools=[slow])))
     async with Client(server.sdk, mode=era) as client:
         result = await client.call_tool("slow", {})
     assert result.is_error
@@ -284,7 +284,7 @@ async def test_middleware_sees_the_call_and_may_change_arguments(
             call.arguments = {**call.arguments, "a": call.arguments["a"] * 2}
         return await call_next(call)
 
-    server = PlugboardServer(
+    server = PlugbayServer(
         build(bundle(middleware=[double], connectors=[connector_cls]), toml=connector_cls.TOML)
     )
     async with Client(server.sdk) as client:
@@ -328,7 +328,7 @@ async def test_middleware_may_refuse_tools_resources_and_prompts(build, bundle, 
         calls.append("prompt")
         return "p"
 
-    server = PlugboardServer(
+    server = PlugbayServer(
         build(
             bundle(
                 middleware=[deny],

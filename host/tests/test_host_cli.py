@@ -1,4 +1,4 @@
-"""The ``plugboard`` command line, run in-process with click's CliRunner."""
+"""The ``plugbay`` command line, run in-process with click's CliRunner."""
 
 import json
 import os
@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 from pydantic import SecretStr
 
-from plugboard import (
+from plugbay import (
     Connector,
     Image,
     Settings,
@@ -21,7 +21,7 @@ from plugboard import (
     resource,
     tool,
 )
-from plugboard.cli import cli
+from plugbay.cli import cli
 
 
 class DeskSettings(Settings):
@@ -125,8 +125,8 @@ class Dist:
 class EntryPoint:
     def __init__(self, name: str, plugin: Any) -> None:
         self.name = name
-        self.value = f"plugboard_{name}"
-        self.dist = Dist(f"plugboard-{name}", "0.9.1")
+        self.value = f"plugbay_{name}"
+        self.dist = Dist(f"plugbay-{name}", "0.9.1")
         self._plugin = plugin
 
     def load(self) -> Any:
@@ -140,11 +140,11 @@ def installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]
     """Installed plugins (by name) for the CLI to find; runs in an empty directory."""
     plugins: dict[str, Any] = {"desk": DeskPlugin()}
     monkeypatch.setattr(
-        "plugboard.plugins.metadata.entry_points",
+        "plugbay.plugins.metadata.entry_points",
         lambda *, group: [EntryPoint(name, plugin) for name, plugin in plugins.items()],
     )
     for key in list(os.environ):
-        if key.startswith("PLUGBOARD_"):
+        if key.startswith("PLUGBAY_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     return plugins
@@ -180,12 +180,12 @@ def test_plugins(installed: dict[str, Any]) -> None:
     assert desk_instance.split()[:2] == ["desk", "desk"]
     assert (
         "    token is required: set 'token' in [connectors.desk] or the environment variable "
-        "PLUGBOARD_DESK__TOKEN"
+        "PLUGBAY_DESK__TOKEN"
     ) in lines
 
 
 def test_plugins_json(installed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PLUGBOARD_DESK__TOKEN", "t0ken")
+    monkeypatch.setenv("PLUGBAY_DESK__TOKEN", "t0ken")
     result = run("plugins", "--json")
     assert result.exit_code == 0
     document = json.loads(result.stdout)
@@ -194,7 +194,7 @@ def test_plugins_json(installed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
         "name": "desk",
         "status": "loaded",
         "version": "0.9.1",
-        "distribution": "plugboard-desk",
+        "distribution": "plugbay-desk",
         "module": "DeskPlugin",
         "hooks": [
             "register_connectors",
@@ -217,7 +217,7 @@ def test_plugins_json(installed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 
 
 def test_plugins_respects_the_block_variable(installed: dict[str, Any], monkeypatch) -> None:
-    monkeypatch.setenv("PLUGBOARD_BLOCK_PLUGINS", "desk")
+    monkeypatch.setenv("PLUGBAY_BLOCK_PLUGINS", "desk")
     document = json.loads(run("plugins", "--json").stdout)
     assert {p["name"]: p["status"] for p in document["plugins"]} == {
         "builtin": "builtin",
@@ -227,7 +227,7 @@ def test_plugins_respects_the_block_variable(installed: dict[str, Any], monkeypa
 
 
 def test_tools(installed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PLUGBOARD_DESK__TOKEN", "t")
+    monkeypatch.setenv("PLUGBAY_DESK__TOKEN", "t")
     result = run("tools")
     assert result.exit_code == 0
     rows = {line.split()[0]: line for line in result.stdout.splitlines()}
@@ -248,7 +248,7 @@ def test_tools(installed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_resources(installed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PLUGBOARD_DESK__TOKEN", "t")
+    monkeypatch.setenv("PLUGBAY_DESK__TOKEN", "t")
     lines = run("resources").stdout.splitlines()
     assert [line.split()[0] for line in lines] == [
         "desk://desk/status",
@@ -293,7 +293,7 @@ def test_call_with_json_arguments(installed: dict[str, Any]) -> None:
 
 
 def test_call_on_a_connector_instance(installed: dict[str, Any], tmp_path: Path) -> None:
-    (tmp_path / "plugboard.toml").write_text(
+    (tmp_path / "plugbay.toml").write_text(
         '[connectors.help]\nplugin = "desk"\ntoken = "${DESK_TOKEN}"\ngreeting = "Hi"\n',
         encoding="utf-8",
     )
@@ -349,7 +349,7 @@ def test_config_check_ok(installed: dict[str, Any], tmp_path: Path) -> None:
 
 def test_config_check_reports_every_problem(installed: dict[str, Any], tmp_path: Path) -> None:
     installed["exploding"] = Exploding()
-    path = tmp_path / "plugboard.toml"
+    path = tmp_path / "plugbay.toml"
     path.write_text(
         '[connectors.a]\nplugin = "desk"\n[connectors.b]\nplugin = "nope"\n'
         '[connectors.c]\nplugin = "desk"\ntoken = "${UNSET_TOKEN}"\n',
@@ -360,9 +360,9 @@ def test_config_check_reports_every_problem(installed: dict[str, Any], tmp_path:
     errors = result.stderr.splitlines()
     assert errors == [
         "error: [connectors.a]: token is required: set 'token' in [connectors.a] or the "
-        "environment variable PLUGBOARD_A__TOKEN",
+        "environment variable PLUGBAY_A__TOKEN",
         "error: [connectors.b]: no installed plugin provides the connector 'nope' (is its "
-        "package installed? see `plugboard plugins`)",
+        "package installed? see `plugbay plugins`)",
         "error: [connectors.c]: the environment variable UNSET_TOKEN is not set",
         "error: plugin 'exploding': register_tools: RuntimeError: plugin bug (at "
         f"{__file__}:{Exploding.register_tools.__code__.co_firstlineno + 2})",
@@ -376,12 +376,12 @@ def test_config_check_without_a_file_lists_unconfigured_connectors(
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         "error: desk is not configured: token is required: set 'token' in [connectors.desk] or "
-        "the environment variable PLUGBOARD_DESK__TOKEN"
+        "the environment variable PLUGBAY_DESK__TOKEN"
     ]
 
 
 def test_config_check_with_no_instances(installed: dict[str, Any], tmp_path: Path) -> None:
-    (tmp_path / "plugboard.toml").write_text("[connectors]\n", encoding="utf-8")
+    (tmp_path / "plugbay.toml").write_text("[connectors]\n", encoding="utf-8")
     result = run("config", "check")
     assert result.exit_code == 0
     assert result.stdout == "configuration OK: 0 connector instance(s) (none), 4 tool(s)\n"
@@ -410,7 +410,7 @@ def test_verbose_flag_is_accepted(installed: dict[str, Any]) -> None:
 
 
 def test_plugins_without_instances(installed: dict[str, Any], tmp_path: Path) -> None:
-    (tmp_path / "plugboard.toml").write_text("[connectors]\n", encoding="utf-8")
+    (tmp_path / "plugbay.toml").write_text("[connectors]\n", encoding="utf-8")
     result = run("plugins")
     assert result.exit_code == 0
     assert "connector instances" not in result.stdout
@@ -419,14 +419,14 @@ def test_plugins_without_instances(installed: dict[str, Any], tmp_path: Path) ->
 def test_serve_warnings_for_instances_and_plugins(
     installed: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from plugboard.cli import _assemble, _report_instances
+    from plugbay.cli import _assemble, _report_instances
 
     installed["exploding"] = Exploding()
     _report_instances(_assemble(None))
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == (
         "warning: desk (desk) not configured: token is required: set 'token' in "
-        "[connectors.desk] or the environment variable PLUGBOARD_DESK__TOKEN"
+        "[connectors.desk] or the environment variable PLUGBAY_DESK__TOKEN"
     )
     assert lines[1].startswith(
         "warning: plugin exploding failed: register_tools: RuntimeError: plugin bug"
@@ -437,13 +437,13 @@ def test_main_and_python_dash_m(installed: dict[str, Any], monkeypatch, capsys) 
     import runpy
     import sys
 
-    from plugboard.cli import main
+    from plugbay.cli import main
 
-    monkeypatch.setattr(sys, "argv", ["plugboard", "--version"])
+    monkeypatch.setattr(sys, "argv", ["plugbay", "--version"])
     with pytest.raises(SystemExit) as caught:
         main()
     assert caught.value.code == 0
     with pytest.raises(SystemExit) as caught:
-        runpy.run_module("plugboard", run_name="__main__")
+        runpy.run_module("plugbay", run_name="__main__")
     assert caught.value.code == 0
     assert capsys.readouterr().out.count(__version__) == 2

@@ -1,12 +1,12 @@
-"""Reading plugboard.toml, .env and the environment."""
+"""Reading plugbay.toml, .env and the environment."""
 
 import os
 from pathlib import Path
 
 import pytest
 
-from plugboard import ConfigError, setting_variable
-from plugboard.config import (
+from plugbay import ConfigError, setting_variable
+from plugbay.config import (
     Config,
     InstanceConfig,
     ServerConfig,
@@ -18,9 +18,9 @@ from plugboard.config import (
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No PLUGBOARD_* variables from the outer environment, in an empty directory."""
+    """No PLUGBAY_* variables from the outer environment, in an empty directory."""
     for key in list(os.environ):
-        if key.startswith("PLUGBOARD_") or key.startswith("PB_TEST_"):
+        if key.startswith("PLUGBAY_") or key.startswith("PB_TEST_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -93,15 +93,15 @@ def test_an_empty_connectors_table_means_no_instances() -> None:
 def test_env_overrides() -> None:
     config = Config(
         environ={
-            "PLUGBOARD_MY_ERP__API_KEY": "k",
-            "PLUGBOARD_MY_ERP__URL": "u",
-            "PLUGBOARD_OTHER__URL": "x",
+            "PLUGBAY_MY_ERP__API_KEY": "k",
+            "PLUGBAY_MY_ERP__URL": "u",
+            "PLUGBAY_OTHER__URL": "x",
             "MY_ERP__URL": "y",
         }
     )
     assert config.env_overrides("my-erp") == {"api_key": "k", "url": "u"}
     # The name messages tell operators to set is the one read here.
-    assert setting_variable("my-erp", "api_key") == "PLUGBOARD_MY_ERP__API_KEY"
+    assert setting_variable("my-erp", "api_key") == "PLUGBAY_MY_ERP__API_KEY"
     assert config.env_overrides("nobody") == {}
 
 
@@ -119,9 +119,9 @@ def test_every_problem_is_reported_at_once() -> None:
         },
     }
     with pytest.raises(ConfigError) as caught:
-        parse_config(document, environ={}, source=Path("/etc/plugboard.toml"))
+        parse_config(document, environ={}, source=Path("/etc/plugbay.toml"))
     problems = caught.value.problems
-    where = "/etc/plugboard.toml"
+    where = "/etc/plugbay.toml"
     assert f"{where}: unknown table [sever]" in problems
     assert f"{where}: [server] bogus: Extra inputs are not permitted" in problems
     assert any(
@@ -161,20 +161,20 @@ def test_load_config_reads_toml_and_dotenv_beside_it(
 ) -> None:
     folder = clean_env / "conf"
     folder.mkdir()
-    (folder / "plugboard.toml").write_text(
+    (folder / "plugbay.toml").write_text(
         '[server]\nport = 9100\n\n[connectors.erp]\nplugin = "odoo"\n'
         'api_key = "${PB_TEST_KEY}"\nurl = "${PB_TEST_URL}"\n',
         encoding="utf-8",
     )
     (folder / ".env").write_text(
-        "PB_TEST_KEY=from-dotenv\nPB_TEST_URL=https://dotenv\nPLUGBOARD_ERP__DATABASE=dev\n"
+        "PB_TEST_KEY=from-dotenv\nPB_TEST_URL=https://dotenv\nPLUGBAY_ERP__DATABASE=dev\n"
         "PB_TEST_EMPTY\n",
         encoding="utf-8",
     )
     (clean_env / ".env").write_text("PB_TEST_KEY=from-cwd\n", encoding="utf-8")
     monkeypatch.setenv("PB_TEST_URL", "https://process")
-    config = load_config(folder / "plugboard.toml")
-    assert config.source == folder / "plugboard.toml"
+    config = load_config(folder / "plugbay.toml")
+    assert config.source == folder / "plugbay.toml"
     assert config.server.port == 9100
     (erp,) = config.instances
     assert erp.values == {"api_key": "from-dotenv", "url": "https://process"}
@@ -188,7 +188,7 @@ def test_explicit_environ_skips_dotenv_and_process(
 ) -> None:
     (clean_env / ".env").write_text("PB_TEST_KEY=from-dotenv\n", encoding="utf-8")
     monkeypatch.setenv("PB_TEST_KEY", "from-process")
-    path = clean_env / "plugboard.toml"
+    path = clean_env / "plugbay.toml"
     path.write_text('[connectors.a]\nkey = "${PB_TEST_KEY}"\n', encoding="utf-8")
     config = load_config(path, environ={"PB_TEST_KEY": "given"})
     assert config.instances[0].values == {"key": "given"}
@@ -207,19 +207,17 @@ def test_without_a_file_the_defaults_apply_and_dotenv_comes_from_cwd(clean_env: 
 def test_find_config_file(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert find_config_file() is None
     assert find_config_file("elsewhere.toml") == Path("elsewhere.toml")
-    (clean_env / "plugboard.toml").write_text("", encoding="utf-8")
-    assert find_config_file() == Path("plugboard.toml")
-    monkeypatch.setenv("PLUGBOARD_CONFIG", "/srv/pb.toml")
+    (clean_env / "plugbay.toml").write_text("", encoding="utf-8")
+    assert find_config_file() == Path("plugbay.toml")
+    monkeypatch.setenv("PLUGBAY_CONFIG", "/srv/pb.toml")
     assert find_config_file() == Path("/srv/pb.toml")
     assert find_config_file("explicit.toml") == Path("explicit.toml")
 
 
-def test_plugboard_config_variable_is_used(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_plugbay_config_variable_is_used(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = clean_env / "custom.toml"
     path.write_text('[server]\nname = "from-variable"\n', encoding="utf-8")
-    monkeypatch.setenv("PLUGBOARD_CONFIG", str(path))
+    monkeypatch.setenv("PLUGBAY_CONFIG", str(path))
     assert load_config().server.name == "from-variable"
 
 
@@ -248,7 +246,7 @@ def test_bad_files_are_config_errors(clean_env: Path) -> None:
 
 
 def test_a_file_with_problems_names_itself(clean_env: Path) -> None:
-    path = clean_env / "plugboard.toml"
+    path = clean_env / "plugbay.toml"
     path.write_text("[server]\nprot = 1\n\n[connectors.9x]\n", encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_config(path, environ={})

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from mcp import Client, MCPError
 
-from plugboard import (
+from plugbay import (
     Call,
     CallNext,
     Components,
@@ -26,11 +26,11 @@ from plugboard import (
     hookimpl,
     tool,
 )
-from plugboard.assembly import Assembly, assemble
-from plugboard.cli import cli
-from plugboard.config import parse_config
-from plugboard.plugins import load_plugins
-from plugboard.server import PlugboardServer
+from plugbay.assembly import Assembly, assemble
+from plugbay.cli import cli
+from plugbay.config import parse_config
+from plugbay.plugins import load_plugins
+from plugbay.server import PlugbayServer
 
 SCHEMA = {
     "type": "object",
@@ -195,7 +195,7 @@ async def test_dynamic_components_are_served_beside_declared_ones() -> None:
         async def on_log(params: types.LoggingMessageNotificationParams) -> None:
             logs.append(params.data)
 
-        server = PlugboardServer(assembly)
+        server = PlugbayServer(assembly)
         async with Client(
             server.sdk, mode="legacy", logging_callback=on_log, log_level="info"
         ) as client:
@@ -250,7 +250,7 @@ async def test_instance_call_timeout_applies() -> None:
     assembly = build({"r": {"plugin": "relay", "call_timeout": 0.2}})
     await assembly.start()
     try:
-        async with Client(PlugboardServer(assembly).sdk) as client:
+        async with Client(PlugbayServer(assembly).sdk) as client:
             result = await client.call_tool("r_shout", {"text": "slow"})
         assert result.is_error
         assert "did not finish within 0.2 seconds" in result.content[0].text  # type: ignore[union-attr]
@@ -269,7 +269,7 @@ async def test_components_changed_refreshes_and_notifies(mode: str) -> None:
             heard.set()
 
     try:
-        server = PlugboardServer(assembly)
+        server = PlugbayServer(assembly)
         async with Client(server.sdk, mode=mode, message_handler=on_message) as client:
             obj = relay(assembly)
             obj.names = ["whisper", "shout"]
@@ -359,10 +359,10 @@ async def test_describe_state_shows_in_instance_documents() -> None:
 
 
 def test_plugins_check_starts_reports_and_stops(tmp_path: Any, monkeypatch: Any) -> None:
-    config = tmp_path / "plugboard.toml"
+    config = tmp_path / "plugbay.toml"
     config.write_text('[connectors.r]\nplugin = "relay"\n')
     monkeypatch.setattr(
-        "plugboard.cli.load_plugins",
+        "plugbay.cli.load_plugins",
         lambda environ: load_plugins({}, extra={"relay": RelayPlugin()}, entry_points=False),
     )
     runner = CliRunner()
@@ -392,10 +392,10 @@ def test_plugins_check_reports_a_failing_health_check(tmp_path: Any, monkeypatch
         def register_connectors(self, register: Any) -> None:
             register(DownRelay)
 
-    config = tmp_path / "plugboard.toml"
+    config = tmp_path / "plugbay.toml"
     config.write_text('[connectors.r]\nplugin = "relay"\n')
     monkeypatch.setattr(
-        "plugboard.cli.load_plugins",
+        "plugbay.cli.load_plugins",
         lambda environ: load_plugins({}, extra={"relay": DownPlugin()}, entry_points=False),
     )
     done = CliRunner().invoke(cli, ["plugins", "--check", "--json", "--config", str(config)])
@@ -404,7 +404,7 @@ def test_plugins_check_reports_a_failing_health_check(tmp_path: Any, monkeypatch
 
 
 def test_listings_start_instances_with_run_time_components(tmp_path: Any, monkeypatch: Any) -> None:
-    config = tmp_path / "plugboard.toml"
+    config = tmp_path / "plugbay.toml"
     config.write_text('[connectors.r]\nplugin = "relay"\n')
     started: list[Relay] = []
 
@@ -425,7 +425,7 @@ def test_listings_start_instances_with_run_time_components(tmp_path: Any, monkey
             register(Recorded)
 
     monkeypatch.setattr(
-        "plugboard.cli.load_plugins",
+        "plugbay.cli.load_plugins",
         lambda environ: load_plugins({}, extra={"relay": Plugin()}, entry_points=False),
     )
     runner = CliRunner()
@@ -456,10 +456,10 @@ def test_listings_say_which_instances_did_not_start(tmp_path: Any, monkeypatch: 
         def register_connectors(self, register: Any) -> None:
             register(Broken)
 
-    config = tmp_path / "plugboard.toml"
+    config = tmp_path / "plugbay.toml"
     config.write_text('[connectors.r]\nplugin = "relay"\n')
     monkeypatch.setattr(
-        "plugboard.cli.load_plugins",
+        "plugbay.cli.load_plugins",
         lambda environ: load_plugins({}, extra={"relay": Plugin()}, entry_points=False),
     )
     done = CliRunner().invoke(cli, ["tools", "--json", "--config", str(config)])
@@ -508,7 +508,7 @@ async def test_malformed_template_is_left_out() -> None:
     try:
         assert assembly.catalog.templates == []
         assert any("relay://r/{unclosed" in p for p in assembly.instances["r"].problems)
-        async with Client(PlugboardServer(assembly).sdk) as client:
+        async with Client(PlugbayServer(assembly).sdk) as client:
             with pytest.raises(MCPError, match="Resource not found"):
                 await client.read_resource("relay://r/x")
     finally:

@@ -18,20 +18,20 @@ import uvicorn
 from mcp import Client
 from starlette.applications import Starlette
 
-from plugboard import Context
-from plugboard.hosting.event_store import UNSTORED, RedisEventStore
-from plugboard.transports import http_app
-from plugboard_testing.fakes import free_port
+from plugbay import Context
+from plugbay.hosting.event_store import UNSTORED, RedisEventStore
+from plugbay.transports import http_app
+from plugbay_testing.fakes import free_port
 
 pytestmark = pytest.mark.anyio
 
-redis_asyncio = pytest.importorskip("redis.asyncio", reason="needs plugboard[redis]")
+redis_asyncio = pytest.importorskip("redis.asyncio", reason="needs plugbay[redis]")
 
 
 @pytest.fixture
 async def store(redis_url: str) -> AsyncIterator[RedisEventStore]:
     """A store under a prefix of its own, whose keys are deleted afterwards."""
-    prefix = f"plugboard-test:{uuid.uuid4().hex}"
+    prefix = f"plugbay-test:{uuid.uuid4().hex}"
     root = RedisEventStore.from_url(redis_url, prefix=prefix, ttl=60, max_events=1000)
     try:
         yield root
@@ -136,7 +136,7 @@ async def test_unknown_and_malformed_ids_replay_nothing(
 
 
 async def test_events_expire(redis_url: str) -> None:
-    prefix = f"plugboard-test:{uuid.uuid4().hex}"
+    prefix = f"plugbay-test:{uuid.uuid4().hex}"
     store = RedisEventStore.from_url(redis_url, prefix=prefix, ttl=0.3).for_session("s")
     try:
         first = await store.store_event("1", None)
@@ -222,7 +222,7 @@ async def test_a_broken_stream_resumes_from_redis(build, bundle, redis_url: str)
 
     client = redis_asyncio.Redis.from_url(redis_url)
     try:
-        keys = [key async for key in client.scan_iter(match=f"plugboard:events:{session}:*")]
+        keys = [key async for key in client.scan_iter(match=f"plugbay:events:{session}:*")]
         assert keys, "the session's events were not kept in Redis"
         await client.delete(*keys)
     finally:

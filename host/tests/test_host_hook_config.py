@@ -2,11 +2,11 @@
 
 import pytest
 
-from plugboard import hookimpl
-from plugboard.assembly import assemble
-from plugboard.config import parse_config
-from plugboard.errors import ConfigError
-from plugboard.plugins import load_plugins
+from plugbay import hookimpl
+from plugbay.assembly import assemble
+from plugbay.config import parse_config
+from plugbay.errors import ConfigError
+from plugbay.plugins import load_plugins
 
 
 class Greeter:
@@ -60,6 +60,6 @@ def test_plugins_must_be_tables_of_tables() -> None:
 
 
 def _call(name, arguments):
-    from plugboard.middleware import Call
+    from plugbay.middleware import Call
 
     return Call(kind="tool", name=name, arguments=arguments)

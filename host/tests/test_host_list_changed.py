@@ -4,11 +4,11 @@ import anyio
 import mcp_types as types
 from mcp import Client
 
-from plugboard import Connector, hookimpl, tool
-from plugboard.assembly import assemble
-from plugboard.config import parse_config
-from plugboard.plugins import load_plugins
-from plugboard.server import PlugboardServer
+from plugbay import Connector, hookimpl, tool
+from plugbay.assembly import assemble
+from plugbay.config import parse_config
+from plugbay.plugins import load_plugins
+from plugbay.server import PlugbayServer
 
 
 class Clock(Connector):
@@ -28,12 +28,12 @@ class ClockPlugin:
         register(Clock)
 
 
-def _server() -> PlugboardServer:
+def _server() -> PlugbayServer:
     registry = load_plugins({}, extra={"clock": ClockPlugin()}, entry_points=False)
     config = parse_config(
         {"connectors": {"a": {"plugin": "clock"}, "b": {"plugin": "clock"}}}, environ={}
     )
-    return PlugboardServer(assemble(registry, config))
+    return PlugbayServer(assemble(registry, config))
 
 
 async def test_handshake_era_clients_are_told_and_see_the_new_list() -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from plugboard import hookimpl
-from plugboard.plugins import PluginInfo, PluginRegistry, load_plugins
+from plugbay import hookimpl
+from plugbay.plugins import PluginInfo, PluginRegistry, load_plugins
 
 
 def hello() -> str:
@@ -59,9 +59,9 @@ class FakeEntryPoint:
 
     def __init__(self, name: str, plugin: Any = None, error: BaseException | None = None) -> None:
         self.name = name
-        self.value = f"plugboard_{name}"
-        self.group = "plugboard"
-        self.dist = FakeDistribution(f"plugboard-{name}", "1.2.3")
+        self.value = f"plugbay_{name}"
+        self.group = "plugbay"
+        self.dist = FakeDistribution(f"plugbay-{name}", "1.2.3")
         self._plugin = plugin
         self._error = error
         self.loaded = False
@@ -79,10 +79,10 @@ def entry_points(monkeypatch: pytest.MonkeyPatch) -> list[FakeEntryPoint]:
     installed: list[FakeEntryPoint] = []
 
     def fake(*, group: str) -> list[FakeEntryPoint]:
-        assert group == "plugboard"
+        assert group == "plugbay"
         return list(installed)
 
-    monkeypatch.setattr("plugboard.plugins.metadata.entry_points", fake)
+    monkeypatch.setattr("plugbay.plugins.metadata.entry_points", fake)
     return installed
 
 
@@ -90,7 +90,7 @@ def test_builtins_and_in_process_plugins() -> None:
     registry = load_plugins({}, extra={"hello": HelloPlugin()}, entry_points=False)
     builtin = registry.plugins["builtin"]
     assert builtin.status == "builtin"
-    assert builtin.module == "plugboard.builtin"
+    assert builtin.module == "plugbay.builtin"
     assert builtin.hooks == ["register_auth", "register_middleware"]
     info = registry.plugins["hello"]
     assert info.status == "loaded"
@@ -104,7 +104,7 @@ def test_builtins_and_in_process_plugins() -> None:
 
 
 def test_misspelled_hook_is_rejected_and_reported(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="plugboard"):
+    with caplog.at_level(logging.WARNING, logger="plugbay"):
         registry = load_plugins(
             {}, extra={"typo": Misspelled(), "hello": HelloPlugin()}, entry_points=False
         )
@@ -151,13 +151,13 @@ def test_entry_points_load_with_versions(entry_points: list[FakeEntryPoint]) -> 
     info = registry.plugins["hello"]
     assert info.status == "loaded"
     assert info.version == "1.2.3"
-    assert info.distribution == "plugboard-hello"
+    assert info.distribution == "plugbay-hello"
     assert info.hooks == ["register_tools"]
     assert info.as_dict() == {
         "name": "hello",
         "status": "loaded",
         "version": "1.2.3",
-        "distribution": "plugboard-hello",
+        "distribution": "plugbay-hello",
         "module": "HelloPlugin",
         "hooks": ["register_tools"],
         "errors": [],
@@ -175,11 +175,11 @@ def test_import_failures_are_reported_and_others_load(
             FakeEntryPoint("typo", Misspelled()),
         ]
     )
-    with caplog.at_level(logging.WARNING, logger="plugboard"):
+    with caplog.at_level(logging.WARNING, logger="plugbay"):
         registry = load_plugins({})
     broken = registry.plugins["broken"]
     assert broken.status == "failed"
-    assert broken.module == "plugboard_broken"
+    assert broken.module == "plugbay_broken"
     assert broken.version == "1.2.3"
     assert broken.errors == [
         "import failed: ImportError: No module named 'missing_dependency' "
@@ -204,23 +204,23 @@ def test_select_and_block_variables(entry_points: list[FakeEntryPoint]) -> None:
     one, two, three = (FakeEntryPoint(name, HelloPlugin()) for name in ("one", "two", "three"))
     entry_points.extend([one, two, three])
 
-    selected = load_plugins({"PLUGBOARD_PLUGINS": " one , three,"})
+    selected = load_plugins({"PLUGBAY_PLUGINS": " one , three,"})
     assert {n: i.status for n, i in selected.plugins.items()} == {
         "builtin": "builtin",
         "one": "loaded",
         "three": "loaded",
         "two": "blocked",
     }
-    assert selected.plugins["two"].module == "plugboard_two"
+    assert selected.plugins["two"].module == "plugbay_two"
     assert not two.loaded
 
     one.loaded = three.loaded = False
-    blocked = load_plugins({"PLUGBOARD_BLOCK_PLUGINS": "two", "PLUGBOARD_PLUGINS": ""})
+    blocked = load_plugins({"PLUGBAY_BLOCK_PLUGINS": "two", "PLUGBAY_PLUGINS": ""})
     assert blocked.plugins["two"].status == "blocked"
     assert blocked.plugins["one"].status == "loaded"
     assert not two.loaded
 
-    both = load_plugins({"PLUGBOARD_PLUGINS": "one,two", "PLUGBOARD_BLOCK_PLUGINS": "two"})
+    both = load_plugins({"PLUGBAY_PLUGINS": "one,two", "PLUGBAY_BLOCK_PLUGINS": "two"})
     assert both.plugins["two"].status == "blocked"
     assert both.plugins["three"].status == "blocked"
     assert both.plugins["one"].status == "loaded"
@@ -230,7 +230,7 @@ def test_select_and_block_read_the_process_environment_by_default(
     entry_points: list[FakeEntryPoint], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     entry_points.append(FakeEntryPoint("hello", HelloPlugin()))
-    monkeypatch.setenv("PLUGBOARD_BLOCK_PLUGINS", "hello")
+    monkeypatch.setenv("PLUGBAY_BLOCK_PLUGINS", "hello")
     assert load_plugins().plugins["hello"].status == "blocked"
 
 

@@ -11,10 +11,10 @@ import pytest
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from plugboard import Connector, Settings, tool
-from plugboard.auth import AuthenticationFailed, Principal
-from plugboard.hosting.readiness import Readiness
-from plugboard.transports import http_app
+from plugbay import Connector, Settings, tool
+from plugbay.auth import AuthenticationFailed, Principal
+from plugbay.hosting.readiness import Readiness
+from plugbay.transports import http_app
 
 pytestmark = pytest.mark.anyio
 
@@ -141,7 +141,7 @@ def test_not_ready_says_which_instance_and_why_without_secrets(build, bundle) ->
     assert instances["unstartable"]["reason"] == "failed to start (ConnectionError)"
     assert instances["keyed"]["status"] == "not configured"
     assert instances["keyed"]["reason"].startswith("not configured: api_key is required")
-    assert "PLUGBOARD_KEYED__API_KEY" in instances["keyed"]["reason"]
+    assert "PLUGBAY_KEYED__API_KEY" in instances["keyed"]["reason"]
     assert "hunter2" not in response.text
     assert "tok_live_123" not in response.text
     # The checks ran side by side: the healthy one and the hanging one were in at once.
@@ -222,7 +222,7 @@ async def test_extra_checks_are_reported_beside_the_instances(build, bundle) -> 
 
 
 def test_an_unreachable_event_store_makes_the_server_not_ready(build, bundle) -> None:
-    pytest.importorskip("redis", reason="the event store needs plugboard[redis]")
+    pytest.importorskip("redis", reason="the event store needs plugbay[redis]")
     toml = _toml("healthy") + '[server]\nevent_store = "redis://127.0.0.1:9/0"\n'
     app = http_app(build(bundle(connectors=[Healthy]), toml=toml))
     with TestClient(app, base_url=BASE, client=LOCAL) as http:

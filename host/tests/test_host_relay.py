@@ -18,7 +18,7 @@ import mcp_types as types
 import pytest
 from mcp import Client
 
-from plugboard import (
+from plugbay import (
     Call,
     CallNext,
     Components,
@@ -31,14 +31,14 @@ from plugboard import (
     ToolError,
     hookimpl,
 )
-from plugboard.assembly import Assembly, assemble
-from plugboard.config import parse_config
-from plugboard.plugins import load_plugins
-from plugboard.relay import SessionGate, lane
-from plugboard.relay.wire import RelayedRequest
-from plugboard.transports import http_app
-from plugboard_testing import RawSession, answer_of, events_of
-from plugboard_testing.fakes import LocalServer
+from plugbay.assembly import Assembly, assemble
+from plugbay.config import parse_config
+from plugbay.plugins import load_plugins
+from plugbay.relay import SessionGate, lane
+from plugbay.relay.wire import RelayedRequest
+from plugbay.transports import http_app
+from plugbay_testing import RawSession, answer_of, events_of
+from plugbay_testing.fakes import LocalServer
 
 pytestmark = pytest.mark.anyio
 
@@ -605,7 +605,7 @@ def test_modern_requests_are_answered_exactly_as_the_sdk_answers_them() -> None:
     echoed = answers[True][0]
     assert echoed[:2] == (200, "application/json")
     assert echoed[2]["result"]["resultType"] == "complete"
-    assert echoed[2]["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "plugboard"
+    assert echoed[2]["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "plugbay"
     chatty = [message.get("method") for message in answers[True][2][2]]
     assert chatty == [
         "notifications/progress",

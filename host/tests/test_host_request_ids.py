@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from plugboard.transports import http_app
-from plugboard_testing import RawSession, answer_of
-from plugboard_testing.fakes import LocalServer
+from plugbay.transports import http_app
+from plugbay_testing import RawSession, answer_of
+from plugbay_testing.fakes import LocalServer
 
 WAIT_LIMIT = 30.0
 """Seconds to wait for an answer or a state before the test fails (a safety net)."""

@@ -11,9 +11,9 @@ from mcp import Client
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
-from plugboard import Audio, File, Image, Message
-from plugboard.results import ToolOutput, prompt_messages, resource_contents, text_result
-from plugboard.server import PlugboardServer
+from plugbay import Audio, File, Image, Message
+from plugbay.results import ToolOutput, prompt_messages, resource_contents, text_result
+from plugbay.server import PlugbayServer
 
 
 class Person(BaseModel):
@@ -223,7 +223,7 @@ async def test_results_over_mcp(build, bundle, era) -> None:
             content=[types.TextContent(type="text", text="raw")], structured_content={"r": 1}
         )
 
-    server = PlugboardServer(build(bundle(tools=[person, numbers, picture, nothing, raw])))
+    server = PlugbayServer(build(bundle(tools=[person, numbers, picture, nothing, raw])))
     async with Client(server.sdk, mode=era) as client:
         listed = {tool.name: tool for tool in (await client.list_tools()).tools}
         assert listed["person"].output_schema["required"] == ["name", "age"]

@@ -12,10 +12,10 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
-from plugboard import Connector, Context, Message, ToolError, prompt, resource, tool
-from plugboard.server import (
+from plugbay import Connector, Context, Message, ToolError, prompt, resource, tool
+from plugbay.server import (
     RESOURCE_NOT_FOUND,
-    PlugboardServer,
+    PlugbayServer,
     _encode_cursor,
     _hide_internal_errors,
     _page,
@@ -92,7 +92,7 @@ def _many_tools(count: int) -> list[Any]:
 
 
 @pytest.fixture
-def library_server(build, bundle) -> PlugboardServer:
+def library_server(build, bundle) -> PlugbayServer:
     def numbers(n: str) -> list[int]:
         return list(range(int(n)))
 
@@ -118,7 +118,7 @@ def library_server(build, bundle) -> PlugboardServer:
         ),
         toml='[connectors.lib]\nplugin = "library"\n',
     )
-    return PlugboardServer(assembly)
+    return PlugbayServer(assembly)
 
 
 @ERAS
@@ -133,9 +133,9 @@ async def test_tools_list_and_call(build, bundle, era: str) -> None:
         """
         return a + b
 
-    server = PlugboardServer(build(bundle(tools=[add])))
+    server = PlugbayServer(build(bundle(tools=[add])))
     async with Client(server.sdk, mode=era) as client:
-        assert client.server_info.name == "plugboard"
+        assert client.server_info.name == "plugbay"
         (listed,) = (await client.list_tools()).tools
         assert listed.name == "add"
         assert listed.title == "Add"
@@ -155,7 +155,7 @@ async def test_tools_list_and_call(build, bundle, era: str) -> None:
 @ERAS
 async def test_tools_list_pages_with_cursors(build, bundle, era: str) -> None:
     assembly = build(bundle(tools=_many_tools(5)), toml="[server]\npage_size = 2\n")
-    server = PlugboardServer(assembly)
+    server = PlugbayServer(assembly)
     names: list[str] = []
     cursors: list[str | None] = []
     async with Client(server.sdk, mode=era, cache=None) as client:
@@ -188,7 +188,7 @@ def test_page_helper() -> None:
 
 
 @ERAS
-async def test_resources_and_templates(library_server: PlugboardServer, era: str) -> None:
+async def test_resources_and_templates(library_server: PlugbayServer, era: str) -> None:
     async with Client(library_server.sdk, mode=era) as client:
         resources = (await client.list_resources()).resources
         assert {str(r.uri) for r in resources} == {"books://lib/catalogue", "books://lib/broken"}
@@ -214,7 +214,7 @@ async def test_resources_and_templates(library_server: PlugboardServer, era: str
 
 
 @ERAS
-async def test_resource_errors(library_server: PlugboardServer, era: str) -> None:
+async def test_resource_errors(library_server: PlugbayServer, era: str) -> None:
     async with Client(library_server.sdk, mode=era) as client:
         with pytest.raises(MCPError) as caught:
             await client.read_resource("books://lib/nothing/here")
@@ -239,7 +239,7 @@ async def test_resource_errors(library_server: PlugboardServer, era: str) -> Non
 
 
 @ERAS
-async def test_prompts(library_server: PlugboardServer, era: str) -> None:
+async def test_prompts(library_server: PlugbayServer, era: str) -> None:
     async with Client(library_server.sdk, mode=era) as client:
         prompts = {p.name: p for p in (await client.list_prompts()).prompts}
         assert set(prompts) == {"lib_review", "lib_crash", "count_to", "fragile"}
@@ -275,7 +275,7 @@ async def test_prompts(library_server: PlugboardServer, era: str) -> None:
 
 
 @ERAS
-async def test_completions(library_server: PlugboardServer, era: str) -> None:
+async def test_completions(library_server: PlugbayServer, era: str) -> None:
     async with Client(library_server.sdk, mode=era) as client:
         template = types.ResourceTemplateReference(uri="books://lib/books/{slug}")
         result = await client.complete(template, {"name": "slug", "value": "e"})
@@ -318,7 +318,7 @@ async def test_progress_reaches_the_client(build, bundle, era: str) -> None:
             await ctx.report_progress(step, steps, f"step {step}")
         return "done"
 
-    server = PlugboardServer(build(bundle(tools=[long_job])))
+    server = PlugbayServer(build(bundle(tools=[long_job])))
     received: list[tuple[float, float | None, str | None]] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
@@ -342,7 +342,7 @@ async def test_context_in_a_live_request(build, bundle, era: str) -> None:
     async def who(ctx: Context) -> dict[str, Any]:
         return {"principal": ctx.principal.name, "has_id": ctx.request_id is not None}
 
-    server = PlugboardServer(build(bundle(tools=[who])))
+    server = PlugbayServer(build(bundle(tools=[who])))
     async with Client(server.sdk, mode=era) as client:
         result = await client.call_tool("who", {})
     assert result.structured_content["principal"] == "local"
@@ -352,7 +352,7 @@ async def test_context_in_a_live_request(build, bundle, era: str) -> None:
 
 async def test_server_identity_from_config(build, bundle) -> None:
     assembly = build(bundle(), toml='[server]\nname = "team-tools"\ninstructions = "Be kind."\n')
-    async with Client(PlugboardServer(assembly).sdk, mode="legacy") as client:
+    async with Client(PlugbayServer(assembly).sdk, mode="legacy") as client:
         assert client.server_info.name == "team-tools"
         assert client.instructions == "Be kind."
         capabilities = client.server_capabilities
@@ -366,7 +366,7 @@ async def test_tool_input_schema_lookup(build, bundle) -> None:
     def echo(text: str) -> str:
         return text
 
-    server = PlugboardServer(build(bundle(tools=[echo])))
+    server = PlugbayServer(build(bundle(tools=[echo])))
     assert server.tool_input_schema("echo")["required"] == ["text"]
     assert server.tool_input_schema("missing") is None
 
@@ -376,7 +376,7 @@ async def test_protocol_errors_from_resources_pass_through(build, bundle) -> Non
     def gone() -> str:
         raise MCPError(RESOURCE_NOT_FOUND, "thing was deleted")
 
-    server = PlugboardServer(build(bundle(resources=[gone])))
+    server = PlugbayServer(build(bundle(resources=[gone])))
     async with Client(server.sdk, mode="legacy") as client:
         with pytest.raises(MCPError) as caught:
             await client.read_resource("gone://thing")
@@ -403,7 +403,7 @@ async def test_internal_errors_outside_components_are_hidden(caplog) -> None:
 
 
 async def test_resource_and_prompt_list_changes_reach_handshake_clients(
-    library_server: PlugboardServer,
+    library_server: PlugbayServer,
 ) -> None:
     heard: list[str] = []
     both = anyio.Event()

@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal, Optional
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from plugboard import AssemblyError, Context, tool
-from plugboard.catalog import Owner, build_tool
-from plugboard.components import tool_spec
-from plugboard.signatures import (
+from plugbay import AssemblyError, Context, tool
+from plugbay.catalog import Owner, build_tool
+from plugbay.components import tool_spec
+from plugbay.signatures import (
     function_parameters,
     parse_docstring,
     return_annotation,

@@ -1,6 +1,6 @@
 """Over a real stdio pipe: unreadable lines, reused request ids, sync tools that hang.
 
-A subprocess runs ``stdio_child.py`` (a plugboard server on stdio with tools that
+A subprocess runs ``stdio_child.py`` (a plugbay server on stdio with tools that
 hold their worker threads until released); the test writes lines and reads answers.
 """
 
@@ -26,7 +26,7 @@ class StdioChild:
     """The child server, answers collected by id as they arrive."""
 
     def __init__(self, log: Path, *args: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBAY_")}
         self._log = log.open("w")
         self.process = subprocess.Popen(
             [sys.executable, str(CHILD), *args],

@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from plugboard import (
+from plugbay import (
     Call,
     CallNext,
     Components,
@@ -42,30 +42,30 @@ from plugboard import (
     ToolError,
     tool,
 )
-from plugboard.builtin import enforce_timeout
-from plugboard.errors import ConfigError
-from plugboard.relay.wire import RelayedRequest
-from plugboard.server import PlugboardServer
-from plugboard.telemetry import TelemetryConfig
-from plugboard.telemetry.logs import (
+from plugbay.builtin import enforce_timeout
+from plugbay.errors import ConfigError
+from plugbay.relay.wire import RelayedRequest
+from plugbay.server import PlugbayServer
+from plugbay.telemetry import TelemetryConfig
+from plugbay.telemetry.logs import (
     NO_TRACE_ID,
     JsonLogFormatter,
     install_log_correlation,
     log_formatter,
 )
-from plugboard.telemetry.middleware import DURATION_BUCKETS, CallTelemetry, ServerTelemetry
-from plugboard.telemetry.setup import (
+from plugbay.telemetry.middleware import DURATION_BUCKETS, CallTelemetry, ServerTelemetry
+from plugbay.telemetry.setup import (
     build_meter_provider,
     build_tracer_provider,
     check_installed,
 )
-from plugboard.transports import http_app
-from plugboard_testing import RawSession
-from plugboard_testing.fakes import LocalServer, OtlpCollector
+from plugbay.transports import http_app
+from plugbay_testing import RawSession
+from plugbay_testing.fakes import LocalServer, OtlpCollector
 
 pytestmark = pytest.mark.anyio
 
-TELEMETRY = "[telemetry]\nservice_name = 'plugboard-test'\n"
+TELEMETRY = "[telemetry]\nservice_name = 'plugbay-test'\n"
 BASE = "http://127.0.0.1:8000"
 
 _SPANS = InMemorySpanExporter()
@@ -124,7 +124,7 @@ def _point(name: str, **attributes: Any) -> Any:
 
 async def span_add(a: int, b: int) -> int:
     """Add two numbers."""
-    logging.getLogger("plugboard.tests.telemetry").warning("adding %s and %s", a, b)
+    logging.getLogger("plugbay.tests.telemetry").warning("adding %s and %s", a, b)
     return a + b
 
 
@@ -155,7 +155,7 @@ async def test_a_tool_call_makes_a_server_span_and_a_tool_span(
     )
     await assembly.start()
     try:
-        async with Client(PlugboardServer(assembly).sdk, mode=mode) as client:
+        async with Client(PlugbayServer(assembly).sdk, mode=mode) as client:
             result = await client.call_tool("span_add", {"a": 1, "b": 2})
             await client.read_resource("calc://calc/numbers/7")
             await client.get_prompt("calc_explain", {"topic": "otel"})
@@ -182,8 +182,8 @@ async def test_a_tool_call_makes_a_server_span_and_a_tool_span(
     assert call.attributes is not None
     assert dict(call.attributes) | {"jsonrpc.request.id": "?"} == {
         "mcp.method.name": "tools/call",
-        "plugboard.call.kind": "tool",
-        "plugboard.plugin": "test",
+        "plugbay.call.kind": "tool",
+        "plugbay.plugin": "test",
         "gen_ai.operation.name": "execute_tool",
         "gen_ai.tool.name": "span_add",
         "jsonrpc.request.id": "?",
@@ -202,12 +202,12 @@ async def test_a_tool_call_makes_a_server_span_and_a_tool_span(
     internal = next(s for s in prompt if s.kind is SpanKind.INTERNAL)
     assert internal.attributes is not None
     assert internal.attributes["gen_ai.prompt.name"] == "calc_explain"
-    assert internal.attributes["plugboard.instance"] == "calc"
+    assert internal.attributes["plugbay.instance"] == "calc"
 
 
 async def test_failures_are_typed_on_the_spans(build, bundle, spans: InMemorySpanExporter) -> None:
     assembly = build(bundle(tools=[span_refuse, span_crash, span_slow]), toml=TELEMETRY)
-    async with Client(PlugboardServer(assembly).sdk, mode="legacy") as client:
+    async with Client(PlugbayServer(assembly).sdk, mode="legacy") as client:
         refused = await client.call_tool("span_refuse", {})
         crashed = await client.call_tool("span_crash", {})
         slow = await client.call_tool("span_slow", {})
@@ -252,22 +252,22 @@ async def test_metrics_count_calls_by_outcome_and_time_every_request(
         raise ToolError("not today")
 
     assembly = build(bundle(tools=[metered_ok, metered_refuse]), toml=TELEMETRY)
-    async with Client(PlugboardServer(assembly).sdk, mode="legacy") as client:
+    async with Client(PlugbayServer(assembly).sdk, mode="legacy") as client:
         for _ in range(3):
             await client.call_tool("metered_ok", {})
         await client.call_tool("metered_refuse", {})
         with pytest.raises(MCPError):
             await client.call_tool("metered_missing", {})
 
-    ok = _point("plugboard.calls", **{"gen_ai.tool.name": "metered_ok"})
+    ok = _point("plugbay.calls", **{"gen_ai.tool.name": "metered_ok"})
     assert ok.value == 3
-    assert ok.attributes["plugboard.call.outcome"] == "ok"
+    assert ok.attributes["plugbay.call.outcome"] == "ok"
     assert "error.type" not in ok.attributes
-    refused = _point("plugboard.calls", **{"gen_ai.tool.name": "metered_refuse"})
+    refused = _point("plugbay.calls", **{"gen_ai.tool.name": "metered_refuse"})
     assert refused.value == 1
-    assert refused.attributes["plugboard.call.outcome"] == "tool_error"
+    assert refused.attributes["plugbay.call.outcome"] == "tool_error"
     assert refused.attributes["error.type"] == "tool_error"
-    duration = _point("plugboard.call.duration", **{"gen_ai.tool.name": "metered_ok"})
+    duration = _point("plugbay.call.duration", **{"gen_ai.tool.name": "metered_ok"})
     assert duration.count == 3
 
     server_ok = _point(
@@ -300,16 +300,16 @@ async def test_log_records_carry_the_trace_id(
     build, bundle, spans: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
 ) -> None:
     assembly = build(bundle(tools=[span_add]), toml=TELEMETRY)
-    with caplog.at_level(logging.WARNING, logger="plugboard.tests.telemetry"):
-        async with Client(PlugboardServer(assembly).sdk, mode="legacy") as client:
+    with caplog.at_level(logging.WARNING, logger="plugbay.tests.telemetry"):
+        async with Client(PlugbayServer(assembly).sdk, mode="legacy") as client:
             await client.call_tool("span_add", {"a": 20, "b": 22})
     call = _named(spans.get_finished_spans(), "execute_tool span_add")
     assert call.context is not None
-    records = [r for r in caplog.records if r.name == "plugboard.tests.telemetry"]
+    records = [r for r in caplog.records if r.name == "plugbay.tests.telemetry"]
     assert [r.getMessage() for r in records] == ["adding 20 and 22"]
     assert records[0].trace_id == format(call.context.trace_id, "032x")  # type: ignore[attr-defined]
     assert records[0].span_id == format(call.context.span_id, "016x")  # type: ignore[attr-defined]
-    outside = logging.getLogger("plugboard.tests.telemetry").makeRecord(
+    outside = logging.getLogger("plugbay.tests.telemetry").makeRecord(
         "x", logging.INFO, __file__, 1, "outside", (), None
     )
     assert outside.trace_id == NO_TRACE_ID  # type: ignore[attr-defined]
@@ -317,10 +317,10 @@ async def test_log_records_carry_the_trace_id(
 
 def test_log_formats_show_the_trace_id(otel: None) -> None:
     tracer = trace.get_tracer("tests")
-    logger = logging.getLogger("plugboard.tests.formats")
+    logger = logging.getLogger("plugbay.tests.formats")
     with tracer.start_as_current_span("work") as span:
         record = logger.makeRecord(
-            "plugboard.tests.formats", logging.INFO, __file__, 1, "hi %s", ("there",), None
+            "plugbay.tests.formats", logging.INFO, __file__, 1, "hi %s", ("there",), None
         )
     trace_id = format(span.get_span_context().trace_id, "032x")
     text = log_formatter("text").format(record)
@@ -329,10 +329,10 @@ def test_log_formats_show_the_trace_id(otel: None) -> None:
     document = json.loads(JsonLogFormatter().format(record))
     assert document["trace_id"] == trace_id
     assert document["message"] == "hi there"
-    assert document["logger"] == "plugboard.tests.formats"
+    assert document["logger"] == "plugbay.tests.formats"
     assert document["level"] == "INFO"
     plain = logger.makeRecord(
-        "plugboard.tests.formats", logging.INFO, __file__, 1, "no span", (), None
+        "plugbay.tests.formats", logging.INFO, __file__, 1, "no span", (), None
     )
     assert "trace_id" not in json.loads(log_formatter("json").format(plain))
 
@@ -435,7 +435,7 @@ async def test_without_telemetry_nothing_is_added_and_nothing_is_recorded(
     assembly = build(bundle(tools=[span_add]))
     assert not assembly.config.telemetry.enabled
     assert not [layer for layer in assembly.middleware if isinstance(layer, CallTelemetry)]
-    server = PlugboardServer(assembly)
+    server = PlugbayServer(assembly)
     assert not [
         layer
         for layer in server.sdk.middleware
@@ -451,7 +451,7 @@ def test_with_telemetry_the_layers_are_in_place(build, bundle) -> None:
     # Outermost, so that it sees every refusal and timeout of the layers inside it.
     assert isinstance(assembly.middleware[0], CallTelemetry)
     assert assembly.middleware[-1] is enforce_timeout
-    layers = [type(layer) for layer in PlugboardServer(assembly).sdk.middleware]
+    layers = [type(layer) for layer in PlugbayServer(assembly).sdk.middleware]
     assert layers[:2] == [OpenTelemetryMiddleware, ServerTelemetry]
     disabled = build(bundle(tools=[span_add]), toml="[telemetry]\nenabled = false\n")
     assert not [layer for layer in disabled.middleware if isinstance(layer, CallTelemetry)]
@@ -510,7 +510,7 @@ def collector() -> Iterator[OtlpCollector]:
 
 def test_spans_and_metrics_are_exported_over_otlp_http(collector: OtlpCollector) -> None:
     settings = TelemetryConfig(
-        service_name="plugboard-otlp-test",
+        service_name="plugbay-otlp-test",
         otlp_endpoint=collector.endpoint,
         otlp_headers={"x-api-key": "collector-key"},  # type: ignore[dict-item]
         resource_attributes={"deployment.environment": "test"},
@@ -531,7 +531,7 @@ def test_spans_and_metrics_are_exported_over_otlp_http(collector: OtlpCollector)
     request = ExportTraceServiceRequest.FromString(trace_body)
     (resource_spans,) = request.resource_spans
     resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
-    assert resource["service.name"] == "plugboard-otlp-test"
+    assert resource["service.name"] == "plugbay-otlp-test"
     assert resource["deployment.environment"] == "test"
     assert [s.name for scope in resource_spans.scope_spans for s in scope.spans] == [
         "exported work"
@@ -582,7 +582,7 @@ async def test_outgoing_httpx_requests_are_traced_under_the_tool_span(
     instrumentor.instrument()
     try:
         assembly = build(bundle(tools=[fetch_status]), toml=TELEMETRY)
-        async with Client(PlugboardServer(assembly).sdk, mode="legacy") as client:
+        async with Client(PlugbayServer(assembly).sdk, mode="legacy") as client:
             result = await client.call_tool("fetch_status", {})
     finally:
         instrumentor.uninstrument()

@@ -10,9 +10,9 @@ import anyio
 import anyio.to_thread
 import pytest
 
-from plugboard import Call, Connector, Settings, tool
-from plugboard.hosting.readiness import Readiness
-from plugboard.threads import WorkerThreads
+from plugbay import Call, Connector, Settings, tool
+from plugbay.hosting.readiness import Readiness
+from plugbay.threads import WorkerThreads
 
 pytestmark = pytest.mark.anyio
 
@@ -200,8 +200,8 @@ async def test_a_call_cancelled_while_it_waits_for_a_thread_is_not_counted() -> 
 
 @pytest.mark.parametrize("value", ["0", "true", "2.5", '"4"'])
 def test_an_instance_sync_workers_must_be_a_whole_number(build, bundle, value: str) -> None:
-    from plugboard.config import parse_config
-    from plugboard.errors import ConfigError
+    from plugbay.config import parse_config
+    from plugbay.errors import ConfigError
 
     with pytest.raises(ConfigError) as raised:
         parse_config(

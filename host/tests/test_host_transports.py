@@ -13,10 +13,10 @@ from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from plugboard import AuthenticationFailed, Connector, Context, HttpRequestInfo, Principal, tool
-from plugboard.auth import AuthBackend
-from plugboard.hosting.connections import GuardedHttpProtocol
-from plugboard.transports import STATELESS_ENV, create_app, http_app, transport_security
+from plugbay import AuthenticationFailed, Connector, Context, HttpRequestInfo, Principal, tool
+from plugbay.auth import AuthBackend
+from plugbay.hosting.connections import GuardedHttpProtocol
+from plugbay.transports import STATELESS_ENV, create_app, http_app, transport_security
 
 pytestmark = pytest.mark.anyio
 
@@ -47,7 +47,7 @@ class ApiKeys:
         return None
 
     def challenge(self) -> str | None:
-        return 'ApiKey realm="plugboard"'
+        return 'ApiKey realm="plugbay"'
 
 
 class Silent:
@@ -129,7 +129,7 @@ def test_unauthenticated_requests_get_401_with_a_challenge(build, bundle) -> Non
         for headers in ({}, {"x-api-key": "unknown"}):
             response = http.post("/mcp", json=LIST_TOOLS, headers={**JSON_RPC, **headers})
             assert response.status_code == 401
-            assert response.headers["www-authenticate"] == 'ApiKey realm="plugboard"'
+            assert response.headers["www-authenticate"] == 'ApiKey realm="plugbay"'
             assert response.json() == {
                 "error": "unauthorized",
                 "error_description": "Authentication required",
@@ -237,7 +237,7 @@ def test_legacy_sse_can_be_turned_off_and_the_path_moved(build, bundle) -> None:
 def test_run_http_hands_the_app_to_uvicorn(build, bundle, monkeypatch) -> None:
     import uvicorn
 
-    from plugboard.transports import run_http
+    from plugbay.transports import run_http
 
     seen: dict[str, Any] = {}
 
@@ -270,8 +270,8 @@ def test_the_app_factory_reads_its_settings_from_the_environment(
 ) -> None:
     config = tmp_path / "factory.toml"
     config.write_text('[server]\nname = "from-the-factory"\nstateless = false\n')
-    monkeypatch.setenv("PLUGBOARD_CONFIG", str(config))
-    monkeypatch.setenv("PLUGBOARD_PLUGINS", "none-at-all")
+    monkeypatch.setenv("PLUGBAY_CONFIG", str(config))
+    monkeypatch.setenv("PLUGBAY_PLUGINS", "none-at-all")
     listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
     headers = {
         "accept": "application/json, text/event-stream",

@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
 
-from plugboard import AuthenticationFailed, HttpRequestInfo
-from plugboard.cli import cli
-from plugboard.config import validation_messages
-from plugboard.hosting.api_keys import ApiKeyBackend, hash_api_key, new_api_key
-from plugboard.hosting.authentication import ApiKeyConfig, AuthConfig, auth_backends
+from plugbay import AuthenticationFailed, HttpRequestInfo
+from plugbay.cli import cli
+from plugbay.config import validation_messages
+from plugbay.hosting.api_keys import ApiKeyBackend, hash_api_key, new_api_key
+from plugbay.hosting.authentication import ApiKeyConfig, AuthConfig, auth_backends
 
 KEY = "pbk_" + "k" * 43
 OTHER = "pbk_" + "o" * 43
@@ -82,7 +82,7 @@ async def test_an_operator_chosen_key_without_the_prefix_works_too() -> None:
 
 
 async def test_every_configured_hash_is_compared(monkeypatch: pytest.MonkeyPatch) -> None:
-    import plugboard.hosting.api_keys as module
+    import plugbay.hosting.api_keys as module
 
     compared: list[bytes] = []
     real = module.hmac.compare_digest
@@ -150,7 +150,7 @@ def test_key_names_are_unique() -> None:
 
 def test_only_api_keys_need_no_resource_url() -> None:
     (backend,) = auth_backends(AuthConfig.model_validate({"api_keys": [{"name": "a", "key": KEY}]}))
-    assert backend.challenge() == 'Bearer realm="plugboard"'
+    assert backend.challenge() == 'Bearer realm="plugbay"'
 
 
 def test_keys_new_prints_a_key_once_and_an_entry_with_its_hash() -> None:

@@ -12,11 +12,11 @@ import anyio
 import pytest
 from mcp import Client
 
-from plugboard import Principal, ToolError
-from plugboard.hosting.audit import AuditConfig, AuditLog, Redactor
-from plugboard.hosting.refusal import CallRefused
-from plugboard.middleware import Call
-from plugboard.server import PlugboardServer
+from plugbay import Principal, ToolError
+from plugbay.hosting.audit import AuditConfig, AuditLog, Redactor
+from plugbay.hosting.refusal import CallRefused
+from plugbay.middleware import Call
+from plugbay.server import PlugbayServer
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl"
 
@@ -143,7 +143,7 @@ async def test_a_tool_result_with_is_error_is_an_error(
         raise ToolError(f"no one called {name}")
 
     assembly = build(bundle(tools=[lookup]), toml="[audit]\n")
-    async with Client(PlugboardServer(assembly).sdk, mode="legacy") as client:
+    async with Client(PlugbayServer(assembly).sdk, mode="legacy") as client:
         result = await client.call_tool("lookup", {"name": "zed"})
     assert result.is_error
     record = json.loads(capsys.readouterr().out.strip())
@@ -160,7 +160,7 @@ async def test_a_call_cut_off_by_its_timeout_is_a_timeout(build, bundle, capsys)
         return "late"
 
     assembly = build(bundle(tools=[(dawdle, {"timeout": 0.05})]), toml="[audit]\n")
-    async with Client(PlugboardServer(assembly).sdk, mode="legacy") as client:
+    async with Client(PlugbayServer(assembly).sdk, mode="legacy") as client:
         result = await client.call_tool("dawdle", {})
     assert result.is_error
     record = json.loads(capsys.readouterr().out.strip())

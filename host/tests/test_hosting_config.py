@@ -1,4 +1,4 @@
-"""The hosting tables in plugboard.toml: parsed, defaulted, and reported with locations."""
+"""The hosting tables in plugbay.toml: parsed, defaulted, and reported with locations."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from plugboard.cli import cli
-from plugboard.config import Config, parse_config
-from plugboard.errors import ConfigError
+from plugbay.cli import cli
+from plugbay.config import Config, parse_config
+from plugbay.errors import ConfigError
 
 
 def test_without_the_tables_everything_is_off() -> None:
@@ -33,7 +33,7 @@ def test_a_full_hosting_configuration_parses() -> None:
         },
         "policy": {"ip_allow": ["10.0.0.0/8"], "rules": [{"scopes": ["tools"], "tools": ["*"]}]},
         "limits": {"per_principal": "600/minute", "max_concurrent_calls": 32},
-        "audit": {"output": "/var/log/plugboard/audit.jsonl"},
+        "audit": {"output": "/var/log/plugbay/audit.jsonl"},
     }
     config = parse_config(document, environ={"CI_KEY": "k" * 30})
     assert config.auth.api_keys[0].key is not None
@@ -42,7 +42,7 @@ def test_a_full_hosting_configuration_parses() -> None:
     assert config.auth.authorization_servers == ["https://idp.example.com"]
     assert config.policy.default == "deny"
     assert config.limits.per_principal == "600/minute"
-    assert config.audit.output == "/var/log/plugboard/audit.jsonl"
+    assert config.audit.output == "/var/log/plugbay/audit.jsonl"
 
 
 def test_every_problem_is_reported_with_its_table_and_no_secret() -> None:
@@ -86,7 +86,7 @@ def test_an_unset_variable_in_a_hosting_table_is_an_error() -> None:
 
 
 def test_config_check_reports_hosting_problems(tmp_path: Path) -> None:
-    path = tmp_path / "plugboard.toml"
+    path = tmp_path / "plugbay.toml"
     path.write_text(
         '[auth]\n[auth.jwt]\njwks_url = "https://idp.example.com/jwks"\nissuer = "x"\n'
         '[limits]\nper_principal = "10/fortnight"\n',

@@ -1,4 +1,4 @@
-"""Slow and numerous clients over real sockets: uvicorn as ``plugboard serve`` runs it.
+"""Slow and numerous clients over real sockets: uvicorn as ``plugbay serve`` runs it.
 
 Every wait here is for a state (the server closed the socket, a count came down), with a
 generous upper bound; nothing asserts how long anything took.
@@ -17,9 +17,9 @@ import httpx
 import pytest
 import uvicorn
 
-from plugboard import Context
-from plugboard.hosting.connections import open_connections
-from plugboard.transports import http_app, uvicorn_options
+from plugbay import Context
+from plugbay.hosting.connections import open_connections
+from plugbay.transports import http_app, uvicorn_options
 
 WAIT_LIMIT = 30.0
 """The most any wait for a state may take before the test fails."""
@@ -35,7 +35,7 @@ async def whoami(ctx: Context) -> str:
 
 @contextmanager
 def serving(build: Any, bundle: Any, toml: str) -> Iterator[int]:
-    """The assembly served by uvicorn with plugboard's options, on a free loopback port."""
+    """The assembly served by uvicorn with plugbay's options, on a free loopback port."""
     assembly = build(bundle(tools=[whoami]), toml=toml)
     options = {**uvicorn_options(assembly), "log_level": "warning"}
     server = uvicorn.Server(
@@ -174,7 +174,7 @@ def test_connections_over_the_cap_are_refused_as_they_arrive(build, bundle) -> N
 def test_a_forged_forwarded_for_from_loopback_does_not_pass_ip_allow(
     build, bundle, toml: str, status: int
 ) -> None:
-    # uvicorn on its own trusts X-Forwarded-For from 127.0.0.1; plugboard only from its list.
+    # uvicorn on its own trusts X-Forwarded-For from 127.0.0.1; plugbay only from its list.
     toml += '[policy]\nip_allow = ["10.0.0.0/8"]\n'
     with serving(build, bundle, toml) as port:
         answer = httpx.post(

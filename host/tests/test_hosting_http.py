@@ -15,10 +15,10 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from starlette.testclient import TestClient
 
-from plugboard import Connector, Context, NoSettings, tool
-from plugboard.hosting.api_keys import hash_api_key
-from plugboard.hosting.shutdown import GracefulShutdown
-from plugboard.transports import http_app
+from plugbay import Connector, Context, NoSettings, tool
+from plugbay.hosting.api_keys import hash_api_key
+from plugbay.hosting.shutdown import GracefulShutdown
+from plugbay.transports import http_app
 
 BASE = "http://127.0.0.1:8000"
 RESOURCE = f"{BASE}/mcp"
@@ -165,7 +165,7 @@ def test_without_bearer_tokens_there_is_no_metadata(build, bundle) -> None:
     with TestClient(app, base_url=BASE) as http:
         assert http.get("/.well-known/oauth-protected-resource/mcp").status_code == 404
         response = http.post("/mcp", json=LIST_TOOLS, headers=JSON_RPC)
-    assert response.headers["www-authenticate"] == 'Bearer realm="plugboard"'
+    assert response.headers["www-authenticate"] == 'Bearer realm="plugbay"'
 
 
 @pytest.mark.parametrize(
@@ -191,7 +191,7 @@ async def test_the_ip_allow_list_is_checked_before_anything_else(
 def test_client_addresses_match_networks_and_mapped_addresses() -> None:
     from ipaddress import ip_network
 
-    from plugboard.hosting.ip_allow import ClientAllowList
+    from plugbay.hosting.ip_allow import ClientAllowList
 
     allow = ClientAllowList([ip_network("10.0.0.0/8"), ip_network("2001:db8::/32")])
     assert allow.allows("10.1.2.3")
@@ -269,16 +269,16 @@ async def test_an_instance_may_set_its_own_call_timeout(build, bundle) -> None:
     assert assembly.catalog.tools["quick_nap"].timeout == 0.05
     assert assembly.catalog.tools["quick_long_nap"].timeout == 5
     assert assembly.catalog.tools["whoami"].timeout == 60
-    from plugboard.server import PlugboardServer
+    from plugbay.server import PlugbayServer
 
-    async with Client(PlugboardServer(assembly).sdk, mode="legacy") as client:
+    async with Client(PlugbayServer(assembly).sdk, mode="legacy") as client:
         result = await client.call_tool("quick_nap", {"seconds": 1})
     assert result.is_error
     assert "did not finish within 0.05 seconds" in result.content[0].text  # type: ignore[union-attr]
 
 
 def test_a_bad_instance_call_timeout_is_a_configuration_error(build, bundle) -> None:
-    from plugboard.errors import ConfigError
+    from plugbay.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"\[connectors.quick\]: 'call_timeout' must be a number"):
         build(

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from plugboard import Context
-from plugboard.config import parse_config
-from plugboard.errors import ConfigError
-from plugboard.hosting.api_keys import hash_api_key
-from plugboard.hosting.host_check import split_authority
-from plugboard.transports import http_app
+from plugbay import Context
+from plugbay.config import parse_config
+from plugbay.errors import ConfigError
+from plugbay.hosting.api_keys import hash_api_key
+from plugbay.hosting.host_check import split_authority
+from plugbay.transports import http_app
 
 BASE = "http://127.0.0.1:8000"
 JSON_RPC = {"accept": "application/json, text/event-stream", "content-type": "application/json"}

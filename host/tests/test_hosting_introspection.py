@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from plugboard import AuthenticationFailed, HttpRequestInfo
-from plugboard.hosting.authentication import AuthConfig, auth_backends
-from plugboard.hosting.introspection import IntrospectionBackend
+from plugbay import AuthenticationFailed, HttpRequestInfo
+from plugbay.hosting.authentication import AuthConfig, auth_backends
+from plugbay.hosting.introspection import IntrospectionBackend
 
 RESOURCE = "http://127.0.0.1:8000/mcp"
 TOKEN = "opaque-token-8f2k"

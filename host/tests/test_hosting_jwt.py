@@ -13,9 +13,9 @@ import anyio
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from plugboard import AuthenticationFailed, HttpRequestInfo
-from plugboard.hosting.authentication import AuthConfig, auth_backends
-from plugboard.hosting.jwt_bearer import JwtBackend
+from plugbay import AuthenticationFailed, HttpRequestInfo
+from plugbay.hosting.authentication import AuthConfig, auth_backends
+from plugbay.hosting.jwt_bearer import JwtBackend
 
 RESOURCE = "http://127.0.0.1:8000/mcp"
 

@@ -13,11 +13,11 @@ from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from pydantic import ValidationError
 
-from plugboard import Principal
-from plugboard.auth import LOCAL_PRINCIPAL
-from plugboard.hosting.api_keys import hash_api_key
-from plugboard.hosting.policy import Policy, PolicyConfig
-from plugboard.transports import http_app
+from plugbay import Principal
+from plugbay.auth import LOCAL_PRINCIPAL
+from plugbay.hosting.api_keys import hash_api_key
+from plugbay.hosting.policy import Policy, PolicyConfig
+from plugbay.transports import http_app
 
 BASE = "http://127.0.0.1:8000"
 ALICE = "pbk_" + "a" * 43
@@ -198,7 +198,7 @@ async def test_another_principal_sees_another_slice(app) -> None:
 
 
 async def test_completions_are_not_offered_for_what_is_hidden(build, bundle) -> None:
-    from plugboard import prompt
+    from plugbay import prompt
 
     @prompt(complete={"lang": lambda value, context: ["python", "perl"]})
     def greet(lang: str) -> str:

@@ -12,12 +12,12 @@ import anyio
 import pytest
 from pydantic import ValidationError
 
-from plugboard import Principal
-from plugboard.hosting.concurrency import ConcurrencyCap
-from plugboard.hosting.limits_config import LimitsConfig
-from plugboard.hosting.rate_limits import RateLimits, describe
-from plugboard.hosting.refusal import CallRefused
-from plugboard.middleware import Call
+from plugbay import Principal
+from plugbay.hosting.concurrency import ConcurrencyCap
+from plugbay.hosting.limits_config import LimitsConfig
+from plugbay.hosting.rate_limits import RateLimits, describe
+from plugbay.hosting.refusal import CallRefused
+from plugbay.middleware import Call
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 ALICE = Principal(name="alice")
@@ -144,7 +144,7 @@ async def redis_prefix() -> AsyncIterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{message} (required under CI=true)")
         pytest.skip(message)
-    prefix = f"plugboard-test-{uuid.uuid4().hex[:12]}"
+    prefix = f"plugbay-test-{uuid.uuid4().hex[:12]}"
     try:
         yield prefix
     finally:

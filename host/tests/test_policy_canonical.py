@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from plugboard import Principal, ToolError
-from plugboard.hosting.patterns import NamePattern
-from plugboard.hosting.policy import Policy, PolicyConfig
-from plugboard.hosting.refusal import CallRefused
-from plugboard.middleware import Call
-from plugboard.uris import NamedResource, UriError, canonical_uri, comparable
+from plugbay import Principal, ToolError
+from plugbay.hosting.patterns import NamePattern
+from plugbay.hosting.policy import Policy, PolicyConfig
+from plugbay.hosting.refusal import CallRefused
+from plugbay.middleware import Call
+from plugbay.uris import NamedResource, UriError, canonical_uri, comparable
 
 pytestmark = pytest.mark.anyio
 
@@ -288,7 +288,7 @@ def test_canonical_forms_are_stable_and_clean_over_many_random_uris() -> None:
 
 
 async def test_the_default_canonical_forms_of_a_connector() -> None:
-    from plugboard import Connector, NoSettings
+    from plugbay import Connector, NoSettings
 
     class Notes(Connector[NoSettings]):
         name = "notes"

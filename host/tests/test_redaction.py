@@ -1,4 +1,4 @@
-"""Secrets out of log records and audit values, whoever wrote them (plugboard.redaction)."""
+"""Secrets out of log records and audit values, whoever wrote them (plugbay.redaction)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from plugboard.hosting.audit import Redactor
-from plugboard.redaction import (
+from plugbay.hosting.audit import Redactor
+from plugbay.redaction import (
     install_log_redaction,
     redact_text,
     remember_secrets,
@@ -45,7 +45,7 @@ CONFIGURED = "s3cr3t-Value/with+odd chars"
         (f"half a token {JWT[:40]}", "half a token [redacted]"),
         # What is not a secret stays.
         ("token_cache_seconds=300 jwks_url=https://idp/certs", None),
-        ('Bearer realm="plugboard", error="invalid_token"', None),
+        ('Bearer realm="plugbay", error="invalid_token"', None),
         ("authorization_servers=https://idp.example.com", None),
         ("GET /mcp?page=2 HTTP/1.1", None),
     ],

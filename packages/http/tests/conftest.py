@@ -27,8 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from plugboard_http import RetryPolicy
-from plugboard_testing.fakes import LocalServer
+from plugbay_http import RetryPolicy
+from plugbay_testing.fakes import LocalServer
 
 FAST = RetryPolicy(attempts=4, initial_backoff=0.01, max_backoff=0.05, jitter=0.01)
 """Retries without the waits, for tests."""

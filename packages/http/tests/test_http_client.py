@@ -8,8 +8,8 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from plugboard import Settings
-from plugboard_http import (
+from plugbay import Settings
+from plugbay_http import (
     HttpClientSettings,
     RateLimit,
     RestClient,
@@ -44,7 +44,7 @@ async def test_requests_go_below_the_base_url_with_the_default_headers() -> None
     assert str(seen[1].url) == "https://api.example.com/v1/people/1?fields=name"
     assert seen[1].headers["X-Tenant"] == "t1"
     assert seen[1].headers["X-Extra"] == "1"
-    assert seen[1].headers["User-Agent"] == "plugboard-http"
+    assert seen[1].headers["User-Agent"] == "plugbay-http"
 
 
 async def test_an_empty_body_decodes_to_none() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from plugboard_http import HttpStatusError, RestClient
+from plugbay_http import HttpStatusError, RestClient
 
 from .conftest import FAST, Answer, FaultServer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from plugboard_http import (
+from plugbay_http import (
     ErrorMapper,
     HttpStatusError,
     Redactor,
@@ -25,14 +25,14 @@ def answer(status: int, body: object = None, **headers: str) -> httpx.Response:
     return httpx.Response(status, json=body, headers=headers, request=REQUEST)
 
 
-MAPPER = ErrorMapper("Copper", auth_hint="Check PLUGBOARD_CRM__API_KEY.")
+MAPPER = ErrorMapper("Copper", auth_hint="Check PLUGBAY_CRM__API_KEY.")
 
 
 def test_401_names_what_to_check() -> None:
     error = MAPPER.for_response(answer(401, {"success": False, "message": "Invalid credentials"}))
     assert str(error) == (
         "Copper rejected the credentials (HTTP 401): Invalid credentials. "
-        "Check PLUGBOARD_CRM__API_KEY."
+        "Check PLUGBAY_CRM__API_KEY."
     )
     assert error.status == 401
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from plugboard_http import BackendUnavailable, HttpStatusError, RestClient, RetryPolicy
-from plugboard_testing.fakes import free_port
+from plugbay_http import BackendUnavailable, HttpStatusError, RestClient, RetryPolicy
+from plugbay_testing.fakes import free_port
 
 from .conftest import FAST, Answer, FaultServer, ResetServer
 
@@ -58,7 +58,7 @@ async def test_retry_after_is_waited_out(
     fault_server.script(
         "/limited", Answer(429, headers={"Retry-After": "1"}), Answer(200, {"ok": True})
     )
-    caplog.set_level(logging.WARNING, logger="plugboard_http")
+    caplog.set_level(logging.WARNING, logger="plugbay_http")
     async with client_for(fault_server.url) as client:
         assert await client.request_json("GET", "/limited") == {"ok": True}
     assert fault_server.count("/limited") == 2
@@ -194,7 +194,7 @@ async def test_a_slow_but_steady_body_is_read_whole(fault_server: FaultServer) -
 async def test_a_refused_connection_is_retried_even_for_a_post(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="plugboard_http")
+    caplog.set_level(logging.WARNING, logger="plugbay_http")
     async with client_for(f"http://127.0.0.1:{free_port()}") as client:
         with pytest.raises(BackendUnavailable) as raised:
             await client.request("POST", "/things", json={})

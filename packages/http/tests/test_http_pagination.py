@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from plugboard_http import (
+from plugbay_http import (
     PaginationError,
     collect,
     paginate_cursor,

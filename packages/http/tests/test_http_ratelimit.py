@@ -8,7 +8,7 @@ import time
 import anyio
 import pytest
 
-from plugboard_http import RateLimit, RateLimiter, RestClient
+from plugbay_http import RateLimit, RateLimiter, RestClient
 
 from .conftest import FAST, FaultServer
 

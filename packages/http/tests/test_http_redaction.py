@@ -7,7 +7,7 @@ import logging
 import httpx
 import pytest
 
-from plugboard_http import REDACTED, RedactingFilter, Redactor, RestClient, redact_headers
+from plugbay_http import REDACTED, RedactingFilter, Redactor, RestClient, redact_headers
 
 from .conftest import FAST, FaultServer
 
@@ -42,8 +42,8 @@ def test_the_redactor_ignores_values_too_short_to_be_secrets() -> None:
 
 def test_the_filter_scrubs_formatted_messages_and_detaches() -> None:
     log_filter = RedactingFilter(Redactor([TOKEN]))
-    log_filter.install(["plugboard_http.test"])
-    logger = logging.getLogger("plugboard_http.test")
+    log_filter.install(["plugbay_http.test"])
+    logger = logging.getLogger("plugbay_http.test")
     # A bare record, not the process's record factory: the host may have installed its
     # own redaction there, and this tests the filter alone.
     record = logging.LogRecord("x", logging.INFO, "f", 1, "token=%s", (TOKEN,), None)
@@ -84,7 +84,7 @@ async def test_no_log_record_carries_the_token(
 async def test_mock_transport_requests_log_without_secrets(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="plugboard_http")
+    caplog.set_level(logging.DEBUG, logger="plugbay_http")
     client = RestClient(
         "https://api.example.com",
         service="Example",

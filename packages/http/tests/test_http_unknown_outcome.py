@@ -13,7 +13,7 @@ import gzip
 import httpx
 import pytest
 
-from plugboard_http import (
+from plugbay_http import (
     BackendUnavailable,
     HttpStatusError,
     RestClient,

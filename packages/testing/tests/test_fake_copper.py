@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from plugboard_testing.fakes import CopperFake, LocalServer, copper_fake, copper_fake_server
+from plugbay_testing.fakes import CopperFake, LocalServer, copper_fake, copper_fake_server
 
 __all__ = ["copper_fake", "copper_fake_server"]
 
@@ -46,7 +46,7 @@ def test_each_header_is_required(api: httpx.Client, header: str) -> None:
 def test_the_email_is_matched_without_case(api: httpx.Client, copper_fake: CopperFake) -> None:
     response = api.get("account", headers={"X-PW-UserEmail": copper_fake.user_email.upper()})
     assert response.status_code == 200
-    assert response.json()["name"] == "Plugboard Test Co"
+    assert response.json()["name"] == "Plugbay Test Co"
 
 
 def test_unknown_paths_answer_404_in_copper_s_shape(api: httpx.Client) -> None:

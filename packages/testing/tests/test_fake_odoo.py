@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from plugboard_testing.fakes.odoo import (
+from plugbay_testing.fakes.odoo import (
     ADMIN_API_KEY,
     DEMO_API_KEY,
     OdooFake,

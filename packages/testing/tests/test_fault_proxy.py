@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from plugboard_testing.fakes import FaultProxy, LocalServer
+from plugbay_testing.fakes import FaultProxy, LocalServer
 
 
 class Counter:

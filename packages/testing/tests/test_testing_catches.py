@@ -12,8 +12,8 @@ import mcp_types as types
 import pytest
 from pydantic import BaseModel, BeforeValidator, Field, SecretStr
 
-from plugboard import Connector, NoSettings, Settings, tool
-from plugboard_testing import (
+from plugbay import Connector, NoSettings, Settings, tool
+from plugbay_testing import (
     PROTOCOL_MODES,
     ArgumentCase,
     check_argument_descriptions,
@@ -31,7 +31,7 @@ from plugboard_testing import (
     check_tool_definitions,
     invalid_argument_cases,
 )
-from plugboard_testing.call_checks import UNKNOWN_ARGUMENT, rejection_problem
+from plugbay_testing.call_checks import UNKNOWN_ARGUMENT, rejection_problem
 
 pytest_plugins = ["pytester"]
 
@@ -45,8 +45,8 @@ def assert_in_output(result: pytest.RunResult, expected: list[str]) -> None:
 SLOPPY = '''
 from typing import Annotated
 from pydantic import BeforeValidator
-from plugboard import Connector, Settings, tool
-from plugboard_testing import ConnectorConformance
+from plugbay import Connector, Settings, tool
+from plugbay_testing import ConnectorConformance
 
 
 class SloppySettings(Settings):
@@ -114,8 +114,8 @@ def test_the_suite_catches_a_sloppy_connector(pytester: pytest.Pytester) -> None
 
 
 LIFECYCLE = '''
-from plugboard import Connector, NoSettings, tool
-from plugboard_testing import ConnectorConformance
+from plugbay import Connector, NoSettings, tool
+from plugbay_testing import ConnectorConformance
 
 STARTS = []
 
@@ -174,8 +174,8 @@ def test_the_suite_catches_connectors_that_do_not_restart_or_stop(
 
 
 SAMPLES = '''
-from plugboard import Connector, NoSettings, resource, tool
-from plugboard_testing import ConnectorConformance
+from plugbay import Connector, NoSettings, resource, tool
+from plugbay_testing import ConnectorConformance
 
 
 class Samples(Connector[NoSettings]):
@@ -429,8 +429,8 @@ class Crashy(Connector[NoSettings]):
 
 
 @pytest.mark.parametrize("mcp_mode", PROTOCOL_MODES)
-async def test_call_checks_against_a_crashing_tool(plugboard_server: Any, mcp_mode: str) -> None:
-    async with plugboard_server(Crashy) as h:
+async def test_call_checks_against_a_crashing_tool(plugbay_server: Any, mcp_mode: str) -> None:
+    async with plugbay_server(Crashy) as h:
         tools = {tool.name: tool for tool in await h.list_tools()}
         with pytest.raises(AssertionError) as caught:
             await check_rejects_bad_arguments(h.client, [tools["crashy_shout"]])
@@ -453,7 +453,7 @@ async def test_call_checks_against_a_crashing_tool(plugboard_server: Any, mcp_mo
 
 AUTHOR_TESTS = '''
 import pytest
-from plugboard import Connector, NoSettings, tool
+from plugbay import Connector, NoSettings, tool
 
 
 class Echo(Connector[NoSettings]):
@@ -471,8 +471,8 @@ class Echo(Connector[NoSettings]):
         return text
 
 
-async def test_without_any_marker(plugboard_server):
-    async with plugboard_server(Echo) as h:
+async def test_without_any_marker(plugbay_server):
+    async with plugbay_server(Echo) as h:
         assert await h.call_ok("echo", text="hi") == "hi"
 
 
@@ -485,6 +485,4 @@ def test_author_async_tests_run_without_markers(pytester: pytest.Pytester) -> No
     pytester.makepyfile(test_author=AUTHOR_TESTS)
     result = pytester.runpytest("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=1)
-    assert_in_output(
-        result, ["define a `plugboard_plugins` fixture returning the connector classes"]
-    )
+    assert_in_output(result, ["define a `plugbay_plugins` fixture returning the connector classes"])

@@ -15,7 +15,7 @@ import pytest
 from mcp import Client
 from pydantic import BaseModel, Field, SecretStr
 
-from plugboard import (
+from plugbay import (
     AssemblyError,
     Connector,
     Settings,
@@ -25,7 +25,7 @@ from plugboard import (
     resource,
     tool,
 )
-from plugboard_testing import (
+from plugbay_testing import (
     PROTOCOL_MODES,
     ConformanceSetup,
     ConnectorConformance,
@@ -126,8 +126,8 @@ class NotesConnector(Connector[NotesSettings]):
 
 
 def notes_plugin_module() -> ModuleType:
-    """A plugin module, as ``plugboard_notes`` would be once installed."""
-    module = ModuleType("plugboard_notes")
+    """A plugin module, as ``plugbay_notes`` would be once installed."""
+    module = ModuleType("plugbay_notes")
 
     @hookimpl
     def register_connectors(register: Callable[[type[Connector[Any]]], None]) -> None:
@@ -260,7 +260,7 @@ async def test_legacy_mode_uses_the_handshake_era(notes_dir: Path) -> None:
 
 
 async def test_environment_overrides_reach_the_settings(notes_dir: Path) -> None:
-    environ = {"PLUGBOARD_NOTES__DIRECTORY": str(notes_dir)}
+    environ = {"PLUGBAY_NOTES__DIRECTORY": str(notes_dir)}
     async with serve(NotesConnector, environ=environ) as h:
         assert h.instance("notes").settings.directory == str(notes_dir)  # type: ignore[attr-defined]
 
@@ -306,28 +306,28 @@ def test_build_assembly_names_plugins_uniquely(notes_dir: Path) -> None:
 # -- the pytest fixtures -----------------------------------------------------------------
 
 
-async def test_plugboard_server_fixture(plugboard_server: Any, notes_dir: Path) -> None:
-    async with plugboard_server(NotesConnector, settings={"directory": str(notes_dir)}) as h:
+async def test_plugbay_server_fixture(plugbay_server: Any, notes_dir: Path) -> None:
+    async with plugbay_server(NotesConnector, settings={"directory": str(notes_dir)}) as h:
         assert isinstance(h, Harness)
         assert await h.call_ok("list_notes") == {"result": ["hello"]}
 
 
 @pytest.mark.parametrize("mcp_mode", PROTOCOL_MODES)
-async def test_plugboard_server_follows_mcp_mode(
-    plugboard_server: Any, mcp_mode: str, notes_dir: Path
+async def test_plugbay_server_follows_mcp_mode(
+    plugbay_server: Any, mcp_mode: str, notes_dir: Path
 ) -> None:
-    async with plugboard_server(NotesConnector, settings={"directory": str(notes_dir)}) as h:
+    async with plugbay_server(NotesConnector, settings={"directory": str(notes_dir)}) as h:
         expected = "2025-11-25" if mcp_mode == "legacy" else "2026-07-28"
         assert h.protocol_version == expected
 
 
 class TestHarnessFixtures:
     @pytest.fixture
-    def plugboard_plugins(self) -> list[Any]:
+    def plugbay_plugins(self) -> list[Any]:
         return [NotesConnector]
 
     @pytest.fixture
-    def plugboard_config(self, notes_dir: Path) -> dict[str, Any]:
+    def plugbay_config(self, notes_dir: Path) -> dict[str, Any]:
         return {"connectors": {"mine": {"plugin": "notes", "directory": str(notes_dir)}}}
 
     @pytest.mark.parametrize("mcp_mode", PROTOCOL_MODES)
@@ -338,8 +338,8 @@ class TestHarnessFixtures:
         result = await mcp_client.call_tool("mine_list_notes", {})
         assert result.structured_content == {"result": ["hello"]}
 
-    async def test_plugboard_harness(self, plugboard_harness: Harness) -> None:
-        assert sorted(plugboard_harness.assembly.catalog.tools) == [
+    async def test_plugbay_harness(self, plugbay_harness: Harness) -> None:
+        assert sorted(plugbay_harness.assembly.catalog.tools) == [
             "mine_list_notes",
             "mine_read_note",
             "mine_write_note",

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from plugboard_copper import CopperConnector
-from plugboard_testing import Harness
-from plugboard_testing.fakes import CopperFake, copper_fake, copper_fake_server
+from plugbay_copper import CopperConnector
+from plugbay_testing import Harness
+from plugbay_testing.fakes import CopperFake, copper_fake, copper_fake_server
 
 __all__ = ["copper_fake", "copper_fake_server"]
 
@@ -20,11 +20,11 @@ ServeCopper = Callable[..., AbstractAsyncContextManager[Harness]]
 
 @pytest.fixture
 def serve_copper(
-    plugboard_server: Callable[..., AbstractAsyncContextManager[Harness]], copper_fake: CopperFake
+    plugbay_server: Callable[..., AbstractAsyncContextManager[Harness]], copper_fake: CopperFake
 ) -> ServeCopper:
     """``async with serve_copper(**settings) as h``: the connector, pointed at the fake."""
 
     def serve(**settings: Any) -> AbstractAsyncContextManager[Harness]:
-        return plugboard_server(CopperConnector, settings=copper_fake.settings(**settings))
+        return plugbay_server(CopperConnector, settings=copper_fake.settings(**settings))
 
     return serve

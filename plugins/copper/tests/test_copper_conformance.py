@@ -1,12 +1,12 @@
-"""The plugboard conformance suite, run against the Copper connector and the fake Copper API."""
+"""The plugbay conformance suite, run against the Copper connector and the fake Copper API."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from plugboard_copper import CopperConnector
-from plugboard_testing import ConnectorConformance
-from plugboard_testing.fakes import CopperFake
+from plugbay_copper import CopperConnector
+from plugbay_testing import ConnectorConformance
+from plugbay_testing.fakes import CopperFake
 
 
 def _first_id(fake: CopperFake, kind: str) -> int:

@@ -1,4 +1,4 @@
-"""A real MCP client over streamable HTTP to plugboard, and plugboard over HTTP to the fake."""
+"""A real MCP client over streamable HTTP to plugbay, and plugbay over HTTP to the fake."""
 
 from __future__ import annotations
 
@@ -7,22 +7,22 @@ from collections.abc import Iterator
 import pytest
 from mcp import Client
 
-import plugboard_copper
-from plugboard.assembly import assemble
-from plugboard.config import parse_config
-from plugboard.plugins import load_plugins
-from plugboard.transports import http_app
-from plugboard_testing import result_text
-from plugboard_testing.fakes import CopperFake, LocalServer
+import plugbay_copper
+from plugbay.assembly import assemble
+from plugbay.config import parse_config
+from plugbay.plugins import load_plugins
+from plugbay.transports import http_app
+from plugbay_testing import result_text
+from plugbay_testing.fakes import CopperFake, LocalServer
 
 
 @pytest.fixture
-def plugboard_url(copper_fake: CopperFake) -> Iterator[str]:
-    """plugboard serving one Copper instance over HTTP on 127.0.0.1, started by its lifespan."""
+def plugbay_url(copper_fake: CopperFake) -> Iterator[str]:
+    """plugbay serving one Copper instance over HTTP on 127.0.0.1, started by its lifespan."""
     config = parse_config(
         {"connectors": {"crm": {"plugin": "copper", **copper_fake.settings()}}}, environ={}
     )
-    registry = load_plugins({}, extra={"copper": plugboard_copper}, entry_points=False)
+    registry = load_plugins({}, extra={"copper": plugbay_copper}, entry_points=False)
     assembly = assemble(registry, config)
     assert not assembly.problems, assembly.problems
     with LocalServer(http_app(assembly), lifespan="on") as server:
@@ -31,9 +31,9 @@ def plugboard_url(copper_fake: CopperFake) -> Iterator[str]:
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_a_client_over_http_lists_and_calls_copper_tools(
-    plugboard_url: str, copper_fake: CopperFake, mode: str
+    plugbay_url: str, copper_fake: CopperFake, mode: str
 ) -> None:
-    async with Client(plugboard_url, mode=mode) as client:
+    async with Client(plugbay_url, mode=mode) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         found = await client.call_tool("crm_search_people", {"name": "grace"})
         created = await client.call_tool("crm_create_person", {"person": {"name": "Over The Wire"}})

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from plugboard_testing import result_text
-from plugboard_testing.fakes import CopperFake
+from plugbay_testing import result_text
+from plugbay_testing.fakes import CopperFake
 
 from .conftest import ServeCopper
 
@@ -281,7 +281,7 @@ async def test_lookups(serve_copper: ServeCopper, copper_fake: CopperFake) -> No
         one_user = await h.call_ok("list_users", limit=1)
         fields = (await h.call_ok("list_custom_fields"))["custom_fields"]
         pipelines = await h.read("copper://copper/pipelines")
-    assert account["name"] == "Plugboard Test Co"
+    assert account["name"] == "Plugbay Test Co"
     assert users["users"][0]["email"] == copper_fake.user_email
     assert users["total"] == len(copper_fake.users)
     assert len(one_user["users"]) == 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from plugboard_testing import result_text
-from plugboard_testing.fakes import CopperFake, free_port
+from plugbay_testing import result_text
+from plugbay_testing.fakes import CopperFake, free_port
 
 from .conftest import ServeCopper
 
@@ -117,8 +117,8 @@ async def test_bad_credentials_name_the_settings_to_fix(
     assert result.is_error
     message = result_text(result)
     assert message.startswith("Copper rejected the credentials (HTTP 401): Invalid credentials.")
-    assert "PLUGBOARD_COPPER__API_KEY" in message
-    assert "PLUGBOARD_COPPER__USER_EMAIL" in message
+    assert "PLUGBAY_COPPER__API_KEY" in message
+    assert "PLUGBAY_COPPER__USER_EMAIL" in message
     assert "wrong-key-123456" not in message
     assert copper_fake.count() == 1
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from plugboard_copper import CopperConnector, CopperSettings
-from plugboard_testing import build_assembly, serve
-from plugboard_testing.fakes import CopperFake
+from plugbay_copper import CopperConnector, CopperSettings
+from plugbay_testing import build_assembly, serve
+from plugbay_testing.fakes import CopperFake
 
 
 def test_without_credentials_it_is_listed_as_not_configured() -> None:
@@ -16,24 +16,24 @@ def test_without_credentials_it_is_listed_as_not_configured() -> None:
     assert state.status == "not configured"
     assert state.problems == [
         "api_key is required: set 'api_key' in [connectors.copper] or the environment "
-        "variable PLUGBOARD_COPPER__API_KEY",
+        "variable PLUGBAY_COPPER__API_KEY",
         "user_email is required: set 'user_email' in [connectors.copper] or the "
-        "environment variable PLUGBOARD_COPPER__USER_EMAIL",
+        "environment variable PLUGBAY_COPPER__USER_EMAIL",
     ]
     assert not assembly.catalog.tools
 
 
 def test_a_named_instance_names_its_own_variables() -> None:
     assembly = build_assembly(CopperConnector, config={"connectors": {"crm": {"plugin": "copper"}}})
-    assert any("PLUGBOARD_CRM__API_KEY" in problem for problem in assembly.problems)
+    assert any("PLUGBAY_CRM__API_KEY" in problem for problem in assembly.problems)
 
 
 async def test_the_environment_configures_an_instance(copper_fake: CopperFake) -> None:
     environ = {
-        "PLUGBOARD_CRM__API_KEY": copper_fake.api_key,
-        "PLUGBOARD_CRM__USER_EMAIL": copper_fake.user_email,
-        "PLUGBOARD_CRM__BASE_URL": copper_fake.api_url,
-        "PLUGBOARD_CRM__PAGE_SIZE": "2",
+        "PLUGBAY_CRM__API_KEY": copper_fake.api_key,
+        "PLUGBAY_CRM__USER_EMAIL": copper_fake.user_email,
+        "PLUGBAY_CRM__BASE_URL": copper_fake.api_url,
+        "PLUGBAY_CRM__PAGE_SIZE": "2",
     }
     config = {"connectors": {"crm": {"plugin": "copper"}}}
     async with serve(CopperConnector, config=config, environ=environ) as h:

@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 import pytest
 
-from plugboard import ToolError
-from plugboard_copper.base import CopperTools
-from plugboard_copper.client import CopperClient
-from plugboard_copper.models import Person
-from plugboard_copper.settings import CopperSettings
-from plugboard_testing import result_text
-from plugboard_testing.fakes import CopperFake, Fault, FaultProxy
+from plugbay import ToolError
+from plugbay_copper.base import CopperTools
+from plugbay_copper.client import CopperClient
+from plugbay_copper.models import Person
+from plugbay_copper.settings import CopperSettings
+from plugbay_testing import result_text
+from plugbay_testing.fakes import CopperFake, Fault, FaultProxy
 
 from .conftest import ServeCopper
 
@@ -131,7 +131,7 @@ async def test_a_write_carried_out_then_lost_says_it_may_exist_and_is_sent_once(
     else:
         assert made == {write.path.strip("/"): 1}
     # The connector's own log: the fake's server thread logs its clients' disconnects.
-    ours = [record for record in caplog.records if record.name.startswith("plugboard")]
+    ours = [record for record in caplog.records if record.name.startswith("plugbay")]
     assert not [record for record in ours if record.exc_info]
     assert copper_fake.api_key not in caplog.text
 

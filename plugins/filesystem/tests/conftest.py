@@ -13,11 +13,11 @@ import mcp_types as types
 import pytest
 from mcp import Client
 
-import plugboard_filesystem
-from plugboard.assembly import Assembly, assemble
-from plugboard.config import parse_config
-from plugboard.plugins import load_plugins
-from plugboard.server import PlugboardServer
+import plugbay_filesystem
+from plugbay.assembly import Assembly, assemble
+from plugbay.config import parse_config
+from plugbay.plugins import load_plugins
+from plugbay.server import PlugbayServer
 
 SECRET = "TOP SECRET: outside the roots"
 
@@ -86,7 +86,7 @@ def serve_fs() -> ServeFs:
         **settings: Any,
     ) -> AsyncIterator[FsClient]:
         table = {"plugin": "filesystem", "roots": [str(root) for root in roots], **settings}
-        registry = load_plugins({}, extra={"filesystem": plugboard_filesystem}, entry_points=False)
+        registry = load_plugins({}, extra={"filesystem": plugbay_filesystem}, entry_points=False)
         config = parse_config({"connectors": {instance: table}}, environ={})
         assembly = assemble(registry, config)
         assert not assembly.problems, assembly.problems
@@ -94,7 +94,7 @@ def serve_fs() -> ServeFs:
         try:
             state = assembly.instances[instance]
             assert state.status == "ready", state.problems
-            async with Client(PlugboardServer(assembly).sdk, mode=mode) as client:
+            async with Client(PlugbayServer(assembly).sdk, mode=mode) as client:
                 yield FsClient(client, assembly, instance)
         finally:
             await assembly.stop()

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from plugboard import ToolError
-from plugboard.uris import UriError
-from plugboard_filesystem.canonical import path_uris, resource_uri
-from plugboard_filesystem.paths import Roots
+from plugbay import ToolError
+from plugbay.uris import UriError
+from plugbay_filesystem.canonical import path_uris, resource_uri
+from plugbay_filesystem.paths import Roots
 
 
 @pytest.fixture

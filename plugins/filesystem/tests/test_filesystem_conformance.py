@@ -1,12 +1,12 @@
-"""The plugboard conformance suite, run against the filesystem connector."""
+"""The plugbay conformance suite, run against the filesystem connector."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from plugboard_filesystem import FilesystemConnector
-from plugboard_testing import ConnectorConformance
+from plugbay_filesystem import FilesystemConnector
+from plugbay_testing import ConnectorConformance
 
 
 class TestFilesystemConformance(ConnectorConformance):

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from plugboard import ToolError
-from plugboard_filesystem.globs import MAX_ALTERNATIVES, MAX_PATTERN_LENGTH, compile_glob
+from plugbay import ToolError
+from plugbay_filesystem.globs import MAX_ALTERNATIVES, MAX_PATTERN_LENGTH, compile_glob
 
 if TYPE_CHECKING:
     from conftest import ServeFs

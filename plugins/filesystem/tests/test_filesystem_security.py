@@ -24,9 +24,9 @@ import mcp_types as types
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from plugboard import ToolError
-from plugboard_filesystem import files
-from plugboard_filesystem.paths import Roots
+from plugbay import ToolError
+from plugbay_filesystem import files
+from plugbay_filesystem.paths import Roots
 
 if TYPE_CHECKING:
     from conftest import FsClient, ServeFs

@@ -10,12 +10,12 @@ import pytest
 from mcp import Client
 from pydantic import ValidationError
 
-import plugboard_filesystem
-from plugboard.assembly import assemble
-from plugboard.config import Config, parse_config
-from plugboard.plugins import load_plugins
-from plugboard.server import PlugboardServer
-from plugboard_filesystem import FilesystemConnector, FilesystemSettings
+import plugbay_filesystem
+from plugbay.assembly import assemble
+from plugbay.config import Config, parse_config
+from plugbay.plugins import load_plugins
+from plugbay.server import PlugbayServer
+from plugbay_filesystem import FilesystemConnector, FilesystemSettings
 
 pytestmark = pytest.mark.anyio
 
@@ -54,15 +54,15 @@ async def test_settings_from_environment_variables(tmp_path: Path) -> None:
     first.mkdir()
     second.mkdir()
     environ = {
-        "PLUGBOARD_FILES__ROOTS": f"{first}:{second}",
-        "PLUGBOARD_FILES__ALLOW_WRITES": "true",
+        "PLUGBAY_FILES__ROOTS": f"{first}:{second}",
+        "PLUGBAY_FILES__ALLOW_WRITES": "true",
     }
-    registry = load_plugins({}, extra={"filesystem": plugboard_filesystem}, entry_points=False)
+    registry = load_plugins({}, extra={"filesystem": plugbay_filesystem}, entry_points=False)
     config = parse_config({"connectors": {"files": {"plugin": "filesystem"}}}, environ=environ)
     assembly = assemble(registry, config)
     await assembly.start()
     try:
-        async with Client(PlugboardServer(assembly).sdk) as client:
+        async with Client(PlugbayServer(assembly).sdk) as client:
             result = await client.call_tool("files_list_allowed_directories", {})
         assert result.structured_content == {
             "directories": [str(first.resolve()), str(second.resolve())],
@@ -73,7 +73,7 @@ async def test_settings_from_environment_variables(tmp_path: Path) -> None:
 
 
 async def test_a_missing_root_fails_only_its_instance(tmp_path: Path) -> None:
-    registry = load_plugins({}, extra={"filesystem": plugboard_filesystem}, entry_points=False)
+    registry = load_plugins({}, extra={"filesystem": plugbay_filesystem}, entry_points=False)
     config = parse_config(
         {
             "connectors": {
@@ -113,9 +113,9 @@ async def test_check_health_notices_a_vanished_root(tmp_path: Path) -> None:
 
 
 def test_the_entry_point_is_installed() -> None:
-    (entry,) = [entry for entry in entry_points(group="plugboard") if entry.name == "filesystem"]
-    assert entry.value == "plugboard_filesystem"
-    assert entry.load() is plugboard_filesystem
+    (entry,) = [entry for entry in entry_points(group="plugbay") if entry.name == "filesystem"]
+    assert entry.value == "plugbay_filesystem"
+    assert entry.load() is plugbay_filesystem
 
 
 async def test_discovered_and_run_with_defaults(
@@ -123,13 +123,13 @@ async def test_discovered_and_run_with_defaults(
 ) -> None:
     (tmp_path / "hello.txt").write_text("hi")
     monkeypatch.chdir(tmp_path)
-    registry = load_plugins({"PLUGBOARD_PLUGINS": "filesystem"})
+    registry = load_plugins({"PLUGBAY_PLUGINS": "filesystem"})
     assert registry.plugins["filesystem"].status == "loaded"
     assembly = assemble(registry, Config())
     await assembly.start()
     try:
         assert assembly.instances["filesystem"].status == "ready"
-        async with Client(PlugboardServer(assembly).sdk) as client:
+        async with Client(PlugbayServer(assembly).sdk) as client:
             listing = await client.call_tool("filesystem_list_directory", {})
             refused = await client.call_tool(
                 "filesystem_write_file", {"path": "x.txt", "content": "x"}

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from plugboard import ToolError
-from plugboard_filesystem.edits import Edit, apply_edits, fenced, unified_diff
-from plugboard_filesystem.files import _tail
-from plugboard_filesystem.paths import Roots, file_uri, path_from_uri, uri_path
-from plugboard_filesystem.search import any_matcher, compile_glob, format_size
+from plugbay import ToolError
+from plugbay_filesystem.edits import Edit, apply_edits, fenced, unified_diff
+from plugbay_filesystem.files import _tail
+from plugbay_filesystem.paths import Roots, file_uri, path_from_uri, uri_path
+from plugbay_filesystem.search import any_matcher, compile_glob, format_size
 
 
 @pytest.mark.parametrize(

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from plugboard import ToolError
-from plugboard_filesystem.directories import rename_no_replace
-from plugboard_filesystem.paths import Roots
+from plugbay import ToolError
+from plugbay_filesystem.directories import rename_no_replace
+from plugbay_filesystem.paths import Roots
 
 if TYPE_CHECKING:
     from conftest import ServeFs
@@ -165,7 +165,7 @@ def test_a_rename_never_replaces_what_appeared_at_the_target(root: Path) -> None
 def test_a_platform_without_openat_fails_closed(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("plugboard_filesystem.paths.supported", lambda: False)
+    monkeypatch.setattr("plugbay_filesystem.paths.supported", lambda: False)
     with pytest.raises(ValueError, match="O_NOFOLLOW"):
         Roots.from_settings([str(root)])
 
@@ -177,7 +177,7 @@ async def test_moves_across_file_systems_copy_through_descriptors(
     def other_device(*_places: object) -> None:
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
-    monkeypatch.setattr("plugboard_filesystem.directories.rename_no_replace", other_device)
+    monkeypatch.setattr("plugbay_filesystem.directories.rename_no_replace", other_device)
     (root / "dir" / "file.txt").chmod(0o640)
     async with serve_fs(root, allow_writes=True) as fs:
         await fs.ok("move_file", source="dir/file.txt", destination="copied.txt")

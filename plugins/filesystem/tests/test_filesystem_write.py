@@ -31,7 +31,7 @@ async def test_read_only_instance_refuses_every_write(
         message = await fs.error(tool, **arguments)
     assert f"{tool} is disabled" in message
     assert "allow_writes = true in [connectors.docs]" in message
-    assert "PLUGBOARD_DOCS__ALLOW_WRITES=true" in message
+    assert "PLUGBAY_DOCS__ALLOW_WRITES=true" in message
     assert sorted(path.name for path in workspace.rglob("*")) == before
     assert (workspace / "notes.txt").read_text().startswith("line 1\n")
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from plugboard_odoo import OdooConnector
-from plugboard_testing import Harness, result_text, serve
-from plugboard_testing.fakes.odoo import OdooFake, odoo_fake, odoo_fake_server
+from plugbay_odoo import OdooConnector
+from plugbay_testing import Harness, result_text, serve
+from plugbay_testing.fakes.odoo import OdooFake, odoo_fake, odoo_fake_server
 
 __all__ = ["odoo_fake", "odoo_fake_server"]
 

@@ -1,8 +1,8 @@
-"""Access control in plugboard: granted models and rights, sensitive fields, Odoo's own rights."""
+"""Access control in plugbay: granted models and rights, sensitive fields, Odoo's own rights."""
 
 from __future__ import annotations
 
-from plugboard_testing.fakes.odoo import OdooFake
+from plugbay_testing.fakes.odoo import OdooFake
 
 from .conftest import ServeOdoo
 
@@ -114,7 +114,7 @@ async def test_operators_can_hide_more_fields(serve_odoo: ServeOdoo) -> None:
 
 
 async def test_odoo_access_rights_still_apply(serve_odoo: ServeOdoo, odoo_fake: OdooFake) -> None:
-    # plugboard grants everything; the Odoo user "demo" may not see invoices.
+    # plugbay grants everything; the Odoo user "demo" may not see invoices.
     async with serve_odoo("demo") as odoo:
         partners = await odoo.ok("count", model="res.partner")
         denied = await odoo.error("search_read", model="account.move")
@@ -124,6 +124,6 @@ async def test_odoo_access_rights_still_apply(serve_odoo: ServeOdoo, odoo_fake: 
         "Odoo denied account.move.search_read to user 'demo': You are not allowed to access "
         "'Journal Entry' (account.move) records."
     )
-    assert "Odoo's access rights for that user decide this, not plugboard" in denied
+    assert "Odoo's access rights for that user decide this, not plugbay" in denied
     assert "not allowed to delete 'Contact' (res.partner) records" in no_unlink
     assert odoo_fake.record("res.partner", 12) is not None

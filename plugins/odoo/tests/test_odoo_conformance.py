@@ -1,12 +1,12 @@
-"""The plugboard conformance suite against the Odoo connector and the fake Odoo, both protocols."""
+"""The plugbay conformance suite against the Odoo connector and the fake Odoo, both protocols."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from plugboard_odoo import OdooConnector
-from plugboard_testing import ConnectorConformance
-from plugboard_testing.fakes.odoo import OdooFake
+from plugbay_odoo import OdooConnector
+from plugbay_testing import ConnectorConformance
+from plugbay_testing.fakes.odoo import OdooFake
 
 from .conftest import FULL_ACCESS
 

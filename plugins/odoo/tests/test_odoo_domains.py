@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from plugboard_testing.fakes.odoo import OdooFake
+from plugbay_testing.fakes.odoo import OdooFake
 
 from .conftest import ServeOdoo
 
@@ -92,7 +92,7 @@ async def test_bad_domains_are_refused_with_the_term_at_fault(
     assert result.is_error
     text = result.content[0].text  # type: ignore[union-attr]
     assert expected in text
-    # Refused by plugboard: Odoo never saw the call.
+    # Refused by plugbay: Odoo never saw the call.
     assert odoo_fake.count(model_method="search_read") == before
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from plugboard import AssemblyError
-from plugboard_odoo import OdooConnector
-from plugboard_odoo.errors import from_jsonrpc, from_xmlrpc, last_exception
-from plugboard_testing import serve
-from plugboard_testing.fakes import free_port
-from plugboard_testing.fakes.odoo import ADMIN_API_KEY, OdooFake
+from plugbay import AssemblyError
+from plugbay_odoo import OdooConnector
+from plugbay_odoo.errors import from_jsonrpc, from_xmlrpc, last_exception
+from plugbay_testing import serve
+from plugbay_testing.fakes import free_port
+from plugbay_testing.fakes.odoo import ADMIN_API_KEY, OdooFake
 
 from .conftest import FULL_ACCESS, ServeOdoo
 
@@ -63,7 +63,7 @@ async def test_a_revoked_key_is_reported_with_the_settings_to_check(
     assert message == (
         "Odoo refused the credentials of user 'admin' on database 'odoo18' (Access Denied). "
         "Check the username and api_key settings of this instance ([connectors.erp] or "
-        "PLUGBOARD_ERP__API_KEY); an API key may have expired or been revoked (Odoo: "
+        "PLUGBAY_ERP__API_KEY); an API key may have expired or been revoked (Odoo: "
         "Preferences > Account Security)."
     )
     assert ADMIN_API_KEY not in message

@@ -1,4 +1,4 @@
-"""A real MCP client over streamable HTTP to plugboard, and plugboard over HTTP to the fake Odoo."""
+"""A real MCP client over streamable HTTP to plugbay, and plugbay over HTTP to the fake Odoo."""
 
 from __future__ import annotations
 
@@ -7,26 +7,26 @@ from collections.abc import Iterator
 import pytest
 from mcp import Client
 
-import plugboard_odoo
-from plugboard.assembly import assemble
-from plugboard.config import parse_config
-from plugboard.plugins import load_plugins
-from plugboard.transports import http_app
-from plugboard_testing import result_text
-from plugboard_testing.fakes import LocalServer
-from plugboard_testing.fakes.odoo import OdooFake
+import plugbay_odoo
+from plugbay.assembly import assemble
+from plugbay.config import parse_config
+from plugbay.plugins import load_plugins
+from plugbay.transports import http_app
+from plugbay_testing import result_text
+from plugbay_testing.fakes import LocalServer
+from plugbay_testing.fakes.odoo import OdooFake
 
 
 @pytest.fixture
-def plugboard_url(odoo_fake: OdooFake) -> Iterator[str]:
-    """plugboard serving one Odoo instance over HTTP on 127.0.0.1, started by its lifespan."""
+def plugbay_url(odoo_fake: OdooFake) -> Iterator[str]:
+    """plugbay serving one Odoo instance over HTTP on 127.0.0.1, started by its lifespan."""
     table = {
         "plugin": "odoo",
         **odoo_fake.settings(transport="jsonrpc", allow_methods=["sale.order.action_confirm"]),
         "models": {"res.partner": ["read"], "sale.order": ["read", "write"]},
     }
     config = parse_config({"connectors": {"erp": table}}, environ={})
-    registry = load_plugins({}, extra={"odoo": plugboard_odoo}, entry_points=False)
+    registry = load_plugins({}, extra={"odoo": plugbay_odoo}, entry_points=False)
     assembly = assemble(registry, config)
     assert not assembly.problems, assembly.problems
     with LocalServer(http_app(assembly), lifespan="on") as server:
@@ -35,9 +35,9 @@ def plugboard_url(odoo_fake: OdooFake) -> Iterator[str]:
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_a_client_over_http_uses_odoo_tools_and_resources(
-    plugboard_url: str, odoo_fake: OdooFake, mode: str
+    plugbay_url: str, odoo_fake: OdooFake, mode: str
 ) -> None:
-    async with Client(plugboard_url, mode=mode) as client:
+    async with Client(plugbay_url, mode=mode) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         found = await client.call_tool(
             "erp_search_read",

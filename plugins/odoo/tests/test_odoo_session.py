@@ -6,9 +6,9 @@ import anyio
 import pytest
 from pydantic import SecretStr
 
-from plugboard_odoo.channel import RestChannel
-from plugboard_odoo.transport import TRANSPORTS, Credentials
-from plugboard_testing.fakes.odoo import ADMIN_API_KEY, OdooFake
+from plugbay_odoo.channel import RestChannel
+from plugbay_odoo.transport import TRANSPORTS, Credentials
+from plugbay_testing.fakes.odoo import ADMIN_API_KEY, OdooFake
 
 from .conftest import ServeOdoo
 
@@ -132,7 +132,7 @@ async def test_slow_answers_time_out_with_a_warning_for_writes(
 async def test_listed_models_odoo_lacks_are_logged_at_start(
     serve_odoo: ServeOdoo, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level("WARNING", logger="plugboard_odoo"):
+    with caplog.at_level("WARNING", logger="plugbay_odoo"):
         async with serve_odoo(models={"res.partner": ["read"], "mrp.production": ["read"]}) as odoo:
             message = await odoo.error("count", model="mrp.production")
     assert "Odoo has no model 'mrp.production'" in message

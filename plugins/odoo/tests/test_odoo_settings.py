@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from plugboard.assembly import assemble
-from plugboard.config import parse_config
-from plugboard.plugins import load_plugins
-from plugboard_odoo import OdooSettings
-from plugboard_odoo.access import AccessPolicy, is_sensitive_name
+from plugbay.assembly import assemble
+from plugbay.config import parse_config
+from plugbay.plugins import load_plugins
+from plugbay_odoo import OdooSettings
+from plugbay_odoo.access import AccessPolicy, is_sensitive_name
 
 BASE = {
     "url": "https://erp.example.com/",
@@ -61,19 +61,19 @@ def test_rights_are_deduplicated_in_a_stable_order() -> None:
 
 
 def test_the_environment_can_set_everything() -> None:
-    import plugboard_odoo
+    import plugbay_odoo
 
     environ = {
-        "PLUGBOARD_ERP__URL": "http://127.0.0.1:8069",
-        "PLUGBOARD_ERP__DATABASE": "prod",
-        "PLUGBOARD_ERP__USERNAME": "bot",
-        "PLUGBOARD_ERP__API_KEY": "secret-key",
-        "PLUGBOARD_ERP__MODELS": '{"res.partner": ["read"], "*": ["read"]}',
-        "PLUGBOARD_ERP__ALLOW_METHODS": "sale.order.action_confirm, account.move.action_post",
-        "PLUGBOARD_ERP__TRANSPORT": "jsonrpc",
+        "PLUGBAY_ERP__URL": "http://127.0.0.1:8069",
+        "PLUGBAY_ERP__DATABASE": "prod",
+        "PLUGBAY_ERP__USERNAME": "bot",
+        "PLUGBAY_ERP__API_KEY": "secret-key",
+        "PLUGBAY_ERP__MODELS": '{"res.partner": ["read"], "*": ["read"]}',
+        "PLUGBAY_ERP__ALLOW_METHODS": "sale.order.action_confirm, account.move.action_post",
+        "PLUGBAY_ERP__TRANSPORT": "jsonrpc",
     }
     config = parse_config({"connectors": {"erp": {"plugin": "odoo"}}}, environ=environ)
-    registry = load_plugins({}, extra={"odoo": plugboard_odoo}, entry_points=False)
+    registry = load_plugins({}, extra={"odoo": plugbay_odoo}, entry_points=False)
     assembly = assemble(registry, config)
     assert not assembly.problems, assembly.problems
     connector = assembly.instances["erp"].obj
@@ -88,11 +88,11 @@ def test_the_environment_can_set_everything() -> None:
 
 
 def test_a_missing_api_key_is_reported_not_fatal() -> None:
-    import plugboard_odoo
+    import plugbay_odoo
 
     table = {"plugin": "odoo", **{k: v for k, v in BASE.items() if k != "api_key"}}
     config = parse_config({"connectors": {"erp": table}}, environ={})
-    registry = load_plugins({}, extra={"odoo": plugboard_odoo}, entry_points=False)
+    registry = load_plugins({}, extra={"odoo": plugbay_odoo}, entry_points=False)
     assembly = assemble(registry, config)
     assert any("api_key" in str(problem) for problem in assembly.problems)
 

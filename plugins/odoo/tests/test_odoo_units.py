@@ -10,13 +10,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from plugboard_http import HttpStatusError
-from plugboard_odoo.access import AccessPolicy
-from plugboard_odoo.channel import RestChannel
-from plugboard_odoo.errors import OdooUnavailable
-from plugboard_odoo.schema import FieldInfo, TtlCache
-from plugboard_odoo.transport import Credentials, XmlRpcTransport
-from plugboard_odoo.validation import (
+from plugbay_http import HttpStatusError
+from plugbay_odoo.access import AccessPolicy
+from plugbay_odoo.channel import RestChannel
+from plugbay_odoo.errors import OdooUnavailable
+from plugbay_odoo.schema import FieldInfo, TtlCache
+from plugbay_odoo.transport import Credentials, XmlRpcTransport
+from plugbay_odoo.validation import (
     ValidationProblem,
     check_domain,
     check_order,
@@ -203,7 +203,7 @@ async def test_a_redirect_is_not_followed_and_names_where_it_goes() -> None:
     assert len(seen) == 1
     assert seen[0].headers["Content-Type"] == XML
     assert seen[0].headers["Accept"] == "text/xml"
-    assert seen[0].headers["User-Agent"] == "plugboard-odoo"
+    assert seen[0].headers["User-Agent"] == "plugbay-odoo"
 
 
 async def test_a_retry_after_too_long_to_wait_is_reported_with_the_wait() -> None:

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from plugboard_testing.fakes import Fault, FaultProxy
-from plugboard_testing.fakes.odoo import OdooFake
+from plugbay_testing.fakes import Fault, FaultProxy
+from plugbay_testing.fakes.odoo import OdooFake
 
 from .conftest import ServeOdoo
 
@@ -65,7 +65,7 @@ async def test_a_create_carried_out_then_lost_says_it_may_exist_and_is_sent_once
     assert sum(1 for request in proxy.requests if request.fault is not None) == 1
     assert _tags(odoo_fake, "Once") == 1
     # The connector's own log: the fake's server thread logs its clients' disconnects.
-    ours = [record for record in caplog.records if record.name.startswith("plugboard")]
+    ours = [record for record in caplog.records if record.name.startswith("plugbay")]
     assert not [record for record in ours if record.exc_info]
     assert api_key not in caplog.text
 

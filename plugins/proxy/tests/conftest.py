@@ -1,6 +1,6 @@
 """Real upstreams for the proxy's tests, each set up by the tests themselves.
 
-- another plugboard serving the test-only ``peer`` plugin (``tests/peer``), over stdio
+- another plugbay serving the test-only ``peer`` plugin (``tests/peer``), over stdio
   or as an HTTP subprocess that tests kill and start again on the same port;
 - ``@modelcontextprotocol/server-everything`` and ``server-filesystem`` from npm,
   pinned in ``tests/peers`` and installed by ``python scripts/setup_peers.py``;
@@ -30,12 +30,12 @@ import mcp_types as types
 import pytest
 from mcp import Client
 
-from plugboard.assembly import Assembly
-from plugboard.server import PlugboardServer
-from plugboard.transports import http_app
-from plugboard_proxy import ProxyConnector
-from plugboard_testing import build_assembly
-from plugboard_testing.fakes import LocalServer, free_port
+from plugbay.assembly import Assembly
+from plugbay.server import PlugbayServer
+from plugbay.transports import http_app
+from plugbay_proxy import ProxyConnector
+from plugbay_testing import build_assembly
+from plugbay_testing.fakes import LocalServer, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 NPM_BIN = ROOT / "tests" / "peers" / "node_modules" / ".bin"
@@ -58,35 +58,35 @@ def text_of(result: types.CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, types.TextContent))
 
 
-# --- the plugboard peer -----------------------------------------------------------------
+# --- the plugbay peer -----------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def peer_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A ``PYTHONPATH`` directory with the peer plugin and its entry point (no build needed)."""
     site = tmp_path_factory.mktemp("proxy-peer-site")
-    shutil.copy(PEER_DIR / "plugboard_proxy_peer.py", site / "plugboard_proxy_peer.py")
-    info = site / "plugboard_proxy_peer-0.1.dist-info"
+    shutil.copy(PEER_DIR / "plugbay_proxy_peer.py", site / "plugbay_proxy_peer.py")
+    info = site / "plugbay_proxy_peer-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: plugboard-proxy-peer\nVersion: 0.1\n"
+        "Metadata-Version: 2.1\nName: plugbay-proxy-peer\nVersion: 0.1\n"
     )
-    (info / "entry_points.txt").write_text("[plugboard]\npeer = plugboard_proxy_peer\n")
+    (info / "entry_points.txt").write_text("[plugbay]\npeer = plugbay_proxy_peer\n")
     return site
 
 
 def peer_environment(site: Path, **variables: str) -> dict[str, str]:
-    """The environment of a plugboard subprocess that serves only the peer plugin."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PLUGBOARD_")}
+    """The environment of a plugbay subprocess that serves only the peer plugin."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PLUGBAY_")}
     env["PYTHONPATH"] = str(site)
-    env["PLUGBOARD_PLUGINS"] = "peer"
+    env["PLUGBAY_PLUGINS"] = "peer"
     env["PYTHONUNBUFFERED"] = "1"
     env.update(variables)
     return env
 
 
 def write_peer_config(directory: Path, extra: str = "") -> Path:
-    """A plugboard.toml with one ``peer`` instance (marks in ``directory``) plus ``extra``."""
+    """A plugbay.toml with one ``peer`` instance (marks in ``directory``) plus ``extra``."""
     config = directory / "peer.toml"
     config.write_text(
         f'[connectors.peer]\nplugin = "peer"\nmarks = "{directory}"\n\n{extra}', encoding="utf-8"
@@ -96,17 +96,17 @@ def write_peer_config(directory: Path, extra: str = "") -> Path:
 
 @pytest.fixture
 def stdio_peer(peer_site: Path, tmp_path: Path) -> dict[str, Any]:
-    """Proxy settings for a plugboard peer over stdio, started through ``pidexec``.
+    """Proxy settings for a plugbay peer over stdio, started through ``pidexec``.
 
     ``settings["pidfile"]`` is removed before use; read the process id from it.
     """
     config = write_peer_config(tmp_path)
     pidfile = tmp_path / "peer.pid"
-    serve = [sys.executable, "-m", "plugboard.cli", "serve", "--stdio", "--config", str(config)]
+    serve = [sys.executable, "-m", "plugbay.cli", "serve", "--stdio", "--config", str(config)]
     return {
         "command": sys.executable,
         "args": [str(PIDEXEC), str(pidfile), *serve],
-        "env": {"PYTHONPATH": str(peer_site), "PLUGBOARD_PLUGINS": "peer"},
+        "env": {"PYTHONPATH": str(peer_site), "PLUGBAY_PLUGINS": "peer"},
         "cwd": str(tmp_path),
         "pidfile": str(pidfile),
     }
@@ -114,7 +114,7 @@ def stdio_peer(peer_site: Path, tmp_path: Path) -> dict[str, Any]:
 
 @dataclass
 class PeerServer:
-    """``plugboard serve`` of the peer plugin on a fixed port, which tests stop and restart."""
+    """``plugbay serve`` of the peer plugin on a fixed port, which tests stop and restart."""
 
     workdir: Path
     env: dict[str, str]
@@ -130,7 +130,7 @@ class PeerServer:
     def start(self) -> PeerServer:
         """Start the server and wait until it answers ``/healthz``."""
         log = (self.workdir / f"peer-{self.port}.log").open("ab")
-        command = [sys.executable, "-m", "plugboard.cli", "serve", "--port", str(self.port)]
+        command = [sys.executable, "-m", "plugbay.cli", "serve", "--port", str(self.port)]
         self.process = subprocess.Popen(
             [*command, "--config", str(self.config)],
             cwd=self.workdir,
@@ -177,7 +177,7 @@ class PeerServer:
 
 @pytest.fixture
 def peer_server(peer_site: Path, tmp_path: Path) -> Iterator[Callable[..., PeerServer]]:
-    """Start plugboard peers over HTTP: ``peer_server(extra_config="", **env)``."""
+    """Start plugbay peers over HTTP: ``peer_server(extra_config="", **env)``."""
     servers: list[PeerServer] = []
 
     def start(extra_config: str = "", **variables: str) -> PeerServer:
@@ -229,7 +229,7 @@ def time_server_site() -> Path:
     installed there, and the environment's ``mcp`` serves it.
     """
     version = TIME_SERVER.split("==", 1)[1]
-    site = Path(tempfile.gettempdir()) / f"plugboard-proxy-peers/mcp-server-time-{version}"
+    site = Path(tempfile.gettempdir()) / f"plugbay-proxy-peers/mcp-server-time-{version}"
     if (site / "mcp_server_time" / "__init__.py").exists():
         return site
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target"]
@@ -249,7 +249,7 @@ def time_server_site() -> Path:
 
 @dataclass
 class Gateway:
-    """An assembled, started plugboard with proxy instances and a connected client."""
+    """An assembled, started plugbay with proxy instances and a connected client."""
 
     assembly: Assembly
     client: Client
@@ -319,7 +319,7 @@ def gateway() -> ServeGateway:
             return
         await assembly.start()
         try:
-            sdk = PlugboardServer(assembly).sdk
+            sdk = PlugbayServer(assembly).sdk
             async with Client(sdk, mode=mode, message_handler=record, **client_options) as client:
                 yield Gateway(assembly, client, notifications)
         finally:

@@ -1,11 +1,11 @@
-"""The plugboard conformance suite, run against a proxy of another plugboard over stdio.
+"""The plugbay conformance suite, run against a proxy of another plugbay over stdio.
 
 What clients see through the proxy (descriptions, schemas, names under a long instance
 name, annotations, resources, prompts, sample calls in both eras) must meet the same
 bar as a native connector. The three bad-argument checks are left out: the proxy does
 not validate arguments itself but passes them to the upstream, whose messages name its
 own tool names (``peer_add``) rather than the proxy's (``proxy_peer_add``); that the
-upstream refuses them is tested in test_proxy_plugboard.py.
+upstream refuses them is tested in test_proxy_plugbay.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from plugboard_proxy import ProxyConnector
-from plugboard_testing import ConnectorConformance
+from plugbay_proxy import ProxyConnector
+from plugbay_testing import ConnectorConformance
 
 UPSTREAM_VALIDATES = pytest.mark.skip(
     reason="the upstream validates arguments and names its own tools in its messages"

@@ -13,7 +13,7 @@ import mcp_types as types
 import pytest
 from mcp import MCPError
 
-from plugboard_testing import PROTOCOL_MODES
+from plugbay_testing import PROTOCOL_MODES
 
 if TYPE_CHECKING:
     from conftest import ServeGateway

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from plugboard_proxy.fastpath import (
+from plugbay_proxy.fastpath import (
     FastPathUnsupported,
     HttpTarget,
     HttpToolCaller,
@@ -83,7 +83,7 @@ def caller(
         {"Authorization": "Bearer t0ken"},
         protocol_version=protocol,
         session_id=session,
-        client_info={"name": "plugboard-proxy", "version": "0"},
+        client_info={"name": "plugbay-proxy", "version": "0"},
         log_level="info",
         connect_timeout=5,
     )

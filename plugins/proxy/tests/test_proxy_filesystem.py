@@ -1,4 +1,4 @@
-"""``@modelcontextprotocol/server-filesystem`` (npm) beside plugboard's own filesystem connector."""
+"""``@modelcontextprotocol/server-filesystem`` (npm) beside plugbay's own filesystem connector."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import mcp_types as types
 import pytest
 from mcp import Client
 
-import plugboard_filesystem
-from plugboard.server import PlugboardServer
-from plugboard_proxy import ProxyConnector
-from plugboard_testing import PROTOCOL_MODES, build_assembly
+import plugbay_filesystem
+from plugbay.server import PlugbayServer
+from plugbay_proxy import ProxyConnector
+from plugbay_testing import PROTOCOL_MODES, build_assembly
 
 
 def text_of(result: types.CallToolResult) -> str:
@@ -37,11 +37,11 @@ async def test_vendor_and_native_filesystems_side_by_side(
             "native": {"plugin": "filesystem", "roots": [str(root)]},
         }
     }
-    assembly = build_assembly(ProxyConnector, plugboard_filesystem, config=config)
+    assembly = build_assembly(ProxyConnector, plugbay_filesystem, config=config)
     assert not assembly.problems, assembly.problems
     await assembly.start()
     try:
-        async with Client(PlugboardServer(assembly).sdk, mode=mode) as client:
+        async with Client(PlugbayServer(assembly).sdk, mode=mode) as client:
             tools = {tool.name: tool for tool in (await client.list_tools()).tools}
             assert "vendor_read_text_file" in tools
             assert "native_read_text_file" in tools

@@ -1,4 +1,4 @@
-"""What operators see: start-up with dead upstreams, ``plugboard plugins --check``, ``/readyz``."""
+"""What operators see: start-up with dead upstreams, ``plugbay plugins --check``, ``/readyz``."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ import httpx
 import mcp_types as types
 from mcp import Client
 
-import plugboard_filesystem
-from plugboard.hosting.readiness import Readiness
-from plugboard.server import PlugboardServer
-from plugboard_proxy import ProxyConnector
-from plugboard_testing import build_assembly
-from plugboard_testing.fakes import free_port
+import plugbay_filesystem
+from plugbay.hosting.readiness import Readiness
+from plugbay.server import PlugbayServer
+from plugbay_proxy import ProxyConnector
+from plugbay_testing import build_assembly
+from plugbay_testing.fakes import free_port
 
 TOML_STRING = json.dumps  # a JSON string is a valid TOML basic string
 
@@ -65,7 +65,7 @@ async def test_dead_upstreams_do_not_hold_up_the_others(
             "native": {"plugin": "filesystem", "roots": [str(root)]},
         }
     }
-    assembly = build_assembly(ProxyConnector, plugboard_filesystem, config=config)
+    assembly = build_assembly(ProxyConnector, plugbay_filesystem, config=config)
     assert not assembly.problems, assembly.problems
     # The silent upstream would hold start-up forever; start_wait lets start() return.
     await assembly.start()
@@ -89,7 +89,7 @@ async def test_dead_upstreams_do_not_hold_up_the_others(
                 assert states[name]["retry_in"] >= 0
         assert states["silent"]["upstream"] == "connecting"
 
-        async with Client(PlugboardServer(assembly).sdk) as client:
+        async with Client(PlugbayServer(assembly).sdk) as client:
             names = [tool.name for tool in (await client.list_tools()).tools]
             assert "live_peer_echo" in names
             assert "native_read_text_file" in names
@@ -119,8 +119,8 @@ async def test_dead_upstreams_do_not_hold_up_the_others(
 
 
 def gateway_environment(**variables: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PLUGBOARD_")}
-    env["PLUGBOARD_PLUGINS"] = "proxy"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PLUGBAY_")}
+    env["PLUGBAY_PLUGINS"] = "proxy"
     env.update(variables)
     return env
 
@@ -133,7 +133,7 @@ def test_plugins_check_shows_each_upstreams_state(
         proxy_table("live", stdio_peer)
         + proxy_table("missing", {"command": str(tmp_path / "no-such-server"), "start_wait": 1})
     )
-    command = [sys.executable, "-m", "plugboard.cli", "plugins", "--check", "--json"]
+    command = [sys.executable, "-m", "plugbay.cli", "plugins", "--check", "--json"]
     done = subprocess.run(
         [*command, "--config", str(config)],
         capture_output=True,
@@ -153,7 +153,7 @@ def test_plugins_check_shows_each_upstreams_state(
     assert "No such file" in instances["missing"]["state"]["reason"]
 
 
-def test_plugboard_tools_lists_what_the_upstreams_offer(
+def test_plugbay_tools_lists_what_the_upstreams_offer(
     stdio_peer: dict[str, Any], tmp_path: Path
 ) -> None:
     config = tmp_path / "gateway.toml"
@@ -161,7 +161,7 @@ def test_plugboard_tools_lists_what_the_upstreams_offer(
         proxy_table("live", stdio_peer)
         + proxy_table("missing", {"command": str(tmp_path / "no-such-server"), "start_wait": 1})
     )
-    command = [sys.executable, "-m", "plugboard.cli", "tools", "--json", "--config", str(config)]
+    command = [sys.executable, "-m", "plugbay.cli", "tools", "--json", "--config", str(config)]
     done = subprocess.run(
         command,
         capture_output=True,
@@ -201,7 +201,7 @@ async def test_gateway_over_http_reports_and_survives_an_upstream_crash(
     serve = ["serve", "--port", str(port), "--config", str(config)]
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "plugboard.cli", *serve],
+            [sys.executable, "-m", "plugbay.cli", *serve],
             env=gateway_environment(),
             cwd=tmp_path,
             stdin=subprocess.DEVNULL,

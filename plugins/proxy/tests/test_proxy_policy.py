@@ -1,7 +1,7 @@
-"""A proxy's upstream URIs are opaque to plugboard, so the host's policy decides on them in
+"""A proxy's upstream URIs are opaque to plugbay, so the host's policy decides on them in
 the generic canonical form: no spelling of a denied upstream resource gets through.
 
-A real plugboard peer over stdio behind a proxy instance, served over streamable HTTP with
+A real plugbay peer over stdio behind a proxy instance, served over streamable HTTP with
 an API key and a policy, read by a real MCP client.
 """
 
@@ -19,10 +19,10 @@ import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
-from plugboard.hosting.api_keys import hash_api_key
-from plugboard.transports import http_app
-from plugboard_proxy import ProxyConnector
-from plugboard_testing import build_assembly
+from plugbay.hosting.api_keys import hash_api_key
+from plugbay.transports import http_app
+from plugbay_proxy import ProxyConnector
+from plugbay_testing import build_assembly
 
 BASE = "http://127.0.0.1:8000"
 ALICE = "pbk_" + "c" * 43
@@ -93,7 +93,7 @@ async def test_no_spelling_of_a_denied_upstream_resource_is_read(
 
 @pytest.fixture
 def filesystem_upstream(tmp_path: Path) -> tuple[dict[str, Any], Path]:
-    """Proxy settings for plugboard's own filesystem connector served over stdio."""
+    """Proxy settings for plugbay's own filesystem connector served over stdio."""
     root = Path(os.path.realpath(tmp_path)) / "share"
     (root / "public").mkdir(parents=True)
     (root / "secret").mkdir()
@@ -103,8 +103,8 @@ def filesystem_upstream(tmp_path: Path) -> tuple[dict[str, Any], Path]:
     config.write_text(f'[connectors.docs]\nplugin = "filesystem"\nroots = ["{root}"]\n')
     settings = {
         "command": sys.executable,
-        "args": ["-m", "plugboard.cli", "serve", "--stdio", "--config", str(config)],
-        "env": {"PLUGBOARD_PLUGINS": "filesystem"},
+        "args": ["-m", "plugbay.cli", "serve", "--stdio", "--config", str(config)],
+        "env": {"PLUGBAY_PLUGINS": "filesystem"},
         "cwd": str(tmp_path),
         "paths": {"docs_read_text_file": ["path"], "docs_read_multiple_files": ["paths"]},
         "trees": {"docs_directory_tree": ["path"]},

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from plugboard_testing import PROTOCOL_MODES
+from plugbay_testing import PROTOCOL_MODES
 
 if TYPE_CHECKING:
     from conftest import ServeGateway

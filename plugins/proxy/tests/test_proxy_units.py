@@ -9,9 +9,9 @@ import httpx2
 import pytest
 from pydantic import ValidationError
 
-from plugboard_proxy import Filter, ProxySettings, UriMap, backoff_delay, exposed_names
-from plugboard_proxy.names import MAX_NAME_LENGTH
-from plugboard_proxy.upstream import describe_error
+from plugbay_proxy import Filter, ProxySettings, UriMap, backoff_delay, exposed_names
+from plugbay_proxy.names import MAX_NAME_LENGTH
+from plugbay_proxy.upstream import describe_error
 
 VALID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

@@ -30,9 +30,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from plugboard_sql import SqlConnector
-from plugboard_sql.statements import Statement
-from plugboard_testing import Harness, serve
+from plugbay_sql import SqlConnector
+from plugbay_sql.statements import Statement
+from plugbay_testing import Harness, serve
 
 T = TypeVar("T")
 
@@ -45,12 +45,12 @@ HOW_TO_START = {
     "postgresql": (
         "PostgreSQL is not reachable at 127.0.0.1:5432 (database 'test', trust auth, user "
         "postgres or root). Start one, e.g. `docker run -d -p 5432:5432 -e POSTGRES_DB=test "
-        "-e POSTGRES_HOST_AUTH_METHOD=trust postgres:16`, or set PLUGBOARD_TEST_POSTGRES_URL"
+        "-e POSTGRES_HOST_AUTH_METHOD=trust postgres:16`, or set PLUGBAY_TEST_POSTGRES_URL"
     ),
     "mariadb": (
         "MariaDB is not reachable at 127.0.0.1:3306 (user root without password, database "
         "'test'). Start one, e.g. `docker run -d -p 3306:3306 -e MARIADB_DATABASE=test "
-        "-e MARIADB_ALLOW_EMPTY_ROOT_PASSWORD=1 mariadb:11`, or set PLUGBOARD_TEST_MARIADB_URL"
+        "-e MARIADB_ALLOW_EMPTY_ROOT_PASSWORD=1 mariadb:11`, or set PLUGBAY_TEST_MARIADB_URL"
     ),
 }
 NUMBERS = 1200
@@ -274,7 +274,7 @@ def _candidates(variable: str, defaults: Sequence[str]) -> Sequence[str]:
 def postgres_server() -> str:
     """The URL of the test PostgreSQL, or a skip (failure under CI)."""
     url, problem = in_thread(
-        lambda: _reachable(_candidates("PLUGBOARD_TEST_POSTGRES_URL", POSTGRES_CANDIDATES))
+        lambda: _reachable(_candidates("PLUGBAY_TEST_POSTGRES_URL", POSTGRES_CANDIDATES))
     )
     if url is None:
         unreachable("postgresql", problem)
@@ -286,7 +286,7 @@ def postgres_server() -> str:
 def mariadb_server() -> str:
     """The URL of the test MariaDB, or a skip (failure under CI)."""
     url, problem = in_thread(
-        lambda: _reachable(_candidates("PLUGBOARD_TEST_MARIADB_URL", MARIADB_CANDIDATES))
+        lambda: _reachable(_candidates("PLUGBAY_TEST_MARIADB_URL", MARIADB_CANDIDATES))
     )
     if url is None:
         unreachable("mariadb", problem)
@@ -297,7 +297,7 @@ def mariadb_server() -> str:
 @pytest.fixture(scope="session")
 def postgresql(postgres_server: str) -> Iterator[TestDatabase]:
     """A schema of its own in the real PostgreSQL, dropped after the run."""
-    schema = f"plugboard_sql_{uuid.uuid4().hex[:10]}"
+    schema = f"plugbay_sql_{uuid.uuid4().hex[:10]}"
     in_thread(lambda: _run_all(postgres_server, _postgres_seed(schema)))
     try:
         yield TestDatabase("postgresql", postgres_server, schema)
@@ -308,7 +308,7 @@ def postgresql(postgres_server: str) -> Iterator[TestDatabase]:
 @pytest.fixture(scope="session")
 def mariadb(mariadb_server: str) -> Iterator[TestDatabase]:
     """A database of its own in the real MariaDB, dropped after the run."""
-    schema = f"plugboard_sql_{uuid.uuid4().hex[:10]}"
+    schema = f"plugbay_sql_{uuid.uuid4().hex[:10]}"
     in_thread(lambda: _run_all(mariadb_server, _mariadb_seed(schema)))
     url = make_url(mariadb_server).set(database=schema).render_as_string(hide_password=False)
     try:
@@ -393,7 +393,7 @@ def without_sql_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     patched = 0
     for name in ("connector", "checking"):
         try:
-            module = importlib.import_module(f"plugboard_sql.{name}")
+            module = importlib.import_module(f"plugbay_sql.{name}")
         except ImportError:
             continue
         if hasattr(module, "parse_statement"):
@@ -456,7 +456,7 @@ def reader_grants() -> dict[str, ReaderGrants]:
 @pytest.fixture(scope="session")
 def postgresql_reader(postgresql: TestDatabase) -> Iterator[TestDatabase]:
     """The test schema, reached through a least-privilege PostgreSQL role."""
-    role = f"plugboard_reader_{uuid.uuid4().hex[:8]}"
+    role = f"plugbay_reader_{uuid.uuid4().hex[:8]}"
     admin = postgresql.url
     database = make_url(admin).database or "test"
     in_thread(lambda: _run_all(admin, postgres_reader_grants(role, database, postgresql.schema)))
@@ -470,7 +470,7 @@ def postgresql_reader(postgresql: TestDatabase) -> Iterator[TestDatabase]:
 @pytest.fixture(scope="session")
 def mariadb_reader(mariadb: TestDatabase) -> Iterator[TestDatabase]:
     """The test database, reached through a least-privilege MariaDB user."""
-    user = f"plugboard_reader_{uuid.uuid4().hex[:8]}"
+    user = f"plugbay_reader_{uuid.uuid4().hex[:8]}"
     admin = mariadb.url
     in_thread(lambda: _run_text(admin, mariadb_reader_grants(user, "", mariadb.schema)))
     url = make_url(admin).set(username=user).render_as_string(hide_password=False)

@@ -38,8 +38,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from plugboard import ToolError
-from plugboard_testing import result_text as text_of
+from plugbay import ToolError
+from plugbay_testing import result_text as text_of
 
 if TYPE_CHECKING:
     from conftest import ReaderGrants, SqlClient, TestDatabase
@@ -112,7 +112,7 @@ _MARIADB_CORES: list[tuple[str, str]] = [
     ("LOCK TABLES {s}.sentinel READ", "lock"),
     ("HANDLER {s}.sentinel OPEN", "session"),
     ("SET SESSION tx_read_only = 0", "session"),
-    ("SET @plugboard_mark = 1", "session"),
+    ("SET @plugbay_mark = 1", "session"),
     ("SET autocommit = 1", "session"),
     ("START TRANSACTION READ WRITE", "session"),
     ("COMMIT", "session"),
@@ -156,7 +156,7 @@ _MARIADB_HIDDEN = [
     ("SELECT 1 AS x /*M!100000 INTO DUMPFILE '{file}'*/ FROM DUAL", "file", False),
     ("SELECT /*!GET_LOCK('{lock}', 0),*/ 1 AS x", "lock", False),
     ("/*!SET STATEMENT tx_read_only=0 FOR*/ SELECT {s}.sentinel_bump()", "rows", True),
-    ("SELECT @plugboard_mark := 1 AS x", "session", False),
+    ("SELECT @plugbay_mark := 1 AS x", "session", False),
 ]
 
 
@@ -215,7 +215,7 @@ _PG_CORES: list[tuple[str, str]] = [
     ("SET statement_timeout = 0", "session"),
     ("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE", "session"),
     ("PREPARE evil AS SELECT 1", "session"),
-    ("LISTEN plugboard_evil", "session"),
+    ("LISTEN plugbay_evil", "session"),
     ("DECLARE evil CURSOR WITH HOLD FOR SELECT 1", "session"),
     ("LOCK TABLE {s}.sentinel IN ACCESS EXCLUSIVE MODE", "lock"),
     ("COMMIT", "session"),
@@ -315,7 +315,7 @@ def _teardown_sql(corpus: Corpus, reader: str) -> list[str]:
 @pytest.fixture
 def corpus_dir() -> Iterator[Path]:
     """A directory the database servers may write into, with a secret they may read."""
-    directory = Path("/tmp") / f"plugboard-corpus-{uuid.uuid4().hex[:10]}"
+    directory = Path("/tmp") / f"plugbay-corpus-{uuid.uuid4().hex[:10]}"
     directory.mkdir()
     directory.chmod(0o777)
     try:
@@ -332,13 +332,13 @@ async def _corpus(
 ) -> AsyncIterator[tuple[Corpus, AsyncConnection, AsyncConnection]]:
     """A schema with a sentinel table and a reader; yields it, an admin and a victim."""
     token = uuid.uuid4().hex[:10]
-    reader = f"plugboard_corpus_{token}"
+    reader = f"plugbay_corpus_{token}"
     secret = directory / "secret.txt"
-    secret_text = f"plugboard-secret-{token}"
+    secret_text = f"plugbay-secret-{token}"
     secret.write_text(secret_text + "\n")
     secret.chmod(0o644)
     (directory / f"listed-{token}").write_text("x")
-    schema = f"plugboard_corpus_{token}"
+    schema = f"plugbay_corpus_{token}"
     admin_url = db.url
     if db.dialect == "mariadb":
         admin_url = make_url(db.url).set(database=schema).render_as_string(hide_password=False)
@@ -350,7 +350,7 @@ async def _corpus(
         file=directory / "written",
         secret=secret,
         secret_text=secret_text,
-        lock=f"plugboard-{token}",
+        lock=f"plugbay-{token}",
         key=int(token[:6], 16),
     )
     engine = create_async_engine(db.url, isolation_level="AUTOCOMMIT")
@@ -397,7 +397,7 @@ async def _database_state(corpus: Corpus, admin: AsyncConnection) -> tuple[Any, 
                 "(SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                 "WHERE a.application_name = :app)"
             ),
-            {"schema": corpus.schema, "app": f"plugboard-sql {INSTANCE}"},
+            {"schema": corpus.schema, "app": f"plugbay-sql {INSTANCE}"},
         )
     ).one()
     return tuple(row)
@@ -406,7 +406,7 @@ async def _database_state(corpus: Corpus, admin: AsyncConnection) -> tuple[Any, 
 async def _session_state(corpus: Corpus, sql: SqlClient) -> Any:
     """What the instance's next call finds in its session."""
     if corpus.dialect == "mariadb":
-        probe = "SELECT @plugboard_mark AS mark, @@session.autocommit AS autocommit"
+        probe = "SELECT @plugbay_mark AS mark, @@session.autocommit AS autocommit"
         return (await sql.connector.query(probe))["rows"]
     probe = (
         "SELECT current_setting('statement_timeout') AS timeout, "

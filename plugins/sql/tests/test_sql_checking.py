@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import anyio
 import pytest
 
-from plugboard_sql import checking
-from plugboard_sql.statements import Statement
+from plugbay_sql import checking
+from plugbay_sql.statements import Statement
 
 if TYPE_CHECKING:
     from conftest import TestDatabase

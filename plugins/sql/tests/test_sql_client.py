@@ -1,7 +1,7 @@
-"""``plugboard serve`` with the installed SQL plugin, over HTTP, through a real MCP client.
+"""``plugbay serve`` with the installed SQL plugin, over HTTP, through a real MCP client.
 
 One server process serves three instances at once (SQLite, PostgreSQL and MariaDB),
-configured in a ``plugboard.toml`` with the password from the environment. The client
+configured in a ``plugbay.toml`` with the password from the environment. The client
 speaks streamable HTTP in both protocol eras.
 """
 
@@ -21,7 +21,7 @@ import mcp_types as types
 import pytest
 from mcp import Client
 
-from plugboard_testing.fakes import free_port
+from plugbay_testing.fakes import free_port
 
 if TYPE_CHECKING:
     from conftest import TestDatabase
@@ -36,10 +36,10 @@ START_TIMEOUT = 30.0
 def server(
     tmp_path: Path, sqlite: TestDatabase, postgresql: TestDatabase, mariadb: TestDatabase
 ) -> Iterator[tuple[str, Path]]:
-    """A ``plugboard serve`` subprocess with one instance per database; its URL and log."""
-    if not metadata.entry_points(group="plugboard", name="sql"):
-        pytest.fail("plugboard-sql is not installed: pip install -e plugins/sql")
-    config = tmp_path / "plugboard.toml"
+    """A ``plugbay serve`` subprocess with one instance per database; its URL and log."""
+    if not metadata.entry_points(group="plugbay", name="sql"):
+        pytest.fail("plugbay-sql is not installed: pip install -e plugins/sql")
+    config = tmp_path / "plugbay.toml"
     config.write_text(
         f"""
 [connectors.notes]
@@ -58,8 +58,8 @@ plugin = "sql"
 url = "{mariadb.url}"
 """
     )
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PLUGBOARD_")}
-    env.update(PLUGBOARD_PLUGINS="sql", SHOP_PASSWORD=SECRET)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PLUGBAY_")}
+    env.update(PLUGBAY_PLUGINS="sql", SHOP_PASSWORD=SECRET)
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:
@@ -67,7 +67,7 @@ url = "{mariadb.url}"
             [
                 sys.executable,
                 "-m",
-                "plugboard.cli",
+                "plugbay.cli",
                 "serve",
                 "--port",
                 str(port),

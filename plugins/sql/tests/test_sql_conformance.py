@@ -1,11 +1,11 @@
-"""The plugboard conformance suite, run against the SQL connector on each database."""
+"""The plugbay conformance suite, run against the SQL connector on each database."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from plugboard_sql import SqlConnector
-from plugboard_testing import ConnectorConformance
+from plugbay_sql import SqlConnector
+from plugbay_testing import ConnectorConformance
 
 if TYPE_CHECKING:
     from conftest import TestDatabase

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy.engine import make_url
 
-from plugboard.assembly import assemble
-from plugboard.config import parse_config
-from plugboard.plugins import load_plugins
-from plugboard_sql import SqlConnector, SqlSettings
-from plugboard_testing import build_assembly, serve
+from plugbay.assembly import assemble
+from plugbay.config import parse_config
+from plugbay.plugins import load_plugins
+from plugbay_sql import SqlConnector, SqlSettings
+from plugbay_testing import build_assembly, serve
 
 if TYPE_CHECKING:
     from conftest import TestDatabase
@@ -134,7 +134,7 @@ async def test_a_wrong_password_fails_the_start_without_showing_it(
 
 
 async def test_an_unreachable_database_fails_the_start_and_names_it() -> None:
-    environ = {"PLUGBOARD_SHOP__PASSWORD": SECRET}
+    environ = {"PLUGBAY_SHOP__PASSWORD": SECRET}
     config = parse_config(
         {
             "connectors": {
@@ -163,9 +163,9 @@ async def test_an_unreachable_database_fails_the_start_and_names_it() -> None:
 
 
 def _plugin() -> object:
-    import plugboard_sql
+    import plugbay_sql
 
-    return plugboard_sql
+    return plugbay_sql
 
 
 async def test_errors_never_repeat_the_sql_parameters(db: TestDatabase) -> None:

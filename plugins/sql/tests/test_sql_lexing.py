@@ -1,6 +1,6 @@
 """The statement checks read SQL the way the database does, not the way sqlparse does.
 
-Units of :mod:`plugboard_sql.lexing` and the checks built on it; the attack corpus
+Units of :mod:`plugbay_sql.lexing` and the checks built on it; the attack corpus
 (``test_sql_attack_corpus``) shows what they add up to against real databases.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from plugboard import ToolError
-from plugboard_sql.lexing import executable_comment, leading_keyword, spellings
-from plugboard_sql.statements import check_explainable, check_read_only, parse_statement
+from plugbay import ToolError
+from plugbay_sql.lexing import executable_comment, leading_keyword, spellings
+from plugbay_sql.statements import check_explainable, check_read_only, parse_statement
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ import anyio
 import pytest
 from sqlalchemy.engine import make_url
 
-from plugboard import AssemblyError, ToolError
-from plugboard_sql import privileges, session_cleanup
-from plugboard_sql.privileges import Finding, _grant_findings, _role_grant, describe
+from plugbay import AssemblyError, ToolError
+from plugbay_sql import privileges, session_cleanup
+from plugbay_sql.privileges import Finding, _grant_findings, _role_grant, describe
 
 if TYPE_CHECKING:
     from conftest import TestDatabase
@@ -32,7 +32,7 @@ def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         record.getMessage()
         for record in caplog.records
-        if record.name == "plugboard_sql.privileges" and record.levelno == logging.WARNING
+        if record.name == "plugbay_sql.privileges" and record.levelno == logging.WARNING
     ]
 
 
@@ -220,7 +220,7 @@ async def test_a_sql_prepared_statement_gets_its_connection_discarded(
     """DEALLOCATE ALL would drop the driver's own statements: the connection goes instead."""
     async with postgresql.serve(pool_size=1) as sql:
         first = await _backend(sql, postgresql)
-        await sql.harness.call("query", sql="PREPARE plugboard_left AS SELECT 1")
+        await sql.harness.call("query", sql="PREPARE plugbay_left AS SELECT 1")
         assert await _backend(sql, postgresql) != first
         probe = "SELECT count(*) AS n FROM pg_catalog.pg_prepared_statements WHERE from_sql"
         assert (await sql.query(probe))["rows"] == [[0]]

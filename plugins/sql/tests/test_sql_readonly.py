@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from plugboard_testing import result_text as text_of
+from plugbay_testing import result_text as text_of
 
 if TYPE_CHECKING:
     from conftest import SqlClient, TestDatabase
@@ -79,7 +79,7 @@ def _attempts(db: TestDatabase, target: Path) -> list[str]:
             f"CREATE TEMPORARY TABLE evil AS SELECT * FROM {t('customers')}",
             f"VACUUM {t('customers')}",
             f"LOCK TABLE {t('orders')}",
-            "NOTIFY plugboard, 'x'",
+            "NOTIFY plugbay, 'x'",
             # a backslash ends a standard string in PostgreSQL, not in sqlparse's view
             f"SELECT 'a\\'; DELETE FROM {t('orders')}; --'",
         ]
@@ -92,7 +92,7 @@ def _attempts(db: TestDatabase, target: Path) -> list[str]:
             f"SELECT 1 INTO DUMPFILE '{target}'",
             f"LOAD DATA INFILE '/etc/hostname' INTO TABLE {t('audit')}",
             "SELECT LOAD_FILE('/etc/hostname')",
-            "SELECT GET_LOCK('plugboard', 1)",
+            "SELECT GET_LOCK('plugbay', 1)",
             "SET SESSION TRANSACTION READ WRITE",
             "SET SESSION tx_read_only = 0",
             "START TRANSACTION READ WRITE",
@@ -133,7 +133,7 @@ async def test_write_attempts_through_query_all_fail(db: TestDatabase, tmp_path:
         await sql.error("explain", sql=f"DELETE FROM {db.table('orders')}; SELECT 1")
         # execute is refused outright without allow_writes
         message = await sql.error("execute", sql=f"DELETE FROM {db.table('orders')}")
-        assert "PLUGBOARD_DB__ALLOW_WRITES" in message
+        assert "PLUGBAY_DB__ALLOW_WRITES" in message
         # and the instance still answers
         assert (await sql.query(f"SELECT count(*) AS n FROM {db.table('orders')}"))["rows"] == [[3]]
     assert await db.snapshot() == before

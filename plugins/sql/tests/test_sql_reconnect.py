@@ -25,7 +25,7 @@ async def _server_ids(db: TestDatabase) -> list[Any]:
     """The server-side ids of the connections the instance holds open (not the admin's)."""
     if db.dialect == "postgresql":
         rows = await db.admin(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = 'plugboard-sql db' "
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'plugbay-sql db' "
             "AND pid <> pg_backend_pid()"
         )
     else:

@@ -10,9 +10,9 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
-from plugboard_sql import SqlConnector, SqlSettings
-from plugboard_sql.dialects import SqliteRules
-from plugboard_testing import build_assembly
+from plugbay_sql import SqlConnector, SqlSettings
+from plugbay_sql.dialects import SqliteRules
+from plugbay_testing import build_assembly
 
 if TYPE_CHECKING:
     from conftest import TestDatabase
@@ -64,9 +64,9 @@ async def test_settings_come_from_the_environment() -> None:
         settings={"url": "sqlite:///:memory:"},
         instance="notes",
         environ={
-            "PLUGBOARD_NOTES__SCHEMAS": "main, other",
-            "PLUGBOARD_NOTES__ROW_LIMIT": "25",
-            "PLUGBOARD_NOTES__PASSWORD": "s3cret",
+            "PLUGBAY_NOTES__SCHEMAS": "main, other",
+            "PLUGBAY_NOTES__ROW_LIMIT": "25",
+            "PLUGBAY_NOTES__PASSWORD": "s3cret",
         },
     )
     state = assembly.instances["notes"]
@@ -85,7 +85,7 @@ def test_a_missing_url_is_reported_with_what_to_set() -> None:
     assembly = build_assembly(SqlConnector, config={"connectors": {"shop": {"plugin": "sql"}}})
     state = assembly.instances["shop"]
     assert state.status == "not configured"
-    assert any("PLUGBOARD_SHOP__URL" in problem for problem in state.problems)
+    assert any("PLUGBAY_SHOP__URL" in problem for problem in state.problems)
 
 
 def test_sqlite_files_of_read_only_instances_open_read_only() -> None:
@@ -122,7 +122,7 @@ async def test_sqlite_read_only_instances_cannot_write_even_by_pragma(
 
 
 async def test_postgresql_reads_as_the_read_only_role(postgresql: TestDatabase) -> None:
-    role = f"plugboard_reader_{uuid.uuid4().hex[:8]}"
+    role = f"plugbay_reader_{uuid.uuid4().hex[:8]}"
     schema = f'"{postgresql.schema}"'
     await postgresql.admin(f"CREATE ROLE {role} NOLOGIN")
     try:

@@ -9,8 +9,8 @@ import anyio
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from plugboard_sql import SqlConnector, database, dialects
-from plugboard_testing import serve
+from plugbay_sql import SqlConnector, database, dialects
+from plugbay_testing import serve
 
 if TYPE_CHECKING:
     from conftest import TestDatabase

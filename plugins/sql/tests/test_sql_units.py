@@ -8,17 +8,17 @@ import uuid
 
 import pytest
 
-from plugboard import ToolError
-from plugboard_sql.dialects import SqliteRules
-from plugboard_sql.errors import ErrorReporter
-from plugboard_sql.settings import SqlSettings
-from plugboard_sql.statements import (
+from plugbay import ToolError
+from plugbay_sql.dialects import SqliteRules
+from plugbay_sql.errors import ErrorReporter
+from plugbay_sql.settings import SqlSettings
+from plugbay_sql.statements import (
     check_explainable,
     check_outside_effects,
     check_read_only,
     parse_statement,
 )
-from plugboard_sql.values import CellWriter, column_type
+from plugbay_sql.values import CellWriter, column_type
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,7 @@ async def test_execute_refuses_session_control_and_outside_effects(db: TestDatab
     audit = db.table("audit")
     outside = {
         "postgresql": f"INSERT INTO {audit} (note) SELECT pg_read_file('/etc/hostname')",
-        "mariadb": f"SELECT * FROM {db.table('orders')} INTO OUTFILE '/tmp/plugboard-out'",
+        "mariadb": f"SELECT * FROM {db.table('orders')} INTO OUTFILE '/tmp/plugbay-out'",
         "sqlite": f"INSERT INTO {audit} (note) SELECT load_extension('x')",
     }[db.dialect]
     async with db.serve(allow_writes=True) as sql:
@@ -135,14 +135,14 @@ async def test_session_changes_made_by_a_write_do_not_carry_over(
     async with postgresql.serve(allow_writes=True, pool_size=1) as sql:
         await sql.ok("execute", sql=tainted)
         name = await sql.query("SELECT current_setting('application_name') AS name")
-        assert name["rows"] == [["plugboard-sql db"]]
+        assert name["rows"] == [["plugbay-sql db"]]
         assert sql.checked_out() == 0
 
 
 async def test_an_in_memory_database_keeps_its_writes() -> None:
     """SQLite's ``:memory:`` lives in its one connection, which writes do not close."""
-    from plugboard_sql import SqlConnector
-    from plugboard_testing import serve
+    from plugbay_sql import SqlConnector
+    from plugbay_testing import serve
 
     settings = {"url": "sqlite://", "allow_writes": True}
     async with serve(SqlConnector, settings=settings) as harness:

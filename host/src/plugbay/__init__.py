@@ -1,0 +1,55 @@
+"""plugbay: one MCP server assembled from pip-installable connector plugins.
+
+Plugin authors need only what this package exports::
+
+    from plugbay import Connector, Settings, hookimpl, tool, resource, prompt
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("plugbay")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+    __version__ = "0.0.0"
+
+from plugbay.auth import AuthBackend, AuthenticationFailed, HttpRequestInfo, Principal
+from plugbay.components import prompt, resource, tool
+from plugbay.config import setting_variable
+from plugbay.connector import Connector, NoSettings, Settings
+from plugbay.content import Audio, File, Image, Message
+from plugbay.context import Context
+from plugbay.dynamic import Components, DynamicPrompt, DynamicResource, DynamicTool
+from plugbay.errors import AssemblyError, ConfigError, ToolError
+from plugbay.hookspecs import hookimpl
+from plugbay.middleware import Call, CallNext, Middleware
+
+__all__ = [
+    "AssemblyError",
+    "Audio",
+    "AuthBackend",
+    "AuthenticationFailed",
+    "Call",
+    "CallNext",
+    "Components",
+    "ConfigError",
+    "Connector",
+    "Context",
+    "DynamicPrompt",
+    "DynamicResource",
+    "DynamicTool",
+    "File",
+    "HttpRequestInfo",
+    "Image",
+    "Message",
+    "Middleware",
+    "NoSettings",
+    "Principal",
+    "Settings",
+    "ToolError",
+    "__version__",
+    "hookimpl",
+    "prompt",
+    "resource",
+    "setting_variable",
+    "tool",
+]

@@ -1,0 +1,72 @@
+"""The per-call context a tool can ask for by adding a parameter typed :class:`Context`."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp_types import LoggingLevel
+
+from plugbay.auth import LOCAL_PRINCIPAL, Principal
+
+
+class Context:
+    """What a running tool, resource or prompt may know and do about its call.
+
+    Declare a parameter typed ``Context`` to receive it; it is not part of the input
+    schema. Outside a live MCP request (``plugbay call``, direct tests) progress and
+    log messages are dropped quietly, so tools need no special casing.
+    """
+
+    __slots__ = ("_request", "principal")
+
+    def __init__(self, request: Any = None, principal: Principal = LOCAL_PRINCIPAL) -> None:
+        self._request = request
+        self.principal = principal
+        """The authenticated caller (``local`` on stdio)."""
+
+    @property
+    def request_id(self) -> str | int | None:
+        """The JSON-RPC id of the request being served, if there is one."""
+        return getattr(self._request, "request_id", None)
+
+    async def report_progress(
+        self, progress: float, total: float | None = None, message: str | None = None
+    ) -> None:
+        """Tell the client how far the call has come.
+
+        Sent only when the client asked for progress (a ``progressToken`` on the
+        request); otherwise a no-op.
+        """
+        request = self._request
+        if request is None:
+            return
+        # The session knows the caller's progress token however the request arrived:
+        # on 2026-07-28+ (and in-process) it is not in ``request.meta`` at all.
+        await request.session.report_progress(progress, total, message)
+
+    async def log(self, level: LoggingLevel, data: Any, logger: str | None = None) -> None:
+        """Send the client a log message (``notifications/message``) about this call.
+
+        It travels with the call's response. Handshake-era clients receive every
+        message; 2026-07-28 clients only those at or above the level their request
+        opted in to (and none without an opt-in). Outside a request it is a no-op.
+
+        Args:
+            level: ``debug``, ``info``, ``notice``, ``warning``, ``error``,
+                ``critical``, ``alert`` or ``emergency``.
+            data: Any JSON-able value; usually a string.
+            logger: The name of the part that logs.
+        """
+        request = self._request
+        if request is None:
+            return
+        # MCP deprecates logging in 2026-07-28 but still delivers it, as above; the
+        # warning is raised when the coroutine is made, so only that is wrapped.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            sending = request.session.send_log_message(
+                level, data, logger=logger, related_request_id=request.request_id
+            )
+        await sending

@@ -1,0 +1,80 @@
+"""The settings of one filesystem connector instance."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from plugbay import Settings
+
+DEFAULT_MAX_READ_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_ENTRIES = 10_000
+
+
+class FilesystemSettings(Settings):
+    """Where the connector may go and what it may do there."""
+
+    roots: list[str] = Field(
+        default_factory=lambda: ["."],
+        min_length=1,
+        description=(
+            "The directories the instance may access. Relative entries start from the "
+            "server's working directory and ~ is the operator's home; each must exist when "
+            "the server starts. Relative paths that callers send start from the first root."
+        ),
+    )
+    allow_writes: bool = Field(
+        default=False,
+        description=(
+            "Enable write_file, edit_file, create_directory and move_file; without it "
+            "they refuse every call."
+        ),
+    )
+    refuse_hard_links: bool = Field(
+        default=False,
+        description=(
+            "Refuse to read or describe a regular file that has more than one hard link. "
+            "A hard link inside a root to a file elsewhere is otherwise served like any "
+            "other file, since nothing tells it apart from the original."
+        ),
+    )
+    max_read_bytes: int = Field(
+        default=DEFAULT_MAX_READ_BYTES,
+        ge=1,
+        description=(
+            "The most bytes one read returns: per file, and in total for read_multiple_files."
+        ),
+    )
+    max_entries: int = Field(
+        default=DEFAULT_MAX_ENTRIES,
+        ge=1,
+        description=(
+            "The most entries one listing, tree or search returns; longer results are cut "
+            "off and say so."
+        ),
+    )
+
+    @field_validator("roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: Any) -> Any:
+        # Environment variables arrive as one string: accept a JSON list or a
+        # PATH-style list (``/srv/a:/srv/b``), so PLUGBAY_<INSTANCE>__ROOTS works.
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part for part in text.split(os.pathsep) if part]
+
+    @field_validator("roots")
+    @classmethod
+    def _check_roots(cls, value: list[str]) -> list[str]:
+        for root in value:
+            if not root.strip():
+                raise ValueError("a root may not be empty")
+            if "\x00" in root:
+                raise ValueError("a root may not contain a NUL character")
+        return value

@@ -1,0 +1,248 @@
+"""Forwarding calls to an upstream: tools, resources, prompts and completions.
+
+A call goes out on the lean HTTP path (:mod:`plugbay_proxy.fastpath`) when the
+connection has one and the tool does not need the SDK, otherwise through the MCP
+SDK's session. Either way the caller's progress and log messages come back to it,
+and a connection that fails mid-call is reported as lost, so the supervisor
+reconnects while the caller gets a message that names the upstream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, cast
+
+import anyio
+import mcp_types as types
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+from pydantic import TypeAdapter, ValidationError
+
+from plugbay import Context, ToolError
+from plugbay.redaction import redact_text
+from plugbay_proxy.errors import UpstreamUnavailable, describe_error
+from plugbay_proxy.fastpath import FastPathUnsupported, HttpToolCaller, UpstreamGone
+from plugbay_proxy.mirror import ComponentMirror
+from plugbay_proxy.state import CLOSE_TIMEOUT
+
+# The logger the upstream has always used, so that operators' logging settings still apply.
+logger = logging.getLogger("plugbay_proxy.upstream")
+
+_CALL_RESULT: TypeAdapter[types.CallToolResult | types.InputRequiredResult] = TypeAdapter(
+    types.CallToolResult | types.InputRequiredResult
+)
+_PYTHON_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "notice": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "alert": logging.CRITICAL,
+    "emergency": logging.CRITICAL,
+}
+
+
+class RequestForwarding(ComponentMirror):
+    """Sends callers' requests upstream and brings back their results, progress and logs."""
+
+    # -- log messages from the upstream --------------------------------------------
+
+    async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
+        await self._deliver_log(params, list(self._in_flight))
+
+    async def _deliver_log(
+        self, params: types.LoggingMessageNotificationParams, callers: list[Context]
+    ) -> None:
+        """Write an upstream log message to plugbay's log, and pass it on to ``callers``."""
+        self._log.log(
+            _PYTHON_LEVELS.get(params.level, logging.INFO),
+            "%s%s",
+            f"[{params.logger}] " if params.logger else "",
+            params.data,
+        )
+        if not self.settings.forward_logs:
+            return
+        for context in callers:
+            try:
+                await context.log(params.level, params.data, logger=params.logger or self.name)
+            except Exception:
+                logger.debug("could not forward a log message of %s", self.name, exc_info=True)
+
+    # -- requests ------------------------------------------------------------------
+
+    def _ready_client(self) -> Client:
+        client = self._client
+        if client is None or self.phase != "ready":
+            raise UpstreamUnavailable(self.unavailable())
+        return client
+
+    async def _request(self, request: Any, result_type: Any, context: Context | None) -> Any:
+        """Send one request upstream, translating connection failures."""
+        client = self._ready_client()
+        progress = context.report_progress if context is not None else None
+        if context is not None:
+            self._in_flight.add(context)
+        try:
+            return await client.session.send_request(
+                request, result_type, progress_callback=progress
+            )
+        except MCPError as error:
+            if error.error.code == types.CONNECTION_CLOSED:
+                self._connection_lost("the connection closed")
+                raise UpstreamUnavailable(
+                    f"upstream {self.name!r} ({self.settings.target}) closed the connection "
+                    "during the request; plugbay is reconnecting, try again shortly"
+                ) from None
+            raise
+        except ValidationError:
+            raise UpstreamUnavailable(
+                f"upstream {self.name!r} answered with a result that is not valid MCP"
+            ) from None
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as error:
+            self._connection_lost(describe_error(error))
+            raise UpstreamUnavailable(
+                f"upstream {self.name!r} ({self.settings.target}) could not be reached: "
+                f"{describe_error(error)}; plugbay is reconnecting"
+            ) from None
+        finally:
+            if context is not None:
+                self._in_flight.discard(context)
+
+    async def call_tool(
+        self, name: str, arguments: Mapping[str, Any], context: Context
+    ) -> types.CallToolResult:
+        """Call an upstream tool; its progress and log messages go to ``context``.
+
+        Raises:
+            UpstreamUnavailable: The upstream is down or went away during the call.
+            MCPError: The upstream answered with a JSON-RPC error.
+        """
+        fast = self._fast
+        if fast is not None and self.phase == "ready" and name not in self._sdk_tools:
+            try:
+                return await self._fast_call(fast, name, arguments, context)
+            except FastPathUnsupported as error:
+                logger.warning(
+                    "upstream %s: %s; its tool calls go through the MCP SDK from now on",
+                    self.name,
+                    error,
+                )
+                self._fast = None
+        request = types.CallToolRequest(
+            params=types.CallToolRequestParams(name=name, arguments=dict(arguments))
+        )
+        result = await self._request(request, _CALL_RESULT, context)
+        return self._tool_result(result)
+
+    def _tool_result(self, result: Any) -> types.CallToolResult:
+        if isinstance(result, types.InputRequiredResult):
+            raise ToolError(
+                f"upstream {self.name!r} asked for input from the user (elicitation or "
+                "sampling) during the call, which plugbay does not relay"
+            )
+        return cast(types.CallToolResult, result)
+
+    async def _fast_call(
+        self,
+        fast: HttpToolCaller,
+        name: str,
+        arguments: Mapping[str, Any],
+        context: Context,
+    ) -> types.CallToolResult:
+        request_id = fast.request_id()
+
+        async def on_notification(method: str, params: Mapping[str, Any]) -> None:
+            # What the upstream sends on this call's own stream belongs to this call.
+            if method == "notifications/progress":
+                if params.get("progressToken") == request_id:
+                    await context.report_progress(
+                        params.get("progress", 0), params.get("total"), params.get("message")
+                    )
+            elif method == "notifications/message":
+                try:
+                    log = types.LoggingMessageNotificationParams.model_validate(params)
+                except ValidationError:
+                    return
+                await self._deliver_log(log, [context])
+            elif method.endswith("/list_changed"):
+                self._request_relisting()
+
+        try:
+            raw = await fast.call_tool(request_id, name, arguments, on_notification)
+        except UpstreamGone as error:
+            reason = redact_text(str(error))
+            self._connection_lost(reason)
+            raise UpstreamUnavailable(
+                f"upstream {self.name!r} ({self.settings.target}) could not be reached: "
+                f"{reason}; plugbay is reconnecting"
+            ) from None
+        except anyio.get_cancelled_exc_class():
+            if not fast.modern:
+                await self._cancel_upstream(request_id)
+            raise
+        try:
+            result = _CALL_RESULT.validate_python(raw, by_name=False)
+        except ValidationError:
+            raise UpstreamUnavailable(
+                f"upstream {self.name!r} answered with a result that is not valid MCP"
+            ) from None
+        return self._tool_result(result)
+
+    async def _cancel_upstream(self, request_id: str) -> None:
+        """Tell a handshake-era upstream that a fast-path call was abandoned."""
+        client = self._client
+        if client is None:
+            return
+        notification = types.CancelledNotification(
+            params=types.CancelledNotificationParams(
+                request_id=request_id, reason="the caller cancelled"
+            )
+        )
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_TIMEOUT):
+            try:
+                await client.session.send_notification(notification)
+            except Exception:
+                logger.debug("could not send a cancellation to %s", self.name, exc_info=True)
+
+    async def read_resource(self, uri: str, context: Context) -> types.ReadResourceResult:
+        """Read an upstream resource."""
+        request = types.ReadResourceRequest(params=types.ReadResourceRequestParams(uri=uri))
+        result: types.ReadResourceResult = await self._request(
+            request, types.ReadResourceResult, context
+        )
+        return result
+
+    async def get_prompt(
+        self, name: str, arguments: Mapping[str, str], context: Context
+    ) -> types.GetPromptResult:
+        """Render an upstream prompt."""
+        request = types.GetPromptRequest(
+            params=types.GetPromptRequestParams(name=name, arguments=dict(arguments) or None)
+        )
+        result: types.GetPromptResult = await self._request(request, types.GetPromptResult, context)
+        return result
+
+    async def complete(
+        self,
+        ref: types.PromptReference | types.ResourceTemplateReference,
+        argument: str,
+        value: str,
+        other_arguments: Mapping[str, str],
+    ) -> list[str]:
+        """Ask the upstream to complete an argument; nothing when it cannot."""
+        if not self.listing.completions or self.unavailable():
+            return []
+        request = types.CompleteRequest(
+            params=types.CompleteRequestParams(
+                ref=ref,
+                argument=types.CompletionArgument(name=argument, value=value),
+                context=types.CompletionContext(arguments=dict(other_arguments))
+                if other_arguments
+                else None,
+            )
+        )
+        with anyio.fail_after(self.settings.connect_timeout):
+            result: types.CompleteResult = await self._request(request, types.CompleteResult, None)
+        return list(result.completion.values)
