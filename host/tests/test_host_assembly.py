@@ -247,10 +247,11 @@ def test_bad_connector_registrations_fail_their_plugin(build, bundle) -> None:
     class OtherNotes(Connector):
         name = "notes"
 
+    # pluggy calls the plugin registered last first: "first" claims the name.
     assembly = build(
         {
-            "first": _plugin(bundle, NotesConnector),
             "second": bundle(connectors=[OtherNotes, Nameless, object]),
+            "first": _plugin(bundle, NotesConnector),
         }
     )
     errors = assembly.registry.plugins["second"].errors
@@ -418,8 +419,9 @@ def test_tool_collisions_between_plugins_name_both(build, bundle) -> None:
     def dup2() -> str:
         return "second"
 
+    # pluggy calls the plugin registered last first: "alpha" claims the name.
     assembly = build(
-        {"alpha": bundle(tools=[dup]), "beta": bundle(tools=[(dup2, {"name": "dup"})])}
+        {"beta": bundle(tools=[(dup2, {"name": "dup"})]), "alpha": bundle(tools=[dup])}
     )
     assert assembly.catalog.tools["dup"].owner.plugin == "alpha"
     (error,) = assembly.registry.plugins["beta"].errors
@@ -467,10 +469,11 @@ def test_prompt_resource_and_template_collisions(build, bundle) -> None:
     def by_name(name: str) -> str:
         return name
 
+    # pluggy calls the plugin registered last first: "one" claims the names.
     assembly = build(
         {
-            "one": bundle(prompts=[greet], resources=[fixed, by_name]),
             "two": bundle(prompts=[greet], resources=[fixed, by_name]),
+            "one": bundle(prompts=[greet], resources=[fixed, by_name]),
         }
     )
     errors = assembly.registry.plugins["two"].errors

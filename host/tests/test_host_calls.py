@@ -245,7 +245,7 @@ async def test_sync_tool_timeout_does_not_wait_for_the_thread(build, bundle) -> 
     assert "stuck did not finish within 0.1 seconds" in _text(result)
 
 
-async def test_middleware_runs_in_registration_order(build, bundle) -> None:
+async def test_middleware_runs_in_pluggy_order_first_outermost(build, bundle) -> None:
     events: list[str] = []
 
     def layer(label: str) -> Any:
@@ -267,10 +267,12 @@ async def test_middleware_runs_in_registration_order(build, bundle) -> None:
             "second": bundle(middleware=[layer("c")]),
         }
     )
+    # The built-in layers are tryfirst, so outermost; then the plugin registered last
+    # ("second") before the earlier one, each plugin's own layers in its order.
     builtin_timeout = assembly.middleware[0]
     assert builtin_timeout.__name__ == "enforce_timeout"
     assert _text(await _call(assembly, "record", {})) == "ok"
-    assert events == ["a in", "b in", "c in", "tool", "c out", "b out", "a out"]
+    assert events == ["c in", "a in", "b in", "tool", "b out", "a out", "c out"]
 
 
 async def test_middleware_sees_the_call_and_may_change_arguments(

@@ -27,6 +27,7 @@ from plugbay.config import Config, InstanceConfig, setting_variable, validation_
 from plugbay.connector import Connector
 from plugbay.dynamic import Components, build_dynamic, merge_leniently, without
 from plugbay.errors import AssemblyError
+from plugbay.fail_closed import security_registrations
 from plugbay.middleware import Middleware, Visibility, visibility_filters
 from plugbay.plugins import PluginRegistry
 from plugbay.threads import WorkerThreads
@@ -390,10 +391,8 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
     assembled. ``Assembly.problems`` lists them all.
     """
     problems: list[str] = []
-    middleware: list[Middleware] = [
-        item.item for item in registry.collect("register_middleware", config=config)
-    ]
-    auth_backends = [item.item for item in registry.collect("register_auth", config=config)]
+    middleware: list[Middleware] = security_registrations(registry, "register_middleware", config)
+    auth_backends = security_registrations(registry, "register_auth", config)
     connectors = _collect_connectors(registry, config)
 
     catalog = Catalog()

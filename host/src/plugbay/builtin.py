@@ -56,13 +56,15 @@ async def enforce_timeout(call: Call, call_next: CallNext) -> Any:
     raise ToolError(f"{cut}; try a smaller request or raise the timeout")
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def register_middleware(register: Callable[[Middleware], None], config: Config) -> None:
     """Telemetry, the hosting middleware (see :func:`hosting_middleware`), per-call timeouts.
 
-    Telemetry (when ``[telemetry]`` is on) comes first, outermost, so that it sees every
-    outcome; the timeout is the tool's own, else the connector instance's
-    ``call_timeout``, else ``[server] call_timeout``.
+    ``tryfirst``, so these wrap other plugins' middleware: a plugin's layer runs only
+    for calls the policy and limits admitted, and inside the timeout. Telemetry (when
+    ``[telemetry]`` is on) comes first, outermost, so that it sees every outcome; the
+    timeout is the tool's own, else the connector instance's ``call_timeout``, else
+    ``[server] call_timeout``.
     """
     if config.telemetry.enabled:
         from plugbay.telemetry.middleware import CallTelemetry
@@ -108,9 +110,12 @@ def hosting_middleware(config: Config) -> list[Middleware]:
     return layers
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def register_auth(register: Callable[[AuthBackend], None], config: Config) -> None:
-    """The ``[auth]`` backends: JWT bearer tokens, API keys, token introspection."""
+    """The ``[auth]`` backends: JWT bearer tokens, API keys, token introspection.
+
+    ``tryfirst``, so they are asked before other plugins' backends.
+    """
     from plugbay.hosting.authentication import auth_backends
 
     for backend in auth_backends(config.auth):

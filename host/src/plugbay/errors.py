@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Literal
 
 logger = logging.getLogger("plugbay")
 
@@ -17,6 +18,28 @@ class ToolError(Exception):
     prompts). Any other exception is logged and reported to the caller without its
     traceback.
     """
+
+
+Outcome = Literal["denied", "rate_limited", "busy"]
+"""Why a call was refused: not allowed, over a rate limit, or no capacity left."""
+
+
+class CallRefused(ToolError):
+    """A call the server refused before running it; raise it from middleware.
+
+    The caller sees the message, as with any :class:`ToolError`; the audit log
+    records ``outcome`` instead of a plain ``error``.
+
+    Args:
+        message: What happened and what to do about it; names no secret.
+        outcome: Why the call was refused.
+        retry_after: Seconds after which the same call may succeed, when known.
+    """
+
+    def __init__(self, message: str, *, outcome: Outcome, retry_after: float | None = None):
+        super().__init__(message)
+        self.outcome: Outcome = outcome
+        self.retry_after = retry_after
 
 
 class AssemblyError(Exception):

@@ -8,7 +8,13 @@ pluggy hook, an implementation lists only the arguments it uses.
 
 Hooks run once, when the server is assembled, never while a request is being served.
 The host calls each plugin's implementation on its own, so a plugin whose hook raises
-is reported and the others still load.
+is reported and the others still load; except for the security hooks,
+``register_auth`` and ``register_middleware``: when one of them fails the server
+refuses to start, naming the plugin and why (fail closed, :mod:`plugbay.fail_closed`).
+
+Implementations are called in pluggy's order: ``@hookimpl(tryfirst=True)`` ones
+first, ``trylast`` ones last, and otherwise the plugin registered last first. What
+they register keeps that order; for middleware, first means outermost.
 
 Example::
 
@@ -111,9 +117,16 @@ def register_auth(register: Callable[[AuthBackend], None], config: Config) -> No
     """Register authentication backends for the HTTP transports.
 
     Called once at assembly. When at least one backend is registered, every HTTP
-    request must be accepted by one of them: backends are asked in registration
-    order and the first that returns a :class:`plugbay.Principal` wins. A request
-    no backend accepts gets ``401``. stdio is local trust and never asks them.
+    request must be accepted by one of them: backends are asked in pluggy's call
+    order (the built-in ``[auth]`` backends are ``tryfirst``) and, within a plugin,
+    in the order it registers them; the first that returns a
+    :class:`plugbay.Principal` wins. A request no backend accepts gets ``401``.
+    stdio is local trust and never asks them.
+
+    This is a security hook: if it raises, or registers something without an
+    ``authenticate`` method, the server refuses to start (stdio too) rather than
+    serve without the backend. So does an ``[auth]`` table for which no backend
+    was registered.
 
     Args:
         register: Call it with each :class:`plugbay.AuthBackend` instance.
@@ -129,8 +142,20 @@ def register_middleware(register: Callable[[Middleware], None], config: Config) 
     Called once at assembly; the chain is composed then, so a call pays only for
     the middleware that is registered. A middleware is ``async (call, call_next)``:
     it receives a :class:`plugbay.Call` and returns what ``await call_next(call)``
-    returns, or raises :class:`plugbay.ToolError` to refuse the call. Middleware
-    registered first runs outermost.
+    returns, or raises :class:`plugbay.CallRefused` (a :class:`plugbay.ToolError`
+    with an ``outcome``) to refuse the call.
+
+    Order is pluggy's call order, and first is outermost: an implementation marked
+    ``@hookimpl(tryfirst=True)`` wraps the others, one marked ``trylast`` sits
+    innermost, next to the component; within one implementation, what is registered
+    first is outermost. The built-in layers (telemetry, audit, policy, limits,
+    timeout) are ``tryfirst``, so a plain plugin middleware runs inside them, on
+    admitted calls only; a plugin that must see calls before the policy does marks
+    itself ``tryfirst`` (and, registered after the built-ins, it is then outermost).
+
+    This is a security hook: middleware is where calls are refused, and a hook that
+    fails cannot say whether it would have refused any, so if it raises, or registers
+    something that is not callable, the server refuses to start (stdio too).
 
     Args:
         register: Call it with each middleware callable.

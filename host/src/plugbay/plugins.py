@@ -21,7 +21,16 @@ ENTRY_POINT_GROUP = "plugbay"
 SELECT_ENV = "PLUGBAY_PLUGINS"
 """Comma-separated plugin names: load only these (built-ins always load)."""
 BLOCK_ENV = "PLUGBAY_BLOCK_PLUGINS"
-"""Comma-separated plugin names: never load these."""
+"""Comma-separated plugin names: never load these, built-ins included (``builtin``)."""
+BUILTIN = "builtin"
+"""The name the host's own plugin (:mod:`plugbay.builtin`) is registered and blocked under."""
+SECURITY_HOOKS = frozenset({"register_auth", "register_middleware"})
+"""Hooks whose failure stops the server instead of being skipped (fail closed).
+
+Authentication backends decide who gets in; middleware is where calls are admitted or
+refused, and a hook that raised cannot say whether it was about to register an
+admitting layer or an observing one, so both count.
+"""
 
 PluginStatus = Literal["loaded", "failed", "blocked", "builtin"]
 
@@ -78,6 +87,9 @@ class PluginRegistry:
         self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.manager.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
+        self.security_failures: list[str] = []
+        """Failures of security hooks (:data:`SECURITY_HOOKS`), each naming the plugin:
+        a server with any of them refuses to serve (:mod:`plugbay.fail_closed`)."""
 
     def register(
         self,
@@ -107,9 +119,23 @@ class PluginRegistry:
             info.status = "failed"
             info.errors.append(_describe_error(error))
             logger.warning("plugin %s not loaded: %s", name, info.errors[-1])
+            if hooks := self._security_hooks_of(plugin):
+                self.security_failures.append(
+                    f"plugin {name!r} implements {', '.join(hooks)} but could not be "
+                    f"registered: {info.errors[-1]}"
+                )
             return False
         info.hooks = sorted(impl.name for impl in self.manager.get_hookcallers(plugin) or [])
         return True
+
+    def _security_hooks_of(self, plugin: object) -> list[str]:
+        """The security hooks ``plugin`` marks an implementation of (registered or not)."""
+        found = set()
+        for attribute in dir(plugin):
+            options = self.manager.parse_hookimpl_opts(plugin, attribute)
+            if options is not None:
+                found.add(options.get("specname") or attribute)
+        return sorted(found & SECURITY_HOOKS)
 
     def unregister(self, name: str) -> None:
         """Remove a plugin by name (tests register plugins in-process and remove them after)."""
@@ -118,11 +144,21 @@ class PluginRegistry:
             self.manager.unregister(plugin)
         self.plugins.pop(name, None)
 
-    def load_builtins(self) -> None:
-        """Register the host's own behaviour, which uses the same hooks as any plugin."""
+    def load_builtins(self, environ: Mapping[str, str] | None = None) -> None:
+        """Register the host's own behaviour, which uses the same hooks as any plugin.
+
+        ``PLUGBAY_BLOCK_PLUGINS=builtin`` leaves it out, as pytest's ``-p no:NAME`` does;
+        ``PLUGBAY_PLUGINS`` never does.
+        """
+        environ = os.environ if environ is None else environ
+        if BUILTIN in _names(environ.get(BLOCK_ENV)):
+            self.plugins[BUILTIN] = PluginInfo(
+                name=BUILTIN, status="blocked", module="plugbay.builtin"
+            )
+            return
         from plugbay import builtin
 
-        self.register(builtin, "builtin", status="builtin")
+        self.register(builtin, BUILTIN, status="builtin")
 
     def load_entry_points(self, environ: Mapping[str, str] | None = None) -> None:
         """Load every installed plugin, honouring the select and block variables."""
@@ -166,12 +202,19 @@ class PluginRegistry:
     def collect(self, hook_name: str, **context: Any) -> Iterator[Registration]:
         """Call one registration hook on each plugin in turn and yield what they register.
 
+        Implementations are called in pluggy's call order: ``tryfirst`` ones first, then
+        the most recently registered plugin before earlier ones, ``trylast`` ones last.
+        For middleware, first means outermost.
+
         A plugin whose hook raises is marked failed and contributes nothing from that
-        hook; the other plugins are not affected. ``context`` holds the hook's other
-        arguments (``config``); each implementation gets those it asks for.
+        hook; the other plugins are not affected, but a failure in one of the
+        :data:`SECURITY_HOOKS` is also recorded in :attr:`security_failures`.
+        ``context`` holds the hook's other arguments (``config``); each implementation
+        gets those it asks for.
         """
         hook = getattr(self.manager.hook, hook_name)
-        for implementation in hook.get_hookimpls():
+        # get_hookimpls() lists them in the reverse of the order pluggy calls them in.
+        for implementation in reversed(hook.get_hookimpls()):
             plugin = implementation.plugin_name
             collected: list[Registration] = []
 
@@ -190,17 +233,32 @@ class PluginRegistry:
             try:
                 implementation.function(**arguments)
             except Exception as error:
-                self.fail(plugin, f"{hook_name}: {_describe_error(error)}")
+                self.fail(
+                    plugin,
+                    f"{hook_name}: {_describe_error(error)}",
+                    security=hook_name in SECURITY_HOOKS,
+                )
                 continue
             yield from collected
 
-    def fail(self, plugin: str, message: str) -> None:
-        """Record that ``plugin`` failed at assembly; it keeps running what it already added."""
+    def fail(self, plugin: str, message: str, *, security: bool = False) -> None:
+        """Record that ``plugin`` failed at assembly; it keeps running what it already added.
+
+        Args:
+            plugin: The plugin's name.
+            message: What failed and why.
+            security: Whether the failure is in a security hook, which makes the server
+                refuse to serve.
+        """
         info = self.plugins.setdefault(plugin, PluginInfo(name=plugin, status="loaded"))
         if info.status != "builtin":
             info.status = "failed"
         info.errors.append(message)
-        logger.warning("plugin %s: %s", plugin, message)
+        if security:
+            self.security_failures.append(f"plugin {plugin!r}: {message}")
+            logger.error("plugin %s failed in a security hook: %s", plugin, message)
+        else:
+            logger.warning("plugin %s: %s", plugin, message)
 
 
 def load_plugins(
@@ -220,7 +278,7 @@ def load_plugins(
         The registry, with a report for every plugin.
     """
     registry = PluginRegistry()
-    registry.load_builtins()
+    registry.load_builtins(environ)
     if entry_points:
         registry.load_entry_points(environ)
     for name, plugin in (extra or {}).items():

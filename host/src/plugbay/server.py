@@ -31,6 +31,7 @@ from plugbay.errors import (
     log_unexpected,
     unexpected_failure_text,
 )
+from plugbay.fail_closed import refuse_if_insecure
 from plugbay.middleware import Call, CallKind
 from plugbay.notifications import ListChanges, ListChangingServer, ListKind
 
@@ -137,6 +138,12 @@ class PlugbayServer:
     """Builds the SDK server for an assembly; one per process, shared by all sessions."""
 
     def __init__(self, assembly: Assembly) -> None:
+        """Build the server, or refuse to when a security plugin is broken or missing.
+
+        Raises:
+            plugbay.fail_closed.SecurityHookFailed: See :mod:`plugbay.fail_closed`.
+        """
+        refuse_if_insecure(assembly.registry, assembly.config, assembly.auth_backends)
         self.assembly = assembly
         self.page_size = assembly.config.server.page_size
         self.list_changes = ListChanges()

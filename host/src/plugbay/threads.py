@@ -24,7 +24,7 @@ from typing import TypeVar
 import anyio
 import anyio.to_thread
 
-from plugbay.hosting.refusal import CallRefused
+from plugbay.errors import CallRefused
 
 logger = logging.getLogger(__name__)
 
