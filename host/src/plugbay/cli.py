@@ -17,6 +17,7 @@ from plugbay.assembly import Assembly, assemble
 from plugbay.catalog import Catalog
 from plugbay.config import load_config
 from plugbay.errors import ConfigError
+from plugbay.fail_closed import SecurityHookFailed, refuse_if_insecure
 from plugbay.middleware import Call
 from plugbay.plugins import load_plugins
 from plugbay.redaction import install_log_redaction, keep_secrets_out_of_logs
@@ -107,6 +108,11 @@ def serve(
     """Serve the assembled MCP server (HTTP at http://127.0.0.1:8000/mcp by default)."""
     assembly = _assemble(config_path)
     _report_instances(assembly)
+    try:
+        refuse_if_insecure(assembly.registry, assembly.config, assembly.auth_backends)
+    except SecurityHookFailed as error:
+        click.echo("error: refusing to serve: a security plugin is broken or missing", err=True)
+        _exit_with(ConfigError(error.problems))
     settings = assembly.config.server
     workers = settings.workers if workers is None else workers
     if stdio and workers > 1:
