@@ -446,4 +446,4 @@ def test_main_and_python_dash_m(installed: dict[str, Any], monkeypatch, capsys) 
     with pytest.raises(SystemExit) as caught:
         runpy.run_module("plugbay", run_name="__main__")
     assert caught.value.code == 0
-    assert capsys.readouterr().out.count(__version__) == 2
+    assert capsys.readouterr().out.count(f"plugbay {__version__}\n") == 2

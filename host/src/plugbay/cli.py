@@ -12,9 +12,10 @@ import anyio
 import click
 import mcp_types as types
 
-from plugbay import __version__
 from plugbay.assembly import Assembly, assemble
 from plugbay.catalog import Catalog
+from plugbay.cli_install import install, uninstall
+from plugbay.cli_version import version_option
 from plugbay.config import load_config
 from plugbay.errors import ConfigError
 from plugbay.fail_closed import SecurityHookFailed, refuse_if_insecure
@@ -72,7 +73,7 @@ def _report_instances(assembly: Assembly) -> None:
 
 
 @click.group()
-@click.version_option(__version__, prog_name="plugbay")
+@version_option
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def cli(verbose: bool) -> None:
     """One MCP server assembled from the plugbay plugins you have installed."""
@@ -458,6 +459,10 @@ def keys_hash() -> None:
     if not key:
         raise click.UsageError("pipe the key on standard input: plugbay keys hash < key.txt")
     click.echo(hash_api_key(key))
+
+
+cli.add_command(install)
+cli.add_command(uninstall)
 
 
 def main() -> None:
