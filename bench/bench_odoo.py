@@ -39,8 +39,8 @@ import httpx
 from harness import comma_list, lookup_parser, median_and_p99_us, print_report, timed
 
 from plugbay_odoo import OdooConnector
+from plugbay_odoo.fake import OdooFake
 from plugbay_testing import serve
-from plugbay_testing.fakes.odoo import OdooFake
 
 PATHS = ("raw", "connector", "mcp")
 BUDGET_US = 200_000.0

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from plugbay_copper import CopperConnector
+from plugbay_copper.fake import CopperFake
+from plugbay_copper.fake.fixtures import copper_fake, copper_fake_server
 from plugbay_testing import Harness
-from plugbay_testing.fakes import CopperFake, copper_fake, copper_fake_server
 
 __all__ = ["copper_fake", "copper_fake_server"]
 

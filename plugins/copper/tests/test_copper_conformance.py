@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from plugbay_copper import CopperConnector
+from plugbay_copper.fake import CopperFake
 from plugbay_testing import ConnectorConformance
-from plugbay_testing.fakes import CopperFake
 
 
 def _first_id(fake: CopperFake, kind: str) -> int:

@@ -12,8 +12,9 @@ from plugbay.assembly import assemble
 from plugbay.config import parse_config
 from plugbay.plugins import load_plugins
 from plugbay.transports import http_app
+from plugbay_copper.fake import CopperFake
 from plugbay_testing import result_text
-from plugbay_testing.fakes import CopperFake, LocalServer
+from plugbay_testing.fakes import LocalServer
 
 
 @pytest.fixture

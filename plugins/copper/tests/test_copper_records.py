@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from plugbay_copper.fake import CopperFake
 from plugbay_testing import result_text
-from plugbay_testing.fakes import CopperFake
 
 from .conftest import ServeCopper
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import anyio
 import pytest
 
+from plugbay_copper.fake import CopperFake
 from plugbay_testing import result_text
-from plugbay_testing.fakes import CopperFake, free_port
+from plugbay_testing.fakes import free_port
 
 from .conftest import ServeCopper
 

@@ -6,8 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from plugbay_copper import CopperConnector, CopperSettings
+from plugbay_copper.fake import CopperFake
 from plugbay_testing import build_assembly, serve
-from plugbay_testing.fakes import CopperFake
 
 
 def test_without_credentials_it_is_listed_as_not_configured() -> None:

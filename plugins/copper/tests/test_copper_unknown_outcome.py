@@ -20,10 +20,11 @@ import pytest
 from plugbay import ToolError
 from plugbay_copper.base import CopperTools
 from plugbay_copper.client import CopperClient
+from plugbay_copper.fake import CopperFake
 from plugbay_copper.models import Person
 from plugbay_copper.settings import CopperSettings
 from plugbay_testing import result_text
-from plugbay_testing.fakes import CopperFake, Fault, FaultProxy
+from plugbay_testing.fakes import Fault, FaultProxy
 
 from .conftest import ServeCopper
 

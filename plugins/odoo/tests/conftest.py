@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from plugbay_odoo import OdooConnector
+from plugbay_odoo.fake import OdooFake
+from plugbay_odoo.fake.fixtures import odoo_fake, odoo_fake_server
 from plugbay_testing import Harness, result_text, serve
-from plugbay_testing.fakes.odoo import OdooFake, odoo_fake, odoo_fake_server
 
 __all__ = ["odoo_fake", "odoo_fake_server"]
 

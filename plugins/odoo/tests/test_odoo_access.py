@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plugbay_testing.fakes.odoo import OdooFake
+from plugbay_odoo.fake import OdooFake
 
 from .conftest import ServeOdoo
 

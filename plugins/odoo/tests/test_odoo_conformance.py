@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from plugbay_odoo import OdooConnector
+from plugbay_odoo.fake import OdooFake
 from plugbay_testing import ConnectorConformance
-from plugbay_testing.fakes.odoo import OdooFake
 
 from .conftest import FULL_ACCESS
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from plugbay_testing.fakes.odoo import OdooFake
+from plugbay_odoo.fake import OdooFake
 
 from .conftest import ServeOdoo
 

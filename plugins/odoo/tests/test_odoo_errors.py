@@ -7,9 +7,9 @@ import pytest
 from plugbay import AssemblyError
 from plugbay_odoo import OdooConnector
 from plugbay_odoo.errors import from_jsonrpc, from_xmlrpc, last_exception
+from plugbay_odoo.fake import ADMIN_API_KEY, OdooFake
 from plugbay_testing import serve
 from plugbay_testing.fakes import free_port
-from plugbay_testing.fakes.odoo import ADMIN_API_KEY, OdooFake
 
 from .conftest import FULL_ACCESS, ServeOdoo
 

@@ -12,9 +12,9 @@ from plugbay.assembly import assemble
 from plugbay.config import parse_config
 from plugbay.plugins import load_plugins
 from plugbay.transports import http_app
+from plugbay_odoo.fake import OdooFake
 from plugbay_testing import result_text
 from plugbay_testing.fakes import LocalServer
-from plugbay_testing.fakes.odoo import OdooFake
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 
 import mcp_types as types
 
-from plugbay_testing.fakes.odoo import OdooFake
+from plugbay_odoo.fake import OdooFake
 
 from .conftest import ServeOdoo
 

@@ -7,8 +7,8 @@ import pytest
 from pydantic import SecretStr
 
 from plugbay_odoo.channel import RestChannel
+from plugbay_odoo.fake import ADMIN_API_KEY, OdooFake
 from plugbay_odoo.transport import TRANSPORTS, Credentials
-from plugbay_testing.fakes.odoo import ADMIN_API_KEY, OdooFake
 
 from .conftest import ServeOdoo
 

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from plugbay_odoo.fake import OdooFake
 from plugbay_testing.fakes import Fault, FaultProxy
-from plugbay_testing.fakes.odoo import OdooFake
 
 from .conftest import ServeOdoo
 

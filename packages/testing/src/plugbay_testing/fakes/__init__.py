@@ -1,25 +1,22 @@
-"""Local fakes of SaaS backends, served over real HTTP on 127.0.0.1, for connector tests.
+"""Generic pieces for faking backends in connector tests, served on 127.0.0.1.
 
-A fake is an ASGI application written from the vendor's documented API: the same
-paths, bodies, headers, status codes and limits, with state kept in memory. Tests
-point a connector's ``base_url`` at it, so the whole HTTP stack (pooling, retries,
-rate limiting, error mapping) runs as it does against the real service.
+A backend fake is an ASGI application written from the vendor's documented API: the
+same paths, bodies, headers, status codes and limits, with state kept in memory. It
+lives with its plugin (``plugbay_copper.fake``, ``plugbay_odoo.fake``), so the plugin
+can move to its own repository unchanged; this package keeps what every fake and test
+needs:
 
-:class:`LocalServer` serves any ASGI application in a background thread, which
-works the same from sync and async tests and across event loops. Each fake module
-also exports pytest fixtures; import them in your ``conftest.py``::
+* :class:`LocalServer` serves any ASGI application in a background thread, which works
+  the same from sync and async tests and across event loops;
+* :func:`free_port`, a port nothing listens on (for "connection refused" tests);
+* :class:`FaultProxy`, a TCP front for a fake that lets a request through, then spoils
+  its answer (the "unknown outcome" of a write);
+* :class:`OtlpCollector`, an OTLP/HTTP endpoint that keeps what it receives.
 
-    from plugbay_testing.fakes import copper_fake, copper_fake_server  # noqa: F401
-
-    async def test_finds_people(copper_fake, plugbay_server):
-        copper_fake.add_person(name="Ada Lovelace")
-        async with plugbay_server(CopperConnector, settings=copper_fake.settings()) as h:
-            ...
-
-To fake another backend, follow the pattern of :mod:`plugbay_testing.fakes.copper`:
-a class holding the state with an ``app`` property, a session-scoped fixture that
-serves one instance with :class:`LocalServer`, and a function-scoped fixture that
-resets it for each test.
+To fake another backend, follow the pattern of ``plugbay_copper.fake``: a class holding
+the state with an ``app`` property, a session-scoped fixture that serves one instance
+with :class:`LocalServer`, a function-scoped fixture that resets it for each test, and a
+``__main__`` that serves it with uvicorn.
 """
 
 from __future__ import annotations
@@ -32,30 +29,16 @@ from typing import Any, Literal
 
 import uvicorn
 
-from plugbay_testing.fakes.copper import (
-    CopperFake,
-    RecordedRequest,
-    copper_fake,
-    copper_fake_server,
-)
 from plugbay_testing.fakes.faults import Fault, FaultProxy, ProxiedRequest
-from plugbay_testing.fakes.odoo import OdooFake, odoo_fake, odoo_fake_server
 from plugbay_testing.fakes.otlp import OtlpCollector
 
 __all__ = [
-    "CopperFake",
     "Fault",
     "FaultProxy",
     "LocalServer",
-    "OdooFake",
     "OtlpCollector",
     "ProxiedRequest",
-    "RecordedRequest",
-    "copper_fake",
-    "copper_fake_server",
     "free_port",
-    "odoo_fake",
-    "odoo_fake_server",
 ]
 
 START_TIMEOUT = 10.0

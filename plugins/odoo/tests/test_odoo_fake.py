@@ -9,15 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from plugbay_testing.fakes.odoo import (
+from plugbay_odoo.fake import (
     ADMIN_API_KEY,
     DEMO_API_KEY,
     OdooFake,
-    odoo_fake,
-    odoo_fake_server,
 )
-
-__all__ = ["odoo_fake", "odoo_fake_server"]
 
 Execute = Callable[..., Any]
 

@@ -17,7 +17,7 @@ reproduces, and where that is described:
   and ``ir.model.fields`` behave as that page shows; the ORM side (domains,
   ``name_search``, ``read_group``, exceptions) follows the ORM reference
   (https://www.odoo.com/documentation/18.0/developer/reference/backend/orm.html), see
-  :mod:`plugbay_testing.fakes.odoo_orm`.
+  :mod:`plugbay_odoo.fake.orm`.
 * ``POST /jsonrpc`` as in the JSON-RPC library example of "Web Services"
   (https://www.odoo.com/documentation/18.0/developer/howtos/web_services.html):
   ``{"jsonrpc": "2.0", "method": "call", "params": {"service", "method", "args"},
@@ -58,14 +58,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.parsers.expat import ExpatError
 
-import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from plugbay_testing.fakes.odoo_models import business_models, load_seed, meta_models
-from plugbay_testing.fakes.odoo_orm import (
+from plugbay_odoo.fake.models import business_models, load_seed, meta_models
+from plugbay_odoo.fake.orm import (
     AccessDenied,
     AccessError,
     OdooError,
@@ -573,27 +572,6 @@ def _parameters(function: Callable[..., Any]) -> frozenset[str]:
     return _PARAMETERS[name]
 
 
-# -- pytest fixtures -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def odoo_fake_server() -> Iterator[OdooFake]:
-    """One fake Odoo served on 127.0.0.1 for the whole test session."""
-    with OdooFake.serve() as fake:
-        yield fake
-
-
-@pytest.fixture
-def odoo_fake(odoo_fake_server: OdooFake) -> OdooFake:
-    """The session's fake Odoo, reset to its seed data for this test.
-
-    ``odoo_fake.settings()`` gives connector settings that reach it as the
-    administrator, ``odoo_fake.settings("demo")`` as the restricted user.
-    """
-    odoo_fake_server.reset()
-    return odoo_fake_server
-
-
 __all__ = [
     "ADMIN_API_KEY",
     "DEFAULT_DATABASE",
@@ -602,6 +580,4 @@ __all__ = [
     "FakeUser",
     "OdooFake",
     "RecordedCall",
-    "odoo_fake",
-    "odoo_fake_server",
 ]

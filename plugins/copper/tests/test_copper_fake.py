@@ -8,9 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from plugbay_testing.fakes import CopperFake, LocalServer, copper_fake, copper_fake_server
-
-__all__ = ["copper_fake", "copper_fake_server"]
+from plugbay_copper.fake import CopperFake
+from plugbay_testing.fakes import LocalServer
 
 
 @pytest.fixture

@@ -59,12 +59,11 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import pytest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -1559,27 +1558,3 @@ class CopperFake:
 
     def _convert_endpoint(self, request: Request, body: Any) -> tuple[Any, dict[str, str]]:
         return self._convert(request.path_params["record_id"], body or {}), {}
-
-
-# -- pytest fixtures -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def copper_fake_server() -> Iterator[CopperFake]:
-    """One fake Copper API served on 127.0.0.1 for the whole test session."""
-    from plugbay_testing.fakes import LocalServer
-
-    fake = CopperFake()
-    with LocalServer(fake.app) as server:
-        fake.base_url = server.url
-        yield fake
-
-
-@pytest.fixture
-def copper_fake(copper_fake_server: CopperFake) -> CopperFake:
-    """The session's fake Copper API, reset to its seed data for this test.
-
-    ``copper_fake.settings()`` gives connector settings that reach it.
-    """
-    copper_fake_server.reset()
-    return copper_fake_server

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugbay_testing.fakes.odoo_orm import (
+from plugbay_odoo.fake.orm import (
     Field,
     Model,
     ModelMethod,
