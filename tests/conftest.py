@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -116,6 +117,43 @@ def pip_install(distributions: Sequence[Path], target: Path) -> Path:
     )
     assert done.returncode == 0, f"pip install failed:\n{done.stdout}\n{done.stderr}"
     return target
+
+
+def distribution(parent: Path, name: str, modules: dict[str, tuple[str, str]]) -> Path:
+    """Write a hatchling project ``plugbay-<name>`` for :func:`pip_install`.
+
+    Args:
+        parent: Where to create the project directory.
+        name: The distribution's name after ``plugbay-``.
+        modules: Entry-point name -> (top-level module, its source).
+    """
+    root = parent / f"plugbay-{name}"
+    for module, source in modules.values():
+        package = root / "src" / module
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text(textwrap.dedent(source).lstrip())
+    entry_points = "\n".join(f'{entry} = "{module}"' for entry, (module, _) in modules.items())
+    packages = ", ".join(f'"src/{module}"' for module, _ in modules.values())
+    (root / "pyproject.toml").write_text(
+        f"""\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "plugbay-{name}"
+version = "1.2.3"
+requires-python = ">=3.11"
+dependencies = ["plugbay"]
+
+[project.entry-points.plugbay]
+{entry_points}
+
+[tool.hatch.build.targets.wheel]
+packages = [{packages}]
+"""
+    )
+    return root
 
 
 def run_plugbay(
@@ -286,6 +324,7 @@ class E2E:
 
     root = ROOT
     child_env = staticmethod(child_env)
+    distribution = staticmethod(distribution)
     pip_install = staticmethod(pip_install)
     run_plugbay = staticmethod(run_plugbay)
     run_json = staticmethod(run_json)

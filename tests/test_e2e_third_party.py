@@ -8,7 +8,6 @@ errors and the working one is served regardless.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -72,49 +71,14 @@ def register_tools(register):
 """
 
 
-def _distribution(parent: Path, name: str, modules: dict[str, tuple[str, str]]) -> Path:
-    """Write a hatchling project ``plugbay-<name>``.
-
-    Args:
-        parent: Where to create the project directory.
-        name: The distribution's name after ``plugbay-``.
-        modules: Entry-point name -> (top-level module, its source).
-    """
-    root = parent / f"plugbay-{name}"
-    for module, source in modules.values():
-        package = root / "src" / module
-        package.mkdir(parents=True)
-        (package / "__init__.py").write_text(textwrap.dedent(source).lstrip())
-    entry_points = "\n".join(f'{entry} = "{module}"' for entry, (module, _) in modules.items())
-    packages = ", ".join(f'"src/{module}"' for module, _ in modules.values())
-    (root / "pyproject.toml").write_text(
-        f"""\
-[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "plugbay-{name}"
-version = "1.2.3"
-requires-python = ">=3.11"
-dependencies = ["plugbay"]
-
-[project.entry-points.plugbay]
-{entry_points}
-
-[tool.hatch.build.targets.wheel]
-packages = [{packages}]
-"""
-    )
-    return root
-
-
 @pytest.fixture(scope="module")
 def site(e2e: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     sources = tmp_path_factory.mktemp("third-party-src")
     distributions = [
-        _distribution(sources, "acme-weather", {"acme_weather": ("acme_weather_plugin", WEATHER)}),
-        _distribution(
+        e2e.distribution(
+            sources, "acme-weather", {"acme_weather": ("acme_weather_plugin", WEATHER)}
+        ),
+        e2e.distribution(
             sources,
             "acme-broken",
             {
