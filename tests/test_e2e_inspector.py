@@ -130,7 +130,7 @@ def test_http_through_a_gateway_to_server_everything(
     e2e: Any, inspector_bin: Path, tmp_path: Path
 ) -> None:
     # plugbay mounts @modelcontextprotocol/server-everything (stdio) and the Inspector
-    # calls it over HTTP: the proxied tools' calls take the relay lane.
+    # calls it over HTTP.
     everything = e2e.root / "tests" / "peers" / "node_modules" / ".bin" / "mcp-server-everything"
     config = tmp_path / "gateway.toml"
     config.write_text(

@@ -141,6 +141,21 @@ def test_every_problem_is_reported_at_once() -> None:
     assert str(caught.value) == "\n".join(problems)
 
 
+@pytest.mark.parametrize("value", [True, False, "yes"])
+def test_the_removed_relay_lane_setting_is_a_clear_error(value: object) -> None:
+    document = {"server": {"relay_lane": value, "port": 70000}}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(document, environ={}, source=Path("/etc/plugbay.toml"))
+    problems = caught.value.problems
+    assert (
+        "/etc/plugbay.toml: [server] relay_lane: relay_lane was removed in 0.2; "
+        "delete this setting" in problems
+    )
+    # The other problems of the table are still reported with it.
+    assert any("[server] port: " in p for p in problems)
+    assert len(problems) == 2
+
+
 def test_connectors_must_be_a_table() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config({"connectors": ["a"]}, environ={})

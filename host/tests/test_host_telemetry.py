@@ -32,8 +32,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from plugbay import (
-    Call,
-    CallNext,
     Components,
     Connector,
     Context,
@@ -44,7 +42,6 @@ from plugbay import (
 )
 from plugbay.builtin import enforce_timeout
 from plugbay.errors import ConfigError
-from plugbay.relay.wire import RelayedRequest
 from plugbay.server import PlugbayServer
 from plugbay.telemetry import TelemetryConfig
 from plugbay.telemetry.logs import (
@@ -60,7 +57,7 @@ from plugbay.telemetry.setup import (
     check_installed,
 )
 from plugbay.transports import http_app
-from plugbay_testing import RawSession
+from plugbay_testing import RawSession, answer_of
 from plugbay_testing.fakes import LocalServer, OtlpCollector
 
 pytestmark = pytest.mark.anyio
@@ -384,7 +381,7 @@ async def test_over_http_without_sessions_the_spans_still_name_the_transport(
 
 
 class Hop(Connector[Settings]):
-    """A gateway-like connector: one relayed tool, ``hop``."""
+    """A gateway-like connector: one run-time tool, ``hop``."""
 
     name = "hop"
 
@@ -393,27 +390,20 @@ class Hop(Connector[Settings]):
             return types.CallToolResult(content=[types.TextContent(text="hopped")])
 
         definition = types.Tool(name="hop", input_schema={"type": "object"})
-        return Components(tools=[DynamicTool(definition=definition, call=hop, relay=True)])
+        return Components(tools=[DynamicTool(definition=definition, call=hop)])
 
 
-def test_relayed_calls_are_traced_like_any_other(
+def test_gateway_tool_calls_over_http_carry_the_clients_trace(
     build, bundle, spans: InMemorySpanExporter
 ) -> None:
-    seen: list[Any] = []
-
-    async def remember(call: Call, call_next: CallNext) -> Any:
-        seen.append(call.request)
-        return await call_next(call)
-
     toml = TELEMETRY + '[connectors.up]\nplugin = "hop"\n'
-    app = http_app(build(bundle(connectors=[Hop], middleware=[remember]), toml=toml))
+    app = http_app(build(bundle(connectors=[Hop]), toml=toml))
     trace_id, parent_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
     with LocalServer(app, lifespan="on") as server, httpx.Client(timeout=10) as http:
         session = RawSession(http, f"{server.url}/mcp").open()
         meta = {"traceparent": f"00-{trace_id}-{parent_id}-01"}
         answer = session.call("up_hop", arguments={}, _meta=meta)
-    assert answer.headers["content-type"] == "application/json"  # on the relay lane
-    assert isinstance(seen[0], RelayedRequest)
+    assert answer_of(answer)["result"]["content"] == [{"type": "text", "text": "hopped"}]
     finished = spans.get_finished_spans()
     served = _named(finished, "tools/call up_hop", SpanKind.SERVER)
     call = _named(finished, "execute_tool up_hop")

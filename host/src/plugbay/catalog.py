@@ -60,19 +60,13 @@ class Owner:
 
 @dataclass(slots=True)
 class ToolEntry:
-    """One callable tool.
-
-    ``relay`` marks a tool that only forwards its calls to another MCP server and uses
-    nothing of the request but :class:`plugbay.Context`: HTTP may serve it on the
-    relay lane (:mod:`plugbay.relay`).
-    """
+    """One callable tool."""
 
     definition: types.Tool
     owner: Owner
     timeout: float | None
     annotations: Mapping[str, bool | None]
     handle: Callable[[Call], Awaitable[types.CallToolResult]]
-    relay: bool = False
 
 
 @dataclass(slots=True)

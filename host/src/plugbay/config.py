@@ -80,9 +80,9 @@ class ServerConfig(BaseModel):
     """Events kept per stream (about; older ones are trimmed)."""
     sse_retry_ms: int | None = Field(default=None, ge=0)
     """The reconnection delay suggested to clients in resumable SSE streams."""
-    relay_lane: bool = True
-    """Serve calls of pass-through tools (a gateway's upstream tools) on the lean relay
-    lane over HTTP; see :mod:`plugbay.relay`. Off sends them through the SDK's path."""
+    relay_lane: None = Field(default=None, exclude=True, repr=False)
+    """Removed in 0.2: named here only so that a configuration setting it gets a clear
+    error (every call takes the SDK's path now)."""
     trusted_proxies: list[str] = Field(default_factory=list)
     """Reverse proxies (addresses or networks) whose ``X-Forwarded-For`` and
     ``X-Forwarded-Proto`` are believed; from anyone else those headers are ignored."""
@@ -114,6 +114,11 @@ class ServerConfig(BaseModel):
             except ValueError:
                 raise ValueError(f"{entry!r} is not an IP address or network") from None
         return value
+
+    @field_validator("relay_lane", mode="before")
+    @classmethod
+    def _relay_lane_was_removed(cls, value: object) -> None:
+        raise ValueError("relay_lane was removed in 0.2; delete this setting")
 
     @field_validator("event_store")
     @classmethod

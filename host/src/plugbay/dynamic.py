@@ -63,10 +63,6 @@ class DynamicTool:
         call: Runs a call. Raise :class:`plugbay.ToolError` for a failure the caller
             should read; return an ``isError`` result to pass one through.
         timeout: Seconds a call may take; defaults to the instance's ``call_timeout``.
-        relay: The tool only forwards calls to another MCP server and reports through
-            its :class:`plugbay.Context` alone (progress, log messages). Over HTTP
-            the host may then serve its calls on the relay lane (:mod:`plugbay.relay`),
-            which skips the SDK's per-request machinery but not the middleware.
         paths: Arguments that name resources the tool opens, as ``@tool(paths=...)``:
             a policy decides on each (a string or a list of strings), canonicalised by
             :meth:`plugbay.Connector.canonical_paths`. One the client leaves out
@@ -77,7 +73,6 @@ class DynamicTool:
     definition: types.Tool
     call: ToolCall
     timeout: float | None = None
-    relay: bool = False
     paths: Sequence[str] = ()
     trees: Sequence[str] = ()
 
@@ -174,7 +169,6 @@ def _build_tool(
                 compose(middleware, endpoint),
             )
         ),
-        relay=tool.relay,
     )
 
 

@@ -35,9 +35,7 @@ class Call:
         timeout: Seconds the call may take, when one applies.
         state: Free space for middleware to pass facts to each other.
         request: The MCP SDK's request context, when the call arrived over MCP
-            (``None`` for ``plugbay call`` and direct calls). A call served on the
-            relay lane (:mod:`plugbay.relay`) carries a stand-in with the same
-            ``request_id``, ``request`` (the HTTP request) and ``session``.
+            (``None`` for ``plugbay call`` and direct calls).
         resources: What the call opens, for a policy to decide on: for a resource
             read, the URI read; for a tool that declares ``paths``, each path it was
             given. Awaiting it asks the serving connector for the canonical forms

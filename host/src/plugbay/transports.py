@@ -47,7 +47,6 @@ from plugbay.hosting.resource_metadata import metadata_routes
 from plugbay.hosting.shutdown import GracefulShutdown
 from plugbay.plugins import load_plugins
 from plugbay.redaction import keep_secrets_out_of_logs
-from plugbay.relay import RelayLane
 from plugbay.server import PlugbayServer
 
 if TYPE_CHECKING:
@@ -153,25 +152,9 @@ def http_app(
 
     shutdown = GracefulShutdown(assembly.config.limits.shutdown_grace)
     server.sdk.middleware.append(shutdown.track)
-    # Inside the relay lane, whose calls each have their own HTTP answer.
-    streamable: ASGIApp = RequestIdGuard(
-        StreamableHTTPASGIApp(manager), max_body=settings.max_request_body_bytes
+    streamable = guarded(
+        RequestIdGuard(StreamableHTTPASGIApp(manager), max_body=settings.max_request_body_bytes)
     )
-    lane: RelayLane | None = None
-    if _relay_lane_applies(assembly, event_store is not None):
-        lane = RelayLane(
-            streamable,
-            assembly=assembly,
-            manager=manager,
-            security=None,
-            sdk=server.sdk,
-            json_response=manager.json_response,
-            stateless=stateless,
-            max_body=settings.max_request_body_bytes,
-        )
-        server.sdk.middleware.append(lane.gate.track)
-        streamable = lane
-    streamable = guarded(streamable)
     routes: list[Route | Mount] = [
         Route(settings.path, endpoint=streamable, methods=["GET", "POST", "DELETE"]),
         Route("/healthz", endpoint=_healthz, methods=["GET"]),
@@ -202,8 +185,6 @@ def http_app(
         try:
             async with manager.run(), anyio.create_task_group() as background:
                 background.start_soon(shutdown.hold_streams_until_drained)
-                if lane is not None:
-                    background.start_soon(lane.keep_alive)
                 yield
                 background.cancel_scope.cancel()
         finally:
@@ -252,13 +233,6 @@ def uvicorn_options(assembly: Assembly) -> dict[str, Any]:
         "lifespan": "on",
         "timeout_graceful_shutdown": _shutdown_timeout(assembly),
     }
-
-
-def _relay_lane_applies(assembly: Assembly, resumable: bool) -> bool:
-    """Whether relayed tool calls may skip the SDK's path (see :mod:`plugbay.relay`)."""
-    config = assembly.config
-    # Resumable streams store every message on the SDK's path: with them, all calls take it.
-    return config.server.relay_lane and not resumable
 
 
 def _event_store(assembly: Assembly, *, stateless: bool) -> RedisEventStore | None:

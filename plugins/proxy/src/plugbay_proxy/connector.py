@@ -141,9 +141,6 @@ class ProxyConnector(Connector[ProxySettings]):
                     call=partial(self._call_tool, tool.name),
                     paths=tuple(self.settings.paths.get(tool.name, ())),
                     trees=tuple(self.settings.trees.get(tool.name, ())),
-                    # Calls only travel on to the upstream: the host may relay them
-                    # on its lean HTTP lane.
-                    relay=True,
                 )
                 for tool in tools
             ],
