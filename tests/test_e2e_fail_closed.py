@@ -153,6 +153,14 @@ def test_stdio_refuses_too(e2e: Any, site: Path, tmp_path: Path) -> None:
     assert "acme_keystore" in stderr
 
 
+def test_plugbay_call_refuses_too_and_runs_nothing(e2e: Any, site: Path, tmp_path: Path) -> None:
+    env = _env(e2e, site, tmp_path, ["acme_keystore", "acme_middle"])
+    done = e2e.run_plugbay(["call", "acme_probe"], cwd=tmp_path, env=env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "plugin 'acme_keystore': register_auth: RuntimeError" in done.stderr
+    assert not (tmp_path / "order.log").exists()  # neither the middleware nor the tool ran
+
+
 async def test_blocking_the_broken_auth_plugin_serves_knowingly_without_it(
     e2e: Any, site: Path, tmp_path: Path
 ) -> None:

@@ -109,11 +109,7 @@ def serve(
     """Serve the assembled MCP server (HTTP at http://127.0.0.1:8000/mcp by default)."""
     assembly = _assemble(config_path)
     _report_instances(assembly)
-    try:
-        refuse_if_insecure(assembly.registry, assembly.config, assembly.auth_backends)
-    except SecurityHookFailed as error:
-        click.echo("error: refusing to serve: a security plugin is broken or missing", err=True)
-        _exit_with(ConfigError(error.problems))
+    _refuse_if_insecure(assembly)
     settings = assembly.config.server
     workers = settings.workers if workers is None else workers
     if stdio and workers > 1:
@@ -178,6 +174,15 @@ def _check_telemetry(assembly: Assembly) -> None:
         check_installed(settings, assembly.config.environ)
     except ConfigError as error:
         _exit_with(error)
+
+
+def _refuse_if_insecure(assembly: Assembly) -> None:
+    """Exit 2, saying which plugin and why, when a security plugin is broken or missing."""
+    try:
+        refuse_if_insecure(assembly.registry, assembly.config, assembly.auth_backends)
+    except SecurityHookFailed as error:
+        click.echo("error: refusing to serve: a security plugin is broken or missing", err=True)
+        _exit_with(ConfigError(error.problems))
 
 
 def _exit_with(error: ConfigError) -> NoReturn:
@@ -358,6 +363,8 @@ def call(
     """
     arguments = _parse_arguments(pairs, json_arguments)
     assembly = _assemble(config_path)
+    # In-process, but through the same middleware as a served call: fail closed alike.
+    _refuse_if_insecure(assembly)
 
     async def run() -> types.CallToolResult:
         await assembly.start()
