@@ -224,9 +224,10 @@ def uninstall(arguments: tuple[str, ...], ask: bool, force: bool) -> None:
             "running. Name only connectors, or add --force if that is what you mean"
         )
     command = installer_command("uninstall")
-    uses_pip = command[1:3] == ["-m", "pip"]
-    # uv never asks, and has no --yes.
-    if uses_pip and not ask and not {"-y", "--yes"} & set(mapped):
+    if command[1:3] != ["-m", "pip"]:
+        # uv never asks, and has no --yes to be given.
+        mapped = [argument for argument in mapped if argument not in {"-y", "--yes"}]
+    elif not ask and not {"-y", "--yes"} & set(mapped):
         mapped.append("--yes")
     _run(command + mapped)
 
