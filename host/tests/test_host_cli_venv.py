@@ -1,13 +1,13 @@
 """``plugbay install``/``uninstall``/``--version`` run for real in throwaway virtual environments.
 
-Each environment is a fresh venv (no pip of its own, so it is made in a fraction of a
-second) whose ``.pth`` file adds this test environment's site-packages: plugbay and its
-dependencies are importable there, while what ``plugbay install`` installs lands in the
-venv's own site-packages, exactly as in a pipx or uv tool environment. One venv sees
-this environment's pip; the other sees everything but pip, as a uv tool environment
-does, so plugbay falls back to ``uv pip``. The fixture plugin is built from
-tests/fixtures/plugbay-e2e-echo without build isolation or an index, so nothing is
-downloaded.
+Each environment is a fresh venv (made without pip, in a fraction of a second) with
+plugbay installed in it from host/ as a user installs it, console script and all, and a
+``.pth`` file that adds this test environment's site-packages for plugbay's
+dependencies. What ``plugbay install`` installs lands in the venv's own site-packages,
+as in a pipx or uv tool environment. One venv sees this environment's pip; the other
+sees everything but pip, as a uv tool environment does, so plugbay falls back to
+``uv pip``. plugbay and the fixture plugin (tests/fixtures/plugbay-e2e-echo) are built
+without build isolation or an index, so nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-ECHO = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "plugbay-e2e-echo"
+ROOT = Path(__file__).resolve().parents[2]
+HOST = ROOT / "host"
+ECHO = ROOT / "tests" / "fixtures" / "plugbay-e2e-echo"
 TIMEOUT = 180.0
 """Seconds one plugbay command (a pip or uv run included) may take."""
 
@@ -57,19 +59,28 @@ class Venv:
         # installs of the workspace) are processed too.
         line = f"import site; site.addsitedir({str(shared_site)!r})\n"
         (self.site / "_plugbay_test_shared.pth").write_text(line)
+        bin_folder = self.python.parent
+        self.command = bin_folder / ("plugbay.exe" if os.name == "nt" else "plugbay")
+        # This environment's pip installs plugbay there, whether or not the venv sees a pip.
+        install = [sys.executable, "-m", "pip", "--python", str(self.python), "install"]
+        done = subprocess.run(
+            [*install, "--quiet", "--no-deps", "--no-build-isolation", "--no-index", str(HOST)],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+            env=_clean_env(),
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert self.command.is_file()
 
     def plugbay(self, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
-        """Run ``python -m plugbay <args>`` with this environment's interpreter."""
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("PLUGBAY_", "PYTHON", "PIP_", "UV_", "VIRTUAL_ENV"))
-        }
-        env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        """Run this environment's ``plugbay`` console script."""
+        env = _clean_env()
         if path is not None:
             env["PATH"] = path
         return subprocess.run(
-            [str(self.python), "-m", "plugbay", *args],
+            [str(self.command), *args],
             capture_output=True,
             text=True,
             timeout=TIMEOUT,
@@ -83,6 +94,17 @@ class Venv:
         done = self.plugbay("--version")
         assert done.returncode == 0, done.stderr
         return [line for line in done.stdout.splitlines() if line.startswith("  ")]
+
+
+def _clean_env() -> dict[str, str]:
+    """This process's environment without what would point pip, uv or plugbay elsewhere."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PLUGBAY_", "PYTHON", "PIP_", "UV_", "VIRTUAL_ENV"))
+    }
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
 
 
 def _site_without_pip(folder: Path, site: Path) -> Path:
@@ -164,6 +186,15 @@ def test_pip_failure_is_shown_with_its_exit_status(with_pip: Venv) -> None:
     assert "plugbay-not-installed-here" in pip_said
     assert "not installed" in pip_said
     assert done.returncode == 0
+
+
+def test_uninstalling_plugbay_itself_is_refused(with_pip: Venv) -> None:
+    done = with_pip.plugbay("uninstall", "plugbay", "odoo")
+    assert done.returncode == 2
+    assert "refusing to uninstall plugbay itself" in done.stderr
+    assert "running:" not in done.stderr
+    assert (with_pip.site / "plugbay" / "__init__.py").is_file()
+    assert with_pip.command.is_file()
 
 
 def _without_running_line(stderr: str) -> str:
