@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import runpy
 import subprocess
 import sys
 import tarfile
@@ -24,7 +25,6 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import mcp_types as types
@@ -47,18 +47,9 @@ RUN_TIMEOUT = 60.0
 """Seconds one ``plugbay`` command may take."""
 
 
-def _load_build_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("plugbay_build_wheelhouse", BUILD_SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-BUILDER = _load_build_script()
-DISTRIBUTIONS = {dist.name: dist for dist in BUILDER.distributions()}
+# The release script itself: what it builds is what these tests install.
+BUILDER = runpy.run_path(str(BUILD_SCRIPT), run_name="plugbay_build_wheelhouse")
+DISTRIBUTIONS = {dist.name: dist for dist in BUILDER["distributions"]()}
 PLUGINS = sorted(name for name, dist in DISTRIBUTIONS.items() if dist.path.parent.name == "plugins")
 
 
