@@ -400,8 +400,8 @@ class SwapAfterTheDecision:
     def __init__(self, swap: Callable[[], None]) -> None:
         self.swap = swap
 
-    # Collected after the host's own middleware, so it runs inside the policy's.
-    @hookimpl(tryfirst=True)
+    # Not tryfirst, so it runs inside the host's own (tryfirst) middleware: after the policy.
+    @hookimpl
     def register_middleware(self, register: Callable[[Any], None], config: Any) -> None:
         async def swapping(call: Call, call_next: CallNext) -> Any:
             if call.name == "docs_read_text_file":

@@ -318,7 +318,7 @@ def _wanted_instances(
     # No [connectors] table: every connector runs once under its own name, on its
     # defaults and environment variables. Those that need more are listed as not
     # configured, with what to set.
-    return [InstanceConfig(name=name, plugin=name, values={}) for name in connectors]
+    return [InstanceConfig(name=name, plugin=name, values={}) for name in sorted(connectors)]
 
 
 def _add_components(
