@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -180,7 +181,7 @@ def installer_command(action: str) -> list[str]:
 
 def _run(command: list[str]) -> None:
     """Run the installer with plugbay's standard streams, and exit with its status."""
-    click.echo(f"running: {' '.join(command)}", err=True)
+    click.echo(f"running: {shlex.join(command)}", err=True)
     done = subprocess.run(command, check=False)  # noqa: S603 - the user's own arguments
     raise SystemExit(done.returncode)
 
