@@ -5,7 +5,8 @@ rest of the server runs. A failure in a security hook is different: skipping a b
 authentication backend would serve everyone as the local principal, and skipping a
 broken middleware could drop the layer that refuses calls. So the server refuses to
 start on every transport (HTTP and stdio alike: stdio skips authentication, but its
-calls go through the same middleware) and says which plugin failed and why. The
+calls go through the same middleware), as does ``plugbay call``, and says which plugin
+failed and why. The
 operator fixes the plugin, or uninstalls or blocks it (``PLUGBAY_BLOCK_PLUGINS``) to
 serve knowingly without it.
 """
