@@ -182,6 +182,9 @@ def test_an_auth_table_with_its_provider_blocked_refuses_to_start(
     args = ["--stdio"] if transport == "stdio" else ["--port", str(free_port())]
     stderr = _refused(e2e, args, tmp_path, env)
     assert "[auth] is configured but no plugin registered an authentication backend" in stderr
+    checked = e2e.run_plugbay(["config", "check"], cwd=tmp_path, env=env)
+    assert checked.returncode == 1
+    assert "[auth] is configured but no plugin registered" in checked.stderr
 
 
 async def test_the_same_auth_table_with_its_provider_loaded_serves_behind_auth(

@@ -18,7 +18,7 @@ from plugbay.cli_install import install, uninstall
 from plugbay.cli_version import version_option
 from plugbay.config import load_config
 from plugbay.errors import ConfigError
-from plugbay.fail_closed import SecurityHookFailed, refuse_if_insecure
+from plugbay.fail_closed import SecurityHookFailed, refuse_if_insecure, security_problems
 from plugbay.middleware import Call
 from plugbay.plugins import load_plugins
 from plugbay.redaction import install_log_redaction, keep_secrets_out_of_logs
@@ -417,6 +417,9 @@ def config_check(config_path: Path | None) -> None:
             problems.extend(
                 f"{state.name} is not configured: {problem}" for problem in state.problems
             )
+    # What would make `plugbay serve` refuse (plugin failures are listed above already).
+    secure = security_problems(assembly.registry, assembly.config, assembly.auth_backends)
+    problems.extend(problem for problem in secure if problem not in problems)
     if not problems:
         ready = [name for name, state in assembly.instances.items() if state.obj is not None]
         click.echo(
