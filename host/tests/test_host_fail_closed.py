@@ -12,6 +12,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
 
 from plugbay import Call, CallNext, CallRefused, ToolError, hookimpl
 from plugbay.assembly import Assembly, assemble
@@ -194,3 +196,26 @@ async def test_call_refused_is_public_and_a_tool_error() -> None:
     refusal = CallRefused("not for you", outcome="denied", retry_after=2.0)
     assert isinstance(refusal, ToolError)
     assert (refusal.outcome, refusal.retry_after, str(refusal)) == ("denied", 2.0, "not for you")
+
+
+async def test_a_visibility_filter_that_raises_lists_nothing() -> None:
+    class Broken:
+        async def __call__(self, call: Call, call_next: CallNext) -> Any:
+            return await call_next(call)
+
+        def visible(self, principal: Any, kind: str, name: str, instance: str | None) -> bool:
+            raise RuntimeError("the role store is unreachable")
+
+    def secret() -> str:
+        return "s"
+
+    plugin = SimpleNamespace(
+        register_middleware=hookimpl(lambda register: register(Broken())),
+        register_tools=hookimpl(lambda register: register(secret)),
+    )
+    server = PlugbayServer(_assemble({"roles": plugin}))
+    async with Client(server.sdk, mode="legacy") as client:
+        with pytest.raises(MCPError) as failed:
+            await client.list_tools()
+    assert "secret" not in str(failed.value)
+    assert "role store" not in str(failed.value)
