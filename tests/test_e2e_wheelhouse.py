@@ -165,6 +165,46 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return outdir
 
 
+AUTHOR_TESTS = '''
+"""A third-party author's tests, using only what plugbay-testing installs."""
+
+from pydantic import Field
+
+from plugbay import Connector, Settings, tool
+from plugbay_testing import ConnectorConformance
+
+
+class GreetSettings(Settings):
+    greeting: str = Field(default="hello", description="What to say first.")
+
+
+class GreetConnector(Connector[GreetSettings]):
+    """Greets people."""
+
+    name = "greet"
+
+    @tool(read_only=True, open_world=False)
+    async def greet(self, who: str) -> str:
+        """Greet someone.
+
+        Args:
+            who: Whom to greet.
+        """
+        return f"{self.settings.greeting} {who}"
+
+
+class TestGreetConformance(ConnectorConformance):
+    connector = GreetConnector
+    sample_calls = {"greet": {"who": "Ada"}}
+
+
+async def test_greets(plugbay_server):
+    async with plugbay_server(GreetConnector, settings={"greeting": "hi"}) as harness:
+        assert await harness.call_ok("greet", who="Ada") == "hi Ada"
+'''
+"""A plugin author's test module: the kit's fixtures (pytest11) and conformance suite."""
+
+
 def _loaded(document: Any) -> dict[str, dict[str, Any]]:
     """The plugins ``plugbay plugins --json`` reports, builtin aside, by name."""
     return {item["name"]: item for item in document["plugins"] if item["status"] != "builtin"}
@@ -281,3 +321,31 @@ def test_each_plugin_installs_alone_with_only_its_dependencies(
     assert plugin["distribution"] == name
     assert plugin["version"] == DISTRIBUTIONS[name].version
     assert (plugin["status"], plugin["errors"]) == ("loaded", []), plugin
+
+
+def test_the_testing_kit_installs_alone_and_runs_an_authors_tests(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    venv = make_venv(tmp_path / "venv")
+    venv.install(wheelhouse, ["plugbay-testing"])
+    venv.pip("check")
+    ours = {dist for dist in venv.installed() if dist in DISTRIBUTIONS}
+    assert ours == _sibling_closure("plugbay-testing")
+
+    project = tmp_path / "author"
+    project.mkdir()
+    (project / "test_greet.py").write_text(AUTHOR_TESTS)
+    # The venv's own pytest, which finds the kit through its pytest11 entry point.
+    done = subprocess.run(
+        [str(venv.python), "-m", "pytest", "-v", "-p", "no:cacheprovider", "test_greet.py"],
+        cwd=project,
+        env=venv.env(),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "test_greet.py::test_greets[asyncio] PASSED" in done.stdout
+    conformance = "test_greet.py::TestGreetConformance::test_starts_and_stops_cleanly_twice PASSED"
+    assert conformance in done.stdout
