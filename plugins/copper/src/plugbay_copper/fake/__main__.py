@@ -16,7 +16,11 @@ from plugbay_copper.fake.account import CopperFake
 
 
 def _loopback(value: str) -> str:
-    if value == "localhost" or ipaddress.ip_address(value).is_loopback:
+    try:
+        loopback = value == "localhost" or ipaddress.ip_address(value).is_loopback
+    except ValueError:  # a host name: only "localhost" is known to stay on this machine
+        loopback = False
+    if loopback:
         return value
     raise argparse.ArgumentTypeError(
         f"{value} is not a loopback address (the fake's keys are public)"
