@@ -22,6 +22,7 @@ from plugbay.dynamic import Components, DynamicPrompt, DynamicResource, DynamicT
 from plugbay.errors import AssemblyError, CallRefused, ConfigError, ToolError
 from plugbay.hookspecs import hookimpl
 from plugbay.middleware import Call, CallNext, Middleware
+from plugbay.setting_paths import ConfigPath, resolve_setting_path
 
 __all__ = [
     "AssemblyError",
@@ -33,6 +34,7 @@ __all__ = [
     "CallRefused",
     "Components",
     "ConfigError",
+    "ConfigPath",
     "Connector",
     "Context",
     "DynamicPrompt",
@@ -50,6 +52,7 @@ __all__ = [
     "__version__",
     "hookimpl",
     "prompt",
+    "resolve_setting_path",
     "resource",
     "setting_variable",
     "tool",

@@ -287,7 +287,9 @@ def _configure_instance(
         state.problems.append(f"the environment variable {variable} is not set")
     values = {**wanted.values, **config.env_overrides(wanted.name)}
     try:
-        settings = found.cls.settings_model.model_validate(values)
+        settings = found.cls.settings_model.model_validate(
+            values, context=config.settings_context(wanted.name)
+        )
     except ValidationError as error:
         for item in error.errors(include_input=False, include_url=False):
             location = ".".join(str(part) for part in item["loc"])

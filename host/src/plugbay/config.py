@@ -2,21 +2,24 @@
 
 Precedence, lowest first: the connector's defaults, ``plugbay.toml`` (where
 ``${VAR}`` and ``${VAR:-default}`` are replaced from the environment), then
-``PLUGBAY_<INSTANCE>__<SETTING>`` variables. The environment is the process
-environment laid over the ``.env`` file beside the configuration file (or in the
-current directory when there is none).
+``PLUGBAY_<INSTANCE>__<SETTING>`` variables (``PLUGBAY_SERVER__<KEY>`` for
+``[server]``). A ``${VAR}`` that is not set is an error only when no such variable
+gives the setting instead. The environment is the process environment laid over the
+``.env`` file beside the configuration file (or in the current directory when there
+is none).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -27,6 +30,7 @@ from plugbay.hosting.authentication import AUTH_OFF, AuthConfig
 from plugbay.hosting.host_check import split_authority
 from plugbay.hosting.limits_config import LIMITS_OFF, LimitsConfig
 from plugbay.hosting.policy import POLICY_OFF, PolicyConfig
+from plugbay.setting_paths import settings_context
 from plugbay.telemetry.config import TELEMETRY_OFF, TelemetryConfig
 
 CONFIG_ENV = "PLUGBAY_CONFIG"
@@ -34,6 +38,8 @@ DEFAULT_CONFIG_NAME = "plugbay.toml"
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 INSTANCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 """What a connector instance may be called (it prefixes the names of its components)."""
+SERVER_PREFIX = "PLUGBAY_SERVER__"
+"""``PLUGBAY_SERVER__<KEY>`` sets ``[server] <key>``, so no instance may be called ``server``."""
 
 
 def setting_variable(instance: str, setting: str) -> str:
@@ -93,6 +99,11 @@ class ServerConfig(BaseModel):
     """Seconds a request may take to send its body; then it gets ``408`` and is closed."""
     max_connections: int = Field(default=1000, ge=1)
     """Open HTTP connections at most; more are closed as they arrive."""
+    retry_initial: float = Field(default=1.0, gt=0)
+    """Seconds before the first new start of an instance that failed to start; each
+    further wait doubles, with jitter (see :mod:`plugbay.retrying`)."""
+    retry_max: float = Field(default=60.0, gt=0)
+    """The longest wait, in seconds, between two starts of a failed instance."""
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -179,6 +190,15 @@ class Config:
             if key.startswith(prefix)
         }
 
+    def settings_context(self, instance: str) -> dict[str, Any]:
+        """The validation context of ``instance``'s settings, for path settings.
+
+        Relative :data:`plugbay.ConfigPath` values start from the configuration
+        file's folder, those from ``PLUGBAY_*`` variables from the working directory.
+        """
+        base = self.source.parent if self.source is not None else None
+        return settings_context(base, self.env_overrides(instance))
+
 
 def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     """The configuration file: the given one, ``$PLUGBAY_CONFIG``, else ``./plugbay.toml``."""
@@ -233,11 +253,7 @@ def parse_config(
     problems: list[str] = []
     unknown = sorted(set(document) - {"server", "connectors", "plugins", *_TABLES})
     problems.extend(f"{where}: unknown table [{key}]" for key in unknown)
-    server = ServerConfig()
-    try:
-        server = ServerConfig.model_validate(_interpolate(document.get("server", {}), environ, []))
-    except ValidationError as error:
-        problems.extend(f"{where}: [server] {line}" for line in validation_messages(error))
+    server = _read_server(document.get("server", {}), where, environ, problems)
     telemetry = TELEMETRY_OFF
     if "telemetry" in document:
         try:
@@ -280,6 +296,60 @@ _TABLES = {"telemetry", *_HOSTING_TABLES}
 """Top-level tables besides ``[server]``, ``[connectors]`` and ``[plugins]``."""
 
 
+def _read_server(
+    table: Any, where: str, environ: Mapping[str, str], problems: list[str]
+) -> ServerConfig:
+    """``[server]`` with ``PLUGBAY_SERVER__<KEY>`` variables laid over the file's keys."""
+    if not isinstance(table, dict):
+        problems.append(f"{where}: [server] must be a table")
+        return ServerConfig()
+    overrides = {
+        key[len(SERVER_PREFIX) :].lower(): (key, value)
+        for key, value in environ.items()
+        if key.startswith(SERVER_PREFIX)
+    }
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        if key in overrides:
+            continue  # the variable wins, so the file's ${VAR}s need not be set
+        missing: list[str] = []
+        values[key] = _interpolate(raw, environ, missing)
+        problems.extend(
+            f"{where}: [server] {key}: the environment variable {variable} is not set"
+            for variable in dict.fromkeys(missing)
+        )
+    values.update({key: _from_variable(key, value) for key, (_, value) in overrides.items()})
+    try:
+        return ServerConfig.model_validate(values)
+    except ValidationError as error:
+        for item in error.errors(include_input=False, include_url=False):
+            first = str(item["loc"][0]) if item["loc"] else ""
+            if first in overrides:
+                message = validation_line({**item, "loc": item["loc"][1:]})
+                problems.append(f"{overrides[first][0]}: {message}")
+            else:
+                problems.append(f"{where}: [server] {validation_line(item)}")
+        return ServerConfig()
+
+
+def _from_variable(key: str, value: str) -> Any:
+    """An environment variable's text as the ``[server]`` key ``key`` takes it.
+
+    Numbers and booleans stay text for pydantic to read (``8080``, ``true``); a list
+    (``allowed_hosts``) is a JSON list (``["a", "b"]``) or comma-separated (``a,b``).
+    """
+    field_info = ServerConfig.model_fields.get(key)
+    if field_info is None or get_origin(field_info.annotation) is not list:
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return value  # pydantic then says it is not a valid list
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _read_table(
     document: Mapping[str, Any],
     name: str,
@@ -320,6 +390,12 @@ def _read_instances(
                 "digits, '_' and '-' (at most 40 characters)"
             )
             continue
+        if setting_variable(name, "") == SERVER_PREFIX:
+            problems.append(
+                f"{location}: the name {name!r} is reserved (PLUGBAY_SERVER__<KEY> "
+                "variables set [server]); call the instance something else"
+            )
+            continue
         if not isinstance(table, dict):
             problems.append(f"{location} must be a table")
             continue
@@ -342,8 +418,15 @@ def _read_instances(
         ):
             problems.append(f"{location}: 'sync_workers' must be a whole number of at least 1")
             continue
+        # A setting given by PLUGBAY_<INSTANCE>__<SETTING> replaces the file's value, so
+        # the ${VAR}s in that value need not be set.
+        prefix = setting_variable(name, "")
+        overridden = {key[len(prefix) :].lower() for key in environ if key.startswith(prefix)}
         missing: list[str] = []
-        values = _interpolate(values, environ, missing)
+        values = {
+            key: _interpolate(value, environ, [] if key.lower() in overridden else missing)
+            for key, value in values.items()
+        }
         instances.append(
             InstanceConfig(
                 name,
