@@ -11,8 +11,8 @@ called three ways by the same client load:
 
 For each window the bench reads the CPU time of the front process and of the upstream.
 The *hop* is the front's CPU per call (the proxy's whole work: serving the client and
-calling the upstream). The goals: plugbay's hop costs at most one plugbay call (the
-upstream's CPU per direct call, itself a plugbay serving ``echo``), and at most half
+calling the upstream). The goals: plugbay's hop costs at most 1.5 plugbay calls (the
+upstream's CPU per direct call, itself a plugbay serving ``echo``), and at most a tenth
 of FastMCP's hop. Fronts are measured alternately in rounds; medians are reported.
 
     python bench/bench_proxy.py [--calls 1000] [--rounds 5] [--concurrency 4] [--json]
@@ -62,9 +62,9 @@ FASTMCP_REQUIREMENT = "fastmcp==4.1.0"
 need a ``certifi`` it lacks); it runs on ``mcp`` 2.3, like plugbay."""
 FRONTS = ("direct", "plugbay", "fastmcp")
 TOOL = {"direct": "echo", "plugbay": "up_echo", "fastmcp": "echo"}
-HOP_GOAL = 1.0
+HOP_GOAL = 1.5
 """plugbay's hop may cost at most this many plugbay calls."""
-FASTMCP_GOAL = 0.5
+FASTMCP_GOAL = 0.1
 """plugbay's hop may cost at most this fraction of FastMCP's hop."""
 
 
@@ -129,7 +129,6 @@ def running(options: argparse.Namespace) -> Iterator[dict[str, ServerProcess]]:
             gateway_port = free_port()
             gateway_config = workdir / "gateway.toml"
             gateway_config.write_text(
-                f"[server]\nrelay_lane = {'false' if options.no_relay_lane else 'true'}\n"
                 f'[connectors.up]\nplugin = "proxy"\nurl = "{upstream_url}"\n'
                 f'protocol = "{options.upstream_protocol}"\n'
                 f"fast_calls = {'false' if options.sdk_calls else 'true'}\n",
@@ -356,7 +355,6 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
             "era",
             "upstream_protocol",
             "sdk_calls",
-            "no_relay_lane",
             "stateless",
             "json_response",
         )
@@ -412,11 +410,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--sdk-calls",
         action="store_true",
         help="plugbay's proxy sends tool calls through the MCP SDK client (fast_calls = false)",
-    )
-    parser.add_argument(
-        "--no-relay-lane",
-        action="store_true",
-        help="plugbay's proxy serves its clients through the SDK's path ([server] relay_lane)",
     )
     parser.add_argument("--json", dest="as_json", action="store_true", help="print JSON")
     options = parser.parse_args(argv)

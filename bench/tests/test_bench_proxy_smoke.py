@@ -30,7 +30,7 @@ ECHO_SCHEMA = {
     [
         pytest.param([], id="legacy-client"),
         pytest.param(["--era", "modern", "--upstream-protocol", "legacy"], id="modern-client"),
-        pytest.param(["--json-response", "--no-relay-lane"], id="json-without-relay-lane"),
+        pytest.param(["--json-response"], id="json-response"),
     ],
 )
 def test_direct_and_proxied_calls_all_answer(flags: list[str]) -> None:
