@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 from pydantic import ValidationError
@@ -28,58 +28,17 @@ from plugbay.connector import Connector
 from plugbay.dynamic import Components, build_dynamic, merge_leniently, without
 from plugbay.errors import AssemblyError
 from plugbay.fail_closed import security_registrations
+from plugbay.instances import InstanceState, InstanceStatus
 from plugbay.middleware import Middleware, Visibility, visibility_filters
 from plugbay.plugins import PluginRegistry
 from plugbay.threads import WorkerThreads
 
 logger = logging.getLogger(__name__)
 
-InstanceStatus = Literal["configured", "ready", "not configured", "failed", "stopped"]
+__all__ = ["START_TIMEOUT", "Assembly", "InstanceState", "InstanceStatus", "assemble"]
 
 START_TIMEOUT = 30.0
 """Seconds a connector may take to start before it is reported as failed."""
-
-
-@dataclass(slots=True)
-class InstanceState:
-    """One configured connector instance and how it is doing."""
-
-    name: str
-    connector: str
-    plugin: str
-    status: InstanceStatus
-    problems: list[str] = field(default_factory=list)
-    obj: Connector[Any] | None = None
-    call_timeout: float | None = None
-    """Seconds a call of the instance may take: its own ``call_timeout``, else ``[server]``'s."""
-    threads: WorkerThreads | None = None
-    """The worker threads its sync tools, resources and prompts run in."""
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready form; a serving instance adds its ``describe_state()`` as ``state``."""
-        document: dict[str, Any] = {
-            "name": self.name,
-            "connector": self.connector,
-            "plugin": self.plugin,
-            "status": self.status,
-            "problems": self.problems,
-        }
-        if (detail := self.live_state()) is not None:
-            document["state"] = detail
-        if self.threads is not None and self.threads.abandoned:
-            document["abandoned_threads"] = self.threads.abandoned
-        return document
-
-    def live_state(self) -> dict[str, Any] | None:
-        """The serving connector's :meth:`~plugbay.Connector.describe_state`, if it has one."""
-        if self.status != "ready" or self.obj is None:
-            return None
-        try:
-            detail = self.obj.describe_state()
-        except Exception:
-            logger.exception("describe_state() of instance %s failed", self.name)
-            return None
-        return dict(detail) if detail is not None else None
 
 
 @dataclass(slots=True)
@@ -99,6 +58,9 @@ class Assembly:
     visibility: list[Visibility] = field(default_factory=list)
     """List filters: the ``visible`` methods of the registered middleware (see
     :data:`plugbay.middleware.Visibility`)."""
+    declared: dict[str, Catalog] = field(default_factory=dict)
+    """Each instance's decorated components as assembled: withdrawn while it is failed,
+    put back when it starts (see :meth:`start_instance`)."""
     _dynamic: dict[str, Catalog] = field(default_factory=dict, init=False, repr=False)
     """The catalog entries built from each instance's ``components()``, by instance."""
     _catalog_lock: anyio.Lock | None = field(default=None, init=False, repr=False)
@@ -133,34 +95,56 @@ class Assembly:
         components are withdrawn from the catalog; the others serve.
         """
 
-        async def start_one(state: InstanceState) -> None:
-            obj = state.obj
-            assert obj is not None
-            obj._plugbay_listen(partial(self.refresh_components, state.name))
-            try:
-                with anyio.fail_after(START_TIMEOUT):
-                    await obj.start()
-                    # Under the lock, so that a components_changed() the connector sends
-                    # while this runs waits and then finds the instance ready.
-                    async with self._lock():
-                        await self._swap_dynamic(state, await obj.components())
-                        state.status = "ready"
-            except Exception as error:
-                obj._plugbay_listen(None)
-                state.status = "failed"
-                state.problems.append(f"failed to start: {type(error).__name__}: {error}")
-                logger.warning("connector instance %s failed to start: %s", state.name, error)
+        async def start_one(name: str) -> None:
+            if (error := await self.start_instance(name)) is not None:
+                logger.warning("connector instance %s failed to start: %s", name, error)
 
         async with anyio.create_task_group() as group:
             for state in self.instances.values():
                 if state.status == "configured" and (only is None or state.name in only):
-                    group.start_soon(start_one, state)
-        failed = {name for name, state in self.instances.items() if state.status == "failed"}
-        if failed:
+                    group.start_soon(start_one, state.name)
+
+    async def start_instance(self, name: str) -> Exception | None:
+        """Start one instance, configured or failed earlier (see :mod:`plugbay.retrying`).
+
+        Started, the instance serves its declared components and its dynamic ones,
+        and clients hear of them. Otherwise it is marked failed, its components are
+        withdrawn, and the reason replaces any earlier start failure in its problems.
+
+        Returns:
+            ``None`` once the instance serves, else the error its ``start`` raised.
+        """
+        state = self.instances[name]
+        obj = state.obj
+        assert obj is not None
+        obj._plugbay_listen(partial(self.refresh_components, name))
+        try:
+            with anyio.fail_after(START_TIMEOUT):
+                await obj.start()
+                # Under the lock, so that a components_changed() the connector sends
+                # while this runs waits and then finds the instance ready.
+                async with self._lock():
+                    await self._restore_declared(state)
+                    await self._swap_dynamic(state, await obj.components())
+                    state.status = "ready"
+        except Exception as error:
+            obj._plugbay_listen(None)
+            state.status = "failed"
+            state.problems[:] = [p for p in state.problems if not p.startswith("failed to start:")]
+            state.problems.append(f"failed to start: {type(error).__name__}: {error}")
             async with self._lock():
-                for name in failed:
-                    self._dynamic.pop(name, None)
-                await self.replace_catalog(self.catalog.without_instances(failed))
+                self._dynamic.pop(name, None)
+                await self.replace_catalog(self.catalog.without_instances({name}))
+            return error
+        return None
+
+    async def _restore_declared(self, state: InstanceState) -> None:
+        """Serve again the declared components withdrawn when the instance failed."""
+        back = without(self.declared.get(state.name, Catalog()), self.catalog)
+        if back.tools or back.resources or back.templates or back.prompts:
+            catalog, _, clashes = merge_leniently(self.catalog, back)
+            state.problems.extend(clash for clash in clashes if clash not in state.problems)
+            await self.replace_catalog(catalog)
 
     async def refresh_components(self, instance: str) -> None:
         """Ask a serving instance for its dynamic components again and serve the new ones.
@@ -398,6 +382,7 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
     connectors = _collect_connectors(registry, config)
 
     catalog = Catalog()
+    declared: dict[str, Catalog] = {}
     instances: dict[str, InstanceState] = {}
     for wanted in _wanted_instances(config, connectors):
         found = connectors.get(wanted.plugin)
@@ -428,6 +413,7 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
                 timeout=state.call_timeout,
             )
             catalog = catalog.merged(staged)
+            declared[state.name] = staged
         except AssemblyError as error:
             state.status = "failed"
             state.obj = None
@@ -485,6 +471,7 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
         auth_backends=auth_backends,
         problems=problems,
         visibility=visibility_filters(middleware),
+        declared=declared,
     )
 
 

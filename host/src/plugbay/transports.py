@@ -47,6 +47,7 @@ from plugbay.hosting.resource_metadata import metadata_routes
 from plugbay.hosting.shutdown import GracefulShutdown
 from plugbay.plugins import load_plugins
 from plugbay.redaction import keep_secrets_out_of_logs
+from plugbay.retrying import retrying
 from plugbay.server import PlugbayServer
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ async def serve_stdio(assembly: Assembly) -> None:
     server = PlugbayServer(assembly)
     await assembly.start()
     try:
-        async with stdio_server() as streams:
+        async with stdio_server() as streams, retrying(assembly):
             # Unreadable lines and reused request ids get answers (plugbay.answers).
             read_stream, write_stream = answering(*streams)
             await server.sdk.run(
@@ -183,7 +184,7 @@ def http_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await assembly.start()
         try:
-            async with manager.run(), anyio.create_task_group() as background:
+            async with manager.run(), retrying(assembly), anyio.create_task_group() as background:
                 background.start_soon(shutdown.hold_streams_until_drained)
                 yield
                 background.cancel_scope.cancel()

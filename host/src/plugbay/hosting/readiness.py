@@ -24,11 +24,12 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from plugbay.assembly import Assembly, InstanceState
+from plugbay.assembly import Assembly
 from plugbay.auth import AuthBackend, AuthenticationFailed
 from plugbay.hosting.host_check import HostCheck
 from plugbay.hosting.http_auth import principal_of
 from plugbay.hosting.ip_allow import is_loopback
+from plugbay.instances import InstanceState
 
 logger = logging.getLogger(__name__)
 
