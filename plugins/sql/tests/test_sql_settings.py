@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
+from plugbay.setting_paths import settings_context
 from plugbay_sql import SqlConnector, SqlSettings
 from plugbay_sql.dialects import SqliteRules
 from plugbay_testing import build_assembly
@@ -28,12 +30,35 @@ pytestmark = pytest.mark.anyio
         ("mysql://app@db/shop", "mysql+aiomysql://app@db/shop"),
         ("mariadb://app@db/shop", "mariadb+aiomysql://app@db/shop"),
         ("mariadb+asyncmy://app@db/shop", "mariadb+asyncmy://app@db/shop"),
-        ("sqlite:///data/shop.db", "sqlite+aiosqlite:///data/shop.db"),
+        ("sqlite:////srv/data/shop.db", "sqlite+aiosqlite:////srv/data/shop.db"),
         ("sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite:///:memory:"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("sqlite:///file:shop?mode=ro&uri=true", "sqlite+aiosqlite:///file:shop?mode=ro&uri=true"),
     ],
 )
 def test_urls_get_an_asyncio_driver(given: str, expected: str) -> None:
     assert SqlSettings(url=given).url == expected
+
+
+def test_a_relative_sqlite_file_starts_from_the_configuration_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "conf"
+    in_file = SqlSettings.model_validate(
+        {"url": "sqlite:///data/shop.db?timeout=5"}, context=settings_context(folder)
+    )
+    assert in_file.url == f"sqlite+aiosqlite:///{folder}/data/shop.db?timeout=5"
+    assert make_url(in_file.url).database == f"{folder}/data/shop.db"
+    from_variable = SqlSettings.model_validate(
+        {"url": "sqlite:///shop.db"}, context=settings_context(folder, ["url"])
+    )
+    assert from_variable.url == f"sqlite+aiosqlite:///{tmp_path}/shop.db"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    home = SqlSettings.model_validate(
+        {"url": "sqlite:///~/shop.db"}, context=settings_context(folder)
+    )
+    assert home.url == f"sqlite+aiosqlite:///{tmp_path}/home/shop.db"
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from plugbay import Settings
+from plugbay import Settings, resolve_setting_path
 
 DEFAULT_ROW_LIMIT = 500
 DEFAULT_STATEMENT_TIMEOUT = 30.0
@@ -63,6 +63,21 @@ def normalize_url(text: str) -> URL:
     return url.set(drivername=f"{backend}+{driver}")
 
 
+def _sqlite_file(rest: str, info: ValidationInfo) -> str:
+    """The part after ``sqlite://`` with a relative database file made absolute.
+
+    The file starts from the configuration file's folder, as every path setting does
+    (:func:`plugbay.resolve_setting_path`); ``~`` expands. An in-memory database
+    (``sqlite://``, ``sqlite:///:memory:``) and a ``file:`` URI filename stay as written.
+    """
+    if not rest.startswith("/"):
+        return rest
+    database, separator, query = rest[1:].partition("?")
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return rest
+    return f"/{resolve_setting_path(database, info)}{separator}{query}"
+
+
 class SqlSettings(Settings):
     """Which database to reach, with what rights and limits."""
 
@@ -71,7 +86,9 @@ class SqlSettings(Settings):
             "The SQLAlchemy URL of the database, without its password: "
             "postgresql://app@127.0.0.1/shop, mariadb://app@127.0.0.1/shop or "
             "sqlite:///data/shop.db. The asyncio driver (asyncpg, aiomysql, aiosqlite) is "
-            "added when the URL names none."
+            "added when the URL names none. A relative SQLite file starts from the "
+            "configuration file's folder (the working directory when the URL comes from "
+            "PLUGBAY_<INSTANCE>__URL); sqlite:////abs/shop.db is absolute, ~ expands."
         ),
     )
     password: SecretStr | None = Field(
@@ -165,11 +182,13 @@ class SqlSettings(Settings):
 
     @field_validator("url")
     @classmethod
-    def _check_url(cls, value: str) -> str:
+    def _check_url(cls, value: str, info: ValidationInfo) -> str:
         url = normalize_url(value)
         # Only the scheme changes: rendering the whole URL again would percent-encode
         # the rest (sqlite:///:memory: would read sqlite:///%3Amemory%3A).
         _scheme, _separator, rest = value.strip().partition("://")
+        if url.get_backend_name() == "sqlite":
+            rest = _sqlite_file(rest, info)
         return f"{url.drivername}://{rest}"
 
     @field_validator("schemas", mode="before")
