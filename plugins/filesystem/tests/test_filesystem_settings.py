@@ -22,15 +22,16 @@ pytestmark = pytest.mark.anyio
 
 def test_defaults_are_read_only_on_the_working_directory() -> None:
     settings = FilesystemSettings()
-    assert settings.roots == ["."]
+    assert settings.roots == [Path(".")]
     assert settings.allow_writes is False
     assert settings.max_read_bytes == 10 * 1024 * 1024
     assert settings.max_entries == 10_000
 
 
 def test_roots_from_an_environment_string() -> None:
-    assert FilesystemSettings(roots="/srv/a:/srv/b").roots == ["/srv/a", "/srv/b"]  # type: ignore[arg-type]
-    assert FilesystemSettings(roots='["/srv/a", "/srv/b"]').roots == ["/srv/a", "/srv/b"]  # type: ignore[arg-type]
+    expected = [Path("/srv/a"), Path("/srv/b")]
+    assert FilesystemSettings(roots="/srv/a:/srv/b").roots == expected  # type: ignore[arg-type]
+    assert FilesystemSettings(roots='["/srv/a", "/srv/b"]').roots == expected  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

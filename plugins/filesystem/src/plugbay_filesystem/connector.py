@@ -65,7 +65,7 @@ class FilesystemConnector(Connector[FilesystemSettings]):
         roots = await anyio.to_thread.run_sync(
             partial(
                 Roots.from_settings,
-                self.settings.roots,
+                [str(root) for root in self.settings.roots],
                 refuse_hard_links=self.settings.refuse_hard_links,
             )
         )

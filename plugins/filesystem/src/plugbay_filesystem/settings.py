@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator
 
-from plugbay import Settings
+from plugbay import ConfigPath, Settings
 
 DEFAULT_MAX_READ_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_ENTRIES = 10_000
@@ -17,13 +18,15 @@ DEFAULT_MAX_ENTRIES = 10_000
 class FilesystemSettings(Settings):
     """Where the connector may go and what it may do there."""
 
-    roots: list[str] = Field(
-        default_factory=lambda: ["."],
+    roots: list[ConfigPath] = Field(
+        default_factory=lambda: [Path(".")],
         min_length=1,
         description=(
             "The directories the instance may access. Relative entries start from the "
-            "server's working directory and ~ is the operator's home; each must exist when "
-            "the server starts. Relative paths that callers send start from the first root."
+            "configuration file's folder (from the working directory when they come from "
+            "PLUGBAY_<INSTANCE>__ROOTS, and for the default) and ~ is the operator's home; "
+            "each must exist when the server starts. Relative paths that callers send "
+            "start from the first root."
         ),
     )
     allow_writes: bool = Field(
@@ -68,13 +71,3 @@ class FilesystemSettings(Settings):
         if text.startswith("["):
             return json.loads(text)
         return [part for part in text.split(os.pathsep) if part]
-
-    @field_validator("roots")
-    @classmethod
-    def _check_roots(cls, value: list[str]) -> list[str]:
-        for root in value:
-            if not root.strip():
-                raise ValueError("a root may not be empty")
-            if "\x00" in root:
-                raise ValueError("a root may not contain a NUL character")
-        return value
