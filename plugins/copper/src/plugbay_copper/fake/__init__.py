@@ -6,6 +6,7 @@ never imports this package. What the fake reproduces, and from which page of Cop
 documentation, is described in :mod:`plugbay_copper.fake.account`.
 """
 
-from plugbay_copper.fake.account import CopperFake, RecordedRequest
+from plugbay_copper.fake.account import CopperFake
+from plugbay_copper.fake.recording import RecordedRequest
 
 __all__ = ["CopperFake", "RecordedRequest"]

@@ -19,6 +19,7 @@ from plugbay_copper.fake.fields import (
     check_int,
 )
 from plugbay_copper.fake.recording import RecordedRequest
+from plugbay_copper.fake.state import AccountState
 from plugbay_copper.fake.vocabulary import (
     API_PREFIX,
     DEFAULT_PAGE_SIZE,
@@ -30,7 +31,7 @@ from plugbay_copper.fake.vocabulary import (
 _Handler = Callable[[Request, Any], tuple[Any, dict[str, str]]]
 
 
-class CopperApi:
+class CopperApi(AccountState):
     """The HTTP side of the fake (mixed into :class:`CopperFake`)."""
 
     # -- HTTP -------------------------------------------------------------------------

@@ -10,9 +10,10 @@ from plugbay_copper.fake.errors import CopperError, invalid, not_found
 from plugbay_copper.fake.fields import (
     check_str,
 )
+from plugbay_copper.fake.state import AccountState
 
 
-class LeadConversion:
+class LeadConversion(AccountState):
     """Converting a lead into a person, a company and an opportunity."""
 
     # -- lead conversion --------------------------------------------------------------

@@ -7,9 +7,10 @@ import time
 from typing import Any
 
 from plugbay_copper.fake.errors import invalid, not_found
+from plugbay_copper.fake.state import AccountState
 
 
-class RecordStore:
+class RecordStore(AccountState):
     """Records: blank shapes, writable fields and CRUD (mixed into :class:`CopperFake`)."""
 
     # -- records ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from plugbay_copper.fake.fields import (
     digits_of,
     emails_of,
 )
+from plugbay_copper.fake.state import AccountState
 from plugbay_copper.fake.vocabulary import (
     DEFAULT_PAGE_SIZE,
     DEFAULT_SORT,
@@ -28,7 +29,7 @@ class SearchPage:
     total: int
 
 
-class RecordSearch:
+class RecordSearch(AccountState):
     """Searching records: filters, sorting, pages (mixed into :class:`CopperFake`)."""
 
     # -- search -----------------------------------------------------------------------

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from plugbay_copper.fake.state import AccountState
 
-class SeedData:
+
+class SeedData(AccountState):
     """The seed data: the account, its users, lookups and a few records."""
 
     # -- seed data --------------------------------------------------------------------

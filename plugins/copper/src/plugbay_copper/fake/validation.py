@@ -18,6 +18,7 @@ from plugbay_copper.fake.fields import (
     emails_of,
     name_parts,
 )
+from plugbay_copper.fake.state import AccountState
 from plugbay_copper.fake.vocabulary import (
     CLOSE_DATE,
     EMAIL_CATEGORIES,
@@ -33,7 +34,7 @@ from plugbay_copper.fake.vocabulary import (
 )
 
 
-class RecordValidation:
+class RecordValidation(AccountState):
     """Validating record bodies: field types, lookups, custom fields, unique emails."""
 
     # -- lookups ----------------------------------------------------------------------
