@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from mcp_types import LoggingLevel
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from plugbay import Settings
+from plugbay import ConfigPath, Settings, resolve_setting_path
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -23,7 +24,9 @@ class ProxySettings(Settings):
         default=None,
         description=(
             "Run the upstream as this program and talk MCP over its standard input and "
-            "output (stdio). Give either command or url."
+            "output (stdio). Give either command or url. A bare name (npx, uvx) is looked "
+            "up on PATH; a relative path (./bin/server) starts from the configuration "
+            "file's folder."
         ),
     )
     args: list[str] = Field(
@@ -37,8 +40,12 @@ class ProxySettings(Settings):
             'GITHUB_TOKEN = "${GITHUB_TOKEN}".'
         ),
     )
-    cwd: str | None = Field(
-        default=None, description="Working directory for command; plugbay's by default."
+    cwd: ConfigPath | None = Field(
+        default=None,
+        description=(
+            "Working directory for command; plugbay's by default. A relative one starts "
+            "from the configuration file's folder."
+        ),
     )
     url: str | None = Field(
         default=None,
@@ -174,6 +181,14 @@ class ProxySettings(Settings):
         if isinstance(value, str):
             return json.loads(value)
         return value
+
+    @field_validator("command")
+    @classmethod
+    def _command_path(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A name without a separator is for PATH to find; only a path is resolved.
+        if value is None or not any(sep in value for sep in {"/", os.sep}):
+            return value
+        return str(resolve_setting_path(value, info))
 
     @field_validator("url")
     @classmethod
