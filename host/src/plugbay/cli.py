@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -15,6 +16,7 @@ import mcp_types as types
 from plugbay.assembly import Assembly, assemble
 from plugbay.catalog import Catalog
 from plugbay.cli_install import install, uninstall
+from plugbay.cli_served import echo_failures, served_catalog, unknown_tool_reason
 from plugbay.cli_version import version_option
 from plugbay.config import load_config
 from plugbay.errors import ConfigError
@@ -249,33 +251,14 @@ async def _checked_instances(assembly: Assembly) -> list[dict[str, Any]]:
         await assembly.stop()
 
 
-def _served_catalog(assembly: Assembly) -> Catalog:
-    """What clients would be offered, run-time components included.
+def _served_catalog(assembly: Assembly, as_json: bool) -> Catalog:
+    """What clients would be offered; the failed instances are named after the listing.
 
-    Instances whose components are known only once they run (a proxy's upstream
-    tools) are started for the listing and stopped again; the others are not.
+    Every instance is started for the listing and stopped again, as ``serve`` would
+    start it (see :mod:`plugbay.cli_served`).
     """
-    dynamic = assembly.dynamic_instances()
-    if not dynamic:
-        return assembly.catalog
-
-    async def live() -> Catalog:
-        await assembly.start(only=dynamic)
-        try:
-            return assembly.catalog
-        finally:
-            await assembly.stop()
-
-    catalog = anyio.run(live)
-    for name in dynamic:
-        state = assembly.instances[name]
-        if state.status == "failed":
-            problems = "; ".join(state.problems)
-            click.echo(
-                f"warning: instance {name!r} did not start ({problems}); "
-                "its tools, resources and prompts are not listed",
-                err=True,
-            )
+    catalog = served_catalog(assembly)
+    click.get_current_context().call_on_close(partial(echo_failures, assembly, as_json=as_json))
     return catalog
 
 
@@ -288,7 +271,7 @@ def _dump(models: list[Any]) -> list[dict[str, Any]]:
 @json_option
 def tools(config_path: Path | None, as_json: bool) -> None:
     """List the tools the assembled server exposes."""
-    catalog = _served_catalog(_assemble(config_path))
+    catalog = _served_catalog(_assemble(config_path), as_json)
     definitions = [entry.definition for entry in catalog.tools.values()]
     if as_json:
         click.echo(json.dumps(_dump(definitions), indent=2))
@@ -303,7 +286,7 @@ def tools(config_path: Path | None, as_json: bool) -> None:
 @json_option
 def resources(config_path: Path | None, as_json: bool) -> None:
     """List the resources and resource templates the assembled server exposes."""
-    catalog = _served_catalog(_assemble(config_path))
+    catalog = _served_catalog(_assemble(config_path), as_json)
     definitions = [entry.definition for entry in catalog.resources.values()]
     definitions += [entry.definition for entry in catalog.templates]
     if as_json:
@@ -319,7 +302,7 @@ def resources(config_path: Path | None, as_json: bool) -> None:
 @json_option
 def prompts(config_path: Path | None, as_json: bool) -> None:
     """List the prompts the assembled server exposes."""
-    catalog = _served_catalog(_assemble(config_path))
+    catalog = _served_catalog(_assemble(config_path), as_json)
     definitions = [entry.definition for entry in catalog.prompts.values()]
     if as_json:
         click.echo(json.dumps(_dump(definitions), indent=2))
@@ -372,6 +355,8 @@ def call(
             entry = assembly.catalog.tools.get(tool_name)
             if entry is None:
                 known = ", ".join(sorted(assembly.catalog.tools)) or "none"
+                if (reason := unknown_tool_reason(assembly, tool_name)) is not None:
+                    raise click.UsageError(reason)
                 raise click.UsageError(f"unknown tool {tool_name!r}; the tools are: {known}")
             call = Call(
                 kind="tool",
