@@ -75,8 +75,15 @@ def test_what_is_not_a_file_of_the_instance_is_refused(tree: Path) -> None:
     assert resource_uri(roots, "docs", "file://docs/") == "file://docs/"
     with pytest.raises(UriError):
         resource_uri(roots, "docs", "file://other/etc/passwd")
+    # A path that is not beneath a root's absolute path is relative to the first root.
+    inside = tree.resolve().as_posix().lstrip("/")
+    assert (
+        resource_uri(roots, "docs", "file://docs/etc/passwd") == f"file://docs/{inside}/etc/passwd"
+    )
     with pytest.raises(ToolError, match="outside"):
-        resource_uri(roots, "docs", "file://docs/etc/passwd")
+        resource_uri(roots, "docs", "file://docs/../../../../../../etc/passwd")
+    with pytest.raises(ToolError, match="outside"):
+        resource_uri(roots, "docs", f"file://docs/{inside}/../../../../../../etc/passwd")
     with pytest.raises(ToolError, match="NUL"):
         path_uris(roots, "docs", ["secret/s.txt\x00"])
     with pytest.raises(ToolError, match="NUL"):

@@ -29,14 +29,16 @@ from plugbay import ToolError
 from plugbay.uris import UriError, decided_uris
 from plugbay_filesystem.errors import shown
 from plugbay_filesystem.location import Location
-from plugbay_filesystem.paths import Roots, path_from_uri, uri_path
+from plugbay_filesystem.paths import Roots, uri_path
 
 
 def resource_uri(roots: Roots, instance: str, uri: str) -> str:
     """The canonical URI of a ``file://<instance>/...`` resource URI.
 
     The path is taken from the URI exactly as the file resource's template takes it
-    (one percent-decoding), so the policy sees what the read will open.
+    (one percent-decoding, then :meth:`Roots.uri_target`: absolute or relative to the
+    first root), so the policy sees what the read will open. The canonical URI is
+    always the absolute form of the real path.
 
     Raises:
         UriError: The URI is not one of this instance's file URIs.
@@ -49,7 +51,7 @@ def resource_uri(roots: Roots, instance: str, uri: str) -> str:
     path = variables.get("path") if variables else None
     if not isinstance(path, str):
         raise UriError(f"{uri!r} is not a file URI of the {instance!r} instance")
-    return path_uri(roots, instance, path_from_uri(path))
+    return path_uri(roots, instance, roots.uri_target(path))
 
 
 def path_uris(
@@ -79,7 +81,9 @@ class DecidedRoots(Roots):
     """
 
     def __init__(self, roots: Roots, instance: str) -> None:
-        super().__init__(roots.directories, refuse_hard_links=roots.refuse_hard_links)
+        super().__init__(
+            roots.directories, refuse_hard_links=roots.refuse_hard_links, deny=roots.deny
+        )
         self.instance = instance
 
     def locate(self, path: str, *, follow_final: bool = True) -> Location:

@@ -67,6 +67,7 @@ class FilesystemConnector(Connector[FilesystemSettings]):
                 Roots.from_settings,
                 [str(root) for root in self.settings.roots],
                 refuse_hard_links=self.settings.refuse_hard_links,
+                deny=self.settings.deny_list(),
             )
         )
         self._roots = canonical.DecidedRoots(roots, self.instance)
@@ -462,14 +463,16 @@ class FilesystemConnector(Connector[FilesystemSettings]):
 
     @resource("{+path}", name="file", title="File or directory", complete={"path": "complete_path"})
     def file_resource(self, path: str) -> resources.Contents:
-        """A file (text or blob) or a directory listing (JSON), by absolute path.
+        """A file (text or blob) or a directory listing (JSON), by path.
 
-        The URI is file://<instance>/ followed by the absolute path without its leading
-        slash (file://<instance>/home/me/notes.txt names /home/me/notes.txt), so it is
-        the same whichever root contains the file.
+        file://<instance>/README.md names README.md in the first allowed directory. A
+        file in any allowed directory can also be named by its absolute path without
+        the leading slash (file://<instance>/home/me/notes.txt is /home/me/notes.txt):
+        the form listings use. Denied names (the deny setting) are never served.
 
         Args:
-            path: The absolute path without its leading slash.
+            path: A path relative to the first allowed directory, or an absolute path
+                inside an allowed directory without its leading slash.
         """
         return resources.read(
             self.roots,

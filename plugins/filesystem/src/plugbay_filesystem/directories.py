@@ -75,18 +75,26 @@ def open_child(directory: int, entry: str, name: str) -> int | None:
         raise os_error(error, name) from None
 
 
-def scan(directory: int, path: Path, name: str) -> list[Entry]:
+def scan(
+    directory: int, path: Path, name: str, hidden: Callable[[Path], bool] | None = None
+) -> list[Entry]:
     """The entries of an open directory, sorted by name, typed without following links.
 
     Args:
         directory: A descriptor from :func:`open_directory` or :func:`open_child`.
         path: The directory's real path, to give each entry its own.
         name: The caller's path, quoted, for messages.
+        hidden: Entries (by real path) to leave out: the deny list's
+            (:meth:`Location.hides`). They are not even looked at.
     """
     try:
         # scandir works on its own duplicate and leaves ``directory`` open.
         with os.scandir(directory) as iterator:
-            found = [_entry(item, path) for item in iterator]
+            found = [
+                _entry(item, path)
+                for item in iterator
+                if hidden is None or not hidden(path / item.name)
+            ]
     except OSError as error:
         raise os_error(error, name) from None
     return sorted(found, key=lambda entry: entry.name)
@@ -96,7 +104,7 @@ def read_directory(place: Location, name: str) -> list[Entry]:
     """The entries of the directory at ``place`` (see :func:`scan`)."""
     descriptor = open_directory(place, name)
     try:
-        return scan(descriptor, place.path, name)
+        return scan(descriptor, place.path, name, place.hides)
     finally:
         os.close(descriptor)
 

@@ -17,6 +17,11 @@ most :data:`MAX_LINK_HOPS` times). ``..`` goes back to the directory the walk ca
 from, never to a parent the kernel picks. A path whose real place is not beneath a
 root is refused, whether or not it exists. Only the part of a path above the roots,
 which belongs to the operator, is looked at by name.
+
+Beneath a root every name the walk meets is checked against the instance's deny list
+(:mod:`plugbay_filesystem.deny`) before it is opened or looked at, so a denied
+directory is never entered, not even on the way to somewhere else
+(``.git/../README.md`` is refused), and whether a denied entry exists is never told.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plugbay import ToolError
+from plugbay_filesystem.deny import NO_DENY, DenyList, refused
 from plugbay_filesystem.errors import os_error, shown
 
 MAX_LINK_HOPS = 40
@@ -59,6 +65,7 @@ class Location:
             (or are not directories); empty when :attr:`directory` holds the entry.
         missing_errno: ``ENOENT`` or ``ENOTDIR``, why :attr:`missing` is not empty.
         refuse_hard_links: The instance refuses to serve files with several links.
+        deny: The instance's deny list; listings leave out what it denies.
     """
 
     root: Path
@@ -68,6 +75,7 @@ class Location:
     missing: tuple[str, ...] = ()
     missing_errno: int = 0
     refuse_hard_links: bool = False
+    deny: DenyList = NO_DENY
 
     def __enter__(self) -> Location:
         return self
@@ -80,6 +88,14 @@ class Location:
         if self.directory >= 0:
             os.close(self.directory)
             self.directory = -1
+
+    def hides(self, path: Path) -> bool:
+        """Whether the entry at real ``path``, in a directory already allowed, is denied."""
+        try:
+            names = path.relative_to(self.root).parts
+        except ValueError:
+            return True  # not beneath the root: never shown
+        return self.deny.denies_child(names)
 
     @property
     def is_root(self) -> bool:
@@ -113,7 +129,13 @@ class _Expand(Exception):
 
 
 def locate(
-    roots: tuple[Path, ...], path: str, caller: str, *, follow_final: bool, refuse_hard_links: bool
+    roots: tuple[Path, ...],
+    path: str,
+    caller: str,
+    *,
+    follow_final: bool,
+    refuse_hard_links: bool,
+    deny: DenyList = NO_DENY,
 ) -> Location:
     """Walk an absolute ``path`` down to its :class:`Location` beneath one of ``roots``.
 
@@ -123,21 +145,23 @@ def locate(
         caller: What the caller sent, for messages.
         follow_final: Whether a link in the last component is followed.
         refuse_hard_links: Copied into the result for the readers.
+        deny: Names beneath a root that may not be passed through or reached.
 
     Raises:
-        ToolError: The path leads outside the roots, passes too many links, or a
-            directory on the way cannot be opened.
+        ToolError: The path leads outside the roots or through a denied name, passes
+            too many links, or a directory on the way cannot be opened.
     """
     pending = path
     for _hop in range(MAX_LINK_HOPS + 1):
         try:
-            place = _Walk(roots, caller, follow_final).run(pending)
+            place = _Walk(roots, caller, follow_final, deny).run(pending)
         except _Expand as expansion:
             pending = expansion.path
             continue
         except OSError as error:
             raise os_error(error, shown(caller)) from None
         place.refuse_hard_links = refuse_hard_links
+        place.deny = deny
         return place
     raise os_error(OSError(errno.ELOOP, ""), shown(caller))
 
@@ -145,8 +169,11 @@ def locate(
 class _Walk:
     """One pass from ``/`` down the names of a path; it owns the descriptors it opens."""
 
-    def __init__(self, roots: tuple[Path, ...], caller: str, follow_final: bool) -> None:
+    def __init__(
+        self, roots: tuple[Path, ...], caller: str, follow_final: bool, deny: DenyList
+    ) -> None:
         self.roots = {str(root): root for root in roots}
+        self.deny = deny
         self.caller = caller
         self.follow_final = follow_final
         self.above: list[str] = []  # real names from "/" while above every root
@@ -166,12 +193,8 @@ class _Walk:
                     self._step_above(name, names)
                 elif name == "..":
                     self._step_up()
-                elif self.missing:
-                    self.missing.append(name)
-                elif not names and not self.follow_final:
-                    final = name
                 else:
-                    self._step_down(name, names)
+                    final = self._step_beneath(name, names)
                 self._enter_root()
             if self.root is None:
                 raise denied(self.caller)
@@ -180,6 +203,21 @@ class _Walk:
             for _name, descriptor in self.opened:
                 if descriptor >= 0:
                     os.close(descriptor)
+
+    def _step_beneath(self, name: str, rest: deque[str]) -> str | None:
+        """Take ``name`` beneath the root; the last name kept unfollowed is returned."""
+        # Checked before it is opened or looked at: a denied directory is never
+        # entered, and a denied entry's existence never shows.
+        names = [*(entered for entered, _fd in self.opened[1:]), *self.missing, name]
+        if self.deny.denies_child(names):
+            raise refused(shown(self.caller))
+        if self.missing:
+            self.missing.append(name)
+        elif not rest and not self.follow_final:
+            return name
+        else:
+            self._step_down(name, rest)
+        return None
 
     def _enter_root(self) -> None:
         if self.root is not None:
@@ -268,6 +306,8 @@ class _Walk:
         names = [name for name, _fd in self.opened[1:]]
         if final != ".":
             names += [*self.missing, final]
+        if self.deny.denies_names(names):  # checked on the way; fail closed all the same
+            raise refused(shown(self.caller))
         directory = self.opened.pop()[1]
         return Location(
             root=self.root,

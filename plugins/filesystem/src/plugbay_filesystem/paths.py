@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from plugbay import ToolError
+from plugbay_filesystem.deny import NO_DENY, DenyList
 from plugbay_filesystem.location import Location, locate, supported
 
 MAX_PATH_LENGTH = 4096
@@ -41,17 +42,31 @@ class Roots:
         directories: Absolute, resolved directory paths; the first one is where
             relative paths start.
         refuse_hard_links: Refuse to read regular files that have more than one link.
+        deny: Names beneath the roots that are never served (the ``deny`` setting).
     """
 
-    def __init__(self, directories: Iterable[Path], *, refuse_hard_links: bool = False) -> None:
+    def __init__(
+        self,
+        directories: Iterable[Path],
+        *,
+        refuse_hard_links: bool = False,
+        deny: DenyList = NO_DENY,
+    ) -> None:
         unique: dict[Path, None] = dict.fromkeys(directories)
         if not unique:
             raise ValueError("at least one root directory is required")
         self.directories: tuple[Path, ...] = tuple(unique)
         self.refuse_hard_links = refuse_hard_links
+        self.deny = deny
 
     @classmethod
-    def from_settings(cls, configured: Iterable[str], *, refuse_hard_links: bool = False) -> Roots:
+    def from_settings(
+        cls,
+        configured: Iterable[str],
+        *,
+        refuse_hard_links: bool = False,
+        deny: DenyList = NO_DENY,
+    ) -> Roots:
         """Resolve the operator's configured roots; each must be an existing directory.
 
         The operator is trusted, so ``~`` is expanded here (and only here).
@@ -72,7 +87,7 @@ class Roots:
             if not path.is_dir():
                 raise ValueError(f"root {entry!r} is not an existing directory")
             resolved.append(path)
-        return cls(resolved, refuse_hard_links=refuse_hard_links)
+        return cls(resolved, refuse_hard_links=refuse_hard_links, deny=deny)
 
     @property
     def first(self) -> Path:
@@ -99,8 +114,9 @@ class Roots:
             The open :class:`Location`; close it (``with``) when done.
 
         Raises:
-            ToolError: The path is malformed or leads outside every root. The message
-                never says what lies outside.
+            ToolError: The path is malformed, leads outside every root or through a
+                name the deny list refuses. The message never says what lies outside
+                nor whether a denied entry exists.
         """
         _check_spelling(path)
         if path.rstrip("/").rpartition("/")[2] in (".", ".."):
@@ -113,6 +129,7 @@ class Roots:
             path,
             follow_final=follow_final,
             refuse_hard_links=self.refuse_hard_links,
+            deny=self.deny,
         )
 
     def resolve(self, path: str, *, follow_final: bool = True) -> Path:
@@ -125,6 +142,40 @@ class Roots:
         """
         with self.locate(path, follow_final=follow_final) as place:
             return place.path
+
+    def uri_target(self, variable: str) -> str:
+        """The path a ``file://<instance>/{+path}`` value names, as :meth:`locate` takes it.
+
+        Two forms are accepted. A value whose first names are those of a root is the
+        absolute path without its leading slash (``srv/docs/README.md`` when
+        ``/srv/docs`` is a root): the form the connector writes, which names a file
+        in any root. Any other value is relative to the first root
+        (``README.md``), the form people write. The names are compared as spelled,
+        so ``..`` and links are left to the walk.
+        """
+        if os.name == "nt":
+            return variable
+        names = [name for name in variable.split("/") if name not in ("", ".")]
+        for root in self.directories:
+            inside = root.parts[1:]
+            if tuple(names[: len(inside)]) == inside:
+                return path_from_uri(variable)
+        return variable.lstrip("/") or "."
+
+    def uri_forms(self, instance: str) -> str:
+        """How this instance's file URIs are written, with examples, for error messages."""
+        first = self.first
+        relative = file_uri(instance, "README.md")
+        absolute = file_uri(instance, uri_path(first / "README.md"))
+        text = (
+            f"file://{instance}/<path> takes a path relative to the first allowed directory "
+            f"({relative} is {first / 'README.md'}) or an absolute path inside an allowed "
+            f"directory without its leading slash ({absolute})"
+        )
+        if len(self.directories) > 1:
+            other = file_uri(instance, uri_path(self.directories[1] / "README.md"))
+            text += f"; files in the other directories need that form ({other})"
+        return text
 
     def relative(self, resolved: Path) -> str:
         """``resolved`` relative to its root, in POSIX form, for diff headers and listings."""

@@ -128,7 +128,7 @@ def directory_tree(place: Location, name: str, excluded: Matcher, limit: int) ->
     # One frame per directory being listed: its descriptor, relative prefix, the
     # entries still to visit and the list its nodes go into. Iterative, so a deep
     # tree needs no deep recursion.
-    frames = [(base, "", _paced(_scan(base, place.path, name)), tree)]
+    frames = [(base, "", _paced(_scan(base, place, place.path, name)), tree)]
     try:
         while frames:
             directory, prefix, entries, nodes = frames[-1]
@@ -151,7 +151,7 @@ def directory_tree(place: Location, name: str, excluded: Matcher, limit: int) ->
             _checkpoint()
             child = open_child(directory, entry.name, name)
             if child is not None:
-                entries_below = _paced(_scan(child, entry.path, name))
+                entries_below = _paced(_scan(child, place, entry.path, name))
                 frames.append((child, f"{relative}/", entries_below, children))
     finally:
         for frame in frames:
@@ -173,7 +173,7 @@ def search_files(
     def enter(directory: int, path: Path, prefix: str) -> bool:
         """List one directory; ``False`` once the limit is reached."""
         subdirectories = []
-        entries = _scan(directory, path, name)
+        entries = _scan(directory, place, path, name)
         try:
             for entry in _paced(entries):
                 relative = f"{prefix}{entry.name}"
@@ -217,11 +217,15 @@ def _paced(entries: list[Entry]) -> Iterator[Entry]:
         yield entry
 
 
-def _scan(directory: int, path: Path, name: str) -> list[Entry]:
-    """:func:`scan`, closing ``directory`` if it fails (the walk has not taken it yet)."""
+def _scan(directory: int, place: Location, path: Path, name: str) -> list[Entry]:
+    """:func:`scan` without denied entries, closing ``directory`` if it fails.
+
+    (The walk has not taken the descriptor yet.) A denied directory is left out, so
+    it is never entered either.
+    """
     try:
         _checkpoint()
-        return scan(directory, path, name)
+        return scan(directory, path, name, place.hides)
     except BaseException:
         os.close(directory)
         raise

@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from plugbay import ConfigPath, Settings
+from plugbay import ConfigPath, Settings, ToolError
+from plugbay_filesystem.deny import DEFAULT_DENY, DenyList
 
 DEFAULT_MAX_READ_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_ENTRIES = 10_000
@@ -36,6 +37,22 @@ class FilesystemSettings(Settings):
             "they refuse every call."
         ),
     )
+    deny: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_DENY),
+        description=(
+            "Glob patterns of names never served: not read, written, moved, listed, searched "
+            "or completed, by any tool or resource. Matched without regard to case against "
+            "each entry's real path relative to its root: a pattern without '/' matches any "
+            "one name at any depth ('.git/' denies every .git directory and all it holds, "
+            "'*.pem' every such file), one with '/' any run of names ('.docker/config.json'). "
+            "The default lists version-control internals, .env files, keys and credential "
+            "files; set it to [] to serve everything, or add to it with deny_extra."
+        ),
+    )
+    deny_extra: list[str] = Field(
+        default_factory=list,
+        description="More deny patterns, added to deny (so the defaults need not be repeated).",
+    )
     refuse_hard_links: bool = Field(
         default=False,
         description=(
@@ -60,14 +77,28 @@ class FilesystemSettings(Settings):
         ),
     )
 
-    @field_validator("roots", mode="before")
+    @field_validator("roots", "deny", "deny_extra", mode="before")
     @classmethod
-    def _split_roots(cls, value: Any) -> Any:
+    def _split_lists(cls, value: Any) -> Any:
         # Environment variables arrive as one string: accept a JSON list or a
-        # PATH-style list (``/srv/a:/srv/b``), so PLUGBAY_<INSTANCE>__ROOTS works.
+        # PATH-style list (``/srv/a:/srv/b``), so PLUGBAY_<INSTANCE>__ROOTS works
+        # (and __DENY: ``[]`` or ``.git/:*.pem``).
         if not isinstance(value, str):
             return value
         text = value.strip()
         if text.startswith("["):
             return json.loads(text)
         return [part for part in text.split(os.pathsep) if part]
+
+    @field_validator("deny", "deny_extra")
+    @classmethod
+    def _check_deny(cls, value: list[str]) -> list[str]:
+        try:
+            DenyList(value)
+        except ToolError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    def deny_list(self) -> DenyList:
+        """The compiled deny list: :attr:`deny` and :attr:`deny_extra` together."""
+        return DenyList([*self.deny, *self.deny_extra])
