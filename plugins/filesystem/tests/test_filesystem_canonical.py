@@ -88,3 +88,12 @@ def test_what_is_not_a_file_of_the_instance_is_refused(tree: Path) -> None:
         path_uris(roots, "docs", ["secret/s.txt\x00"])
     with pytest.raises(ToolError, match="NUL"):
         resource_uri(roots, "docs", f"file://docs{tree}/secret%00/s.txt")
+
+
+def test_both_uri_forms_give_one_canonical_uri(tree: Path) -> None:
+    """The policy decides on the same URI whichever form names the file."""
+    roots = Roots.from_settings([str(tree)])
+    absolute = f"file://docs/{tree.resolve().as_posix().lstrip('/')}/secret/s.txt"
+    assert resource_uri(roots, "docs", absolute) == absolute
+    for relative in ("secret/s.txt", "./secret/s.txt", "public/../secret/s.txt", "/secret/s.txt"):
+        assert resource_uri(roots, "docs", f"file://docs/{relative}") == absolute, relative

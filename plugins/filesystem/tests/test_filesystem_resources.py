@@ -134,3 +134,61 @@ async def test_completion_walks_down_from_the_roots(serve_fs: ServeFs, workspace
         ]
         assert await complete(f"{root}/.") == [f"{root}/.hidden"]
         assert await complete(f"{root}/src/pkg/m") == [f"{root}/src/pkg/mod.py"]
+
+
+async def test_paths_relative_to_the_first_root_name_files(
+    serve_fs: ServeFs, workspace: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "far.txt").write_text("far")
+    first = workspace.resolve()
+    async with serve_fs(workspace, other) as fs:
+        (contents,) = await fs.read("file://fs/docs/guide.md")
+        assert isinstance(contents, types.TextResourceContents)
+        assert contents.text == "# Guide\n"
+        assert contents.uri == "file://fs/docs/guide.md"
+        listing = await fs.read_json("file://fs/src")
+        assert listing["path"] == str(first / "src")
+        # Its entries carry the absolute form, which names a file in any root.
+        assert fs.uri(first / "src" / "app.py") in [entry["uri"] for entry in listing["entries"]]
+        # The absolute form goes on working, in every root.
+        (absolute,) = await fs.read(fs.uri(first / "notes.txt"))
+        assert isinstance(absolute, types.TextResourceContents)
+        assert absolute.text.startswith("line 1")
+        (far,) = await fs.read(fs.uri(other.resolve() / "far.txt"))
+        assert isinstance(far, types.TextResourceContents)
+        assert far.text == "far"
+        # A file of the second root named relatively is looked for in the first; the
+        # error says how to write the URI, with this instance's own examples.
+        with pytest.raises(MCPError) as raised:
+            await fs.read("file://fs/far.txt")
+        message = raised.value.message
+        assert "'far.txt' does not exist" in message
+        assert f"file://fs/README.md is {first / 'README.md'}" in message
+        assert fs.uri(first / "README.md") in message
+        assert fs.uri(other.resolve() / "README.md") in message
+
+
+async def test_relative_uris_cannot_escape(serve_fs: ServeFs, workspace: Path) -> None:
+    async with serve_fs(workspace) as fs:
+        for uri in ["file://fs/../outside/secret.txt", "file://fs/src/../../outside/secret.txt"]:
+            with pytest.raises(MCPError) as raised:
+                await fs.read(uri)
+            assert "access denied" in raised.value.message
+            assert "file://fs/README.md is" in raised.value.message
+            assert "TOP SECRET" not in raised.value.message
+
+
+async def test_completion_in_the_relative_form(serve_fs: ServeFs, workspace: Path) -> None:
+    reference = types.ResourceTemplateReference(type="ref/resource", uri="file://fs/{+path}")
+    async with serve_fs(workspace) as fs:
+
+        async def complete(value: str) -> list[str]:
+            result = await fs.client.complete(reference, {"name": "path", "value": value})
+            return result.completion.values
+
+        assert await complete("do") == ["docs/"]
+        assert await complete("n") == ["notes.txt"]
+        assert await complete("src/pkg/m") == ["src/pkg/mod.py"]
+        assert await complete("docs/") == ["docs/guide.md"]
