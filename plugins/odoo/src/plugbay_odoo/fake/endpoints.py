@@ -22,9 +22,10 @@ from plugbay_odoo.fake.faults import (
     string_fault,
     xml_response,
 )
+from plugbay_odoo.fake.state import ServerState
 
 
-class RpcEndpoints:
+class RpcEndpoints(ServerState):
     """The HTTP endpoints of the fake (mixed into :class:`OdooFake`)."""
 
     # -- HTTP ----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from plugbay_odoo.fake.orm import (
 from plugbay_odoo.fake.recording import (
     RecordedCall,
 )
+from plugbay_odoo.fake.state import ServerState
 from plugbay_odoo.fake.users import (
     SERVER_VERSION,
 )
@@ -37,7 +38,7 @@ class OperationalError(Exception):
 OperationalError.__module__ = "psycopg2"
 
 
-class RpcServices:
+class RpcServices(ServerState):
     """The ``common`` and ``object`` services (mixed into :class:`OdooFake`)."""
 
     # -- the RPC services ----------------------------------------------------------------

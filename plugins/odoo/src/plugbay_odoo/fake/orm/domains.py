@@ -15,6 +15,7 @@ from plugbay_odoo.fake.orm.schema import (
     Model,
     Row,
 )
+from plugbay_odoo.fake.orm.state import OrmState
 
 # -- domains -------------------------------------------------------------------------------
 
@@ -137,7 +138,7 @@ def compare_scalar(definition: Field, current: Any, operator: str, value: Any) -
     raise ValueError(f"Invalid operator {operator!r}")
 
 
-class DomainMatching:
+class DomainMatching(OrmState):
     """Matching rows against parsed domains (mixed into :class:`Orm`)."""
 
     # -- domains -----------------------------------------------------------------------

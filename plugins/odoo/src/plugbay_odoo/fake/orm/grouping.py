@@ -18,9 +18,10 @@ from plugbay_odoo.fake.orm.schema import (
     Model,
     Row,
 )
+from plugbay_odoo.fake.orm.state import OrmState
 
 
-class ReadGroup:
+class ReadGroup(OrmState):
     """The ORM's ``read_group`` (mixed into :class:`Orm`)."""
 
     def read_group(

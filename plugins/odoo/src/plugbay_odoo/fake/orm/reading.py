@@ -19,9 +19,10 @@ from plugbay_odoo.fake.orm.schema import (
     Model,
     Row,
 )
+from plugbay_odoo.fake.orm.state import OrmState
 
 
-class ReadMethods:
+class ReadMethods(OrmState):
     """The ORM's reading methods (mixed into :class:`Orm`)."""
 
     # -- ORM methods -------------------------------------------------------------------

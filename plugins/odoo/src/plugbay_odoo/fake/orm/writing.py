@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from plugbay_odoo.fake.orm.exceptions import (
     ValidationError,
@@ -20,9 +20,13 @@ from plugbay_odoo.fake.orm.schema import (
     Row,
     now_string,
 )
+from plugbay_odoo.fake.orm.state import OrmState
+
+if TYPE_CHECKING:
+    from plugbay_odoo.fake.orm.engine import Orm
 
 
-class WriteMethods:
+class WriteMethods(OrmState):
     """The ORM's writing methods (mixed into :class:`Orm`)."""
 
     def create(self, model: Model, vals_list: Any) -> int | list[int]:
@@ -65,7 +69,7 @@ class WriteMethods:
             else:
                 row[name] = [] if definition.type == "many2many" else False
         if model.complete is not None:
-            model.complete(self, row)
+            model.complete(cast("Orm", self), row)  # self: the Orm this part is in
         self._check_required(model, row)
         self.tables[model.name][record_id] = row
         for name, value in commands.items():
@@ -109,7 +113,7 @@ class WriteMethods:
             raise missing_records(model, missing, self.uid)
         rows = [self.tables[model.name][i] for i in ids]
         if model.before_unlink is not None:
-            model.before_unlink(self, rows)
+            model.before_unlink(cast("Orm", self), rows)
         self._delete(model, list(ids))
         return True
 
