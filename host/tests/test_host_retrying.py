@@ -271,3 +271,24 @@ def test_backoff_doubles_with_jitter_up_to_its_maximum() -> None:
         delay = next(delays)
         assert step / 2 <= delay <= step
     assert all(0.5 <= next(Backoff(2.0, 1.0).delays()) <= 1.0 for _ in range(20))
+
+
+async def test_readiness_says_when_the_next_attempt_is_due(build, bundle) -> None:
+    Keyed.attempts = 0
+    toml = (
+        "[server]\nretry_initial = 30\nretry_max = 30\n"
+        '[connectors.keyed]\nplugin = "keyed"\napi_key = "sk_live_abcdef123"\n'
+    )
+    assembly = build(bundle(connectors=[Keyed]), toml=toml)
+    app = http_app(assembly)
+    async with app.router.lifespan_context(app):
+        with anyio.fail_after(WAIT_LIMIT):
+            while assembly.instances["keyed"].retry_at is None:
+                await anyio.sleep(0.01)
+        ready, document = await app.state.readiness.report()
+    assert not ready
+    entry = document["instances"]["keyed"]
+    assert entry["reason"] == "failed to start (PermissionError)"
+    assert 0 < entry["next_attempt_in"] <= 30
+    assert Keyed.attempts == 1
+    assert assembly.instances["keyed"].retry_at is None  # the server stopped retrying

@@ -28,6 +28,9 @@ class InstanceState:
     """Seconds a call of the instance may take: its own ``call_timeout``, else ``[server]``'s."""
     threads: WorkerThreads | None = None
     """The worker threads its sync tools, resources and prompts run in."""
+    retry_at: float | None = None
+    """While a failed instance is retried: when (``anyio.current_time()``) the next start
+    attempt is due (see :mod:`plugbay.retrying`)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form; a serving instance adds its ``describe_state()`` as ``state``."""

@@ -86,7 +86,9 @@ async def retry_until_started(assembly: Assembly, name: str, backoff: Backoff) -
     attempt = 1
     try:
         while True:
+            state.retry_at = anyio.current_time() + delay
             await anyio.sleep(delay)
+            state.retry_at = None
             attempt += 1
             await _release(state)
             error = await assembly.start_instance(name)
@@ -104,6 +106,7 @@ async def retry_until_started(assembly: Assembly, name: str, backoff: Backoff) -
             )
     except anyio.get_cancelled_exc_class():
         # The server is stopping. An attempt cut short may have opened something.
+        state.retry_at = None
         if state.status != "ready":
             await _release(state)
         raise

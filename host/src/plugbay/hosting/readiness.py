@@ -118,6 +118,7 @@ class Readiness:
 
     async def _check_all(self) -> tuple[bool, dict[str, Any]]:
         explicit = self.assembly.config.instances is not None
+        now = anyio.current_time()
         instances: dict[str, dict[str, Any]] = {}
         probes: dict[str, Check] = {}
         for name, state in self.assembly.instances.items():
@@ -138,6 +139,8 @@ class Readiness:
             else:
                 entry["ready"] = False
                 entry["reason"] = _reason(state)
+                if state.retry_at is not None:  # see plugbay.retrying
+                    entry["next_attempt_in"] = round(max(0.0, state.retry_at - now), 1)
         probed, checked = await self._run(probes, self.checks)
         for name, problem in probed.items():
             target = instances[name]
