@@ -87,7 +87,12 @@ class Connector(Generic[SettingsT]):
         """
 
     async def stop(self) -> None:
-        """Close what :meth:`start` opened. Called once at shutdown, even after errors."""
+        """Close what :meth:`start` opened. Called at shutdown, even after errors.
+
+        Also called before the host starts a failed instance again (see
+        :mod:`plugbay.retrying`): it must cope with a :meth:`start` that failed half-way
+        and with being called more than once.
+        """
 
     async def check_health(self) -> None:
         """Raise if the backend is unreachable. Used by readiness checks."""
