@@ -237,13 +237,19 @@ def _wait_healthy(server: HttpServer) -> None:
 
 
 @contextlib.contextmanager
-def http_server(workdir: Path, env: dict[str, str], *args: str) -> Iterator[HttpServer]:
-    """Run ``plugbay serve --port <free port> <args>`` in ``workdir`` until the block ends."""
-    port = free_port()
+def http_server(
+    workdir: Path, env: dict[str, str], *args: str, port: int | None = None
+) -> Iterator[HttpServer]:
+    """Run ``plugbay serve --port <free port> <args>`` in ``workdir`` until the block ends.
+
+    With ``port``, no ``--port`` is passed: the server must find that port itself (in
+    its configuration or ``PLUGBAY_SERVER__PORT``).
+    """
+    flags = [] if port is not None else ["--port", str(port := free_port())]
     log = workdir / f"serve-{port}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            plugbay_command("serve", "--port", str(port), *args),
+            plugbay_command("serve", *flags, *args),
             cwd=workdir,
             env=env,
             stdin=subprocess.DEVNULL,

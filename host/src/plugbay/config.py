@@ -233,7 +233,7 @@ def load_config(
         dotenv = {k: v for k, v in dotenv_values(dotenv_dir / ".env").items() if v is not None}
         environ = {**dotenv, **os.environ}
     if source is None:
-        return Config(environ=environ)
+        return parse_config({}, environ=environ)  # PLUGBAY_SERVER__* still apply
     try:
         document = tomllib.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
