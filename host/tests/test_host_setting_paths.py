@@ -132,3 +132,16 @@ def test_without_a_file_the_context_has_no_base() -> None:
     config = parse_config({}, environ={"PLUGBAY_A__FOLDER": "x"})
     assert config.settings_context("a")["plugbay_config_dir"] is None
     assert config.settings_context("a")["plugbay_settings_from_environment"] == {"folder"}
+
+
+def test_a_relative_audit_file_starts_from_the_config_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    config_file = folder / "plugbay.toml"
+    config_file.write_text('[audit]\noutput = "logs/audit.jsonl"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load_config(config_file, environ={}).audit.output == str(folder / "logs/audit.jsonl")
+    config_file.write_text('[audit]\noutput = "stderr"\n', encoding="utf-8")
+    assert load_config(config_file, environ={}).audit.output == "stderr"

@@ -262,8 +262,10 @@ def parse_config(
             )
         except ValidationError as error:
             problems.extend(f"{where}: [telemetry] {line}" for line in validation_messages(error))
+    # Relative paths in these tables ([audit] output) start from the file's folder.
+    context = settings_context(source.parent if source is not None else None)
     tables = {
-        name: _read_table(document, name, model, default, where, environ, problems)
+        name: _read_table(document, name, (model, default), where, environ, context, problems)
         for name, (model, default) in _HOSTING_TABLES.items()
     }
     instances: tuple[InstanceConfig, ...] | None = None
@@ -353,13 +355,14 @@ def _from_variable(key: str, value: str) -> Any:
 def _read_table(
     document: Mapping[str, Any],
     name: str,
-    model: type[BaseModel],
-    default: BaseModel,
+    model_and_default: tuple[type[BaseModel], BaseModel],
     where: str,
     environ: Mapping[str, str],
+    context: dict[str, Any],
     problems: list[str],
 ) -> Any:
     """One optional table validated by its model; its problems are added with their location."""
+    model, default = model_and_default
     if name not in document:
         return default
     missing: list[str] = []
@@ -369,7 +372,7 @@ def _read_table(
         for variable in dict.fromkeys(missing)
     )
     try:
-        return model.model_validate(values)
+        return model.model_validate(values, context=context)
     except ValidationError as error:
         problems.extend(f"{where}: [{name}] {line}" for line in validation_messages(error))
         return default

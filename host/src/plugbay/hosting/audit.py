@@ -21,13 +21,14 @@ from typing import Any
 
 import anyio
 from opentelemetry import trace
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from plugbay.errors import ToolError
 from plugbay.hosting.patterns import NamePattern
 from plugbay.hosting.refusal import CallRefused
 from plugbay.middleware import CALL_KINDS, TIMED_OUT, Call, CallKind
 from plugbay.redaction import redact_text
+from plugbay.setting_paths import resolve_setting_path
 
 REDACTED = "[redacted]"
 SECRET_NAMES = (
@@ -78,6 +79,15 @@ class AuditConfig(BaseModel):
     redact: list[str] = Field(default_factory=list)
     max_value_chars: int = Field(default=1000, ge=16)
     kinds: list[CallKind] = Field(default_factory=lambda: list(CALL_KINDS))
+
+    @field_validator("output")
+    @classmethod
+    def _file_starts_from_the_config_folder(cls, value: str, info: ValidationInfo) -> str:
+        # A relative file starts from the configuration file's folder, as connector
+        # path settings do (plugbay.setting_paths), not from wherever the server started.
+        if value in ("stdout", "stderr"):
+            return value
+        return str(resolve_setting_path(value, info))
 
 
 AUDIT_OFF = AuditConfig(enabled=False)
