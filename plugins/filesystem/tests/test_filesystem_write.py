@@ -59,6 +59,7 @@ async def test_tools_declare_their_annotations(serve_fs: ServeFs, workspace: Pat
         "list_directory_with_sizes": (True, False, True),
         "directory_tree": (True, False, True),
         "search_files": (True, False, True),
+        "search_text": (True, False, True),
         "get_file_info": (True, False, True),
         "list_allowed_directories": (True, False, True),
         "write_file": (False, True, True),

@@ -43,9 +43,10 @@ from plugbay_filesystem.edits import Edit, apply_edits, fenced, unified_diff
 from plugbay_filesystem.errors import shown
 from plugbay_filesystem.paths import Roots, file_uri, uri_path
 from plugbay_filesystem.settings import FilesystemSettings
+from plugbay_filesystem.text_tool import TextSearchTools
 
 
-class FilesystemConnector(Connector[FilesystemSettings]):
+class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
     """Read, search and (when allowed) write files under a set of root directories.
 
     Every path is confined to the configured roots: ``..``, absolute paths elsewhere

@@ -6,7 +6,8 @@ link (a link is reported, not entered; a directory swapped for a link meanwhile 
 skipped), so everything they visit lies beneath the starting directory, and a link
 loop cannot trap them. They stop at ``limit`` entries and check for cancellation
 between directories, so a call's timeout ends them. Globs are matched in linear
-time (:mod:`plugbay_filesystem.globs`).
+time (:mod:`plugbay_filesystem.globs`). Entries the deny list names are left out
+and never entered (:meth:`Location.hides`).
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ __all__ = [
     "SearchResult",
     "TreeEntry",
     "any_matcher",
+    "checkpoint",
     "compile_glob",
     "directory_tree",
     "format_listing",
     "format_size",
     "search_files",
+    "walk",
 ]
 
 _LABELS: dict[EntryType, str] = {
@@ -71,7 +74,8 @@ class SearchResult(TypedDict):
     """Whether the search stopped at the ``max_entries`` setting."""
 
 
-def _checkpoint() -> None:
+def checkpoint() -> None:
+    """Raise if the call was cancelled (its timeout passed); nothing outside a worker."""
     # Outside an anyio worker thread (a direct call) nothing can cancel the walk.
     with contextlib.suppress(RuntimeError):
         anyio.from_thread.check_cancelled()
@@ -148,7 +152,7 @@ def directory_tree(place: Location, name: str, excluded: Matcher, limit: int) ->
                 continue
             children: list[TreeEntry] = []
             node["children"] = children
-            _checkpoint()
+            checkpoint()
             child = open_child(directory, entry.name, name)
             if child is not None:
                 entries_below = _paced(_scan(child, place, entry.path, name))
@@ -168,52 +172,64 @@ def search_files(
     then searched in name order, depth first.
     """
     found: list[str] = []
+    for _directory, entry, relative in walk(place, name, excluded):
+        if matches(entry.name, relative):
+            if len(found) >= limit:
+                return {"matches": found, "truncated": True}
+            found.append(str(entry.path))
+    return {"matches": found, "truncated": False}
+
+
+Walked = tuple[int, Entry, str]
+"""One entry of :func:`walk`: its directory's open descriptor, itself, its relative path."""
+
+
+def walk(place: Location, name: str, excluded: Matcher) -> Iterator[Walked]:
+    """Every entry beneath the directory at ``place``, but excluded and denied ones.
+
+    A directory's entries come in name order, then its subdirectories' entries, depth
+    first. The descriptor yielded with an entry is open until the next one is asked
+    for (closing the generator closes them all). Links are reported, not entered.
+    """
     frames: list[tuple[int, Iterator[tuple[str, Path, str]]]] = []
 
-    def enter(directory: int, path: Path, prefix: str) -> bool:
-        """List one directory; ``False`` once the limit is reached."""
-        subdirectories = []
+    def listed(directory: int, path: Path, prefix: str) -> Iterator[Walked]:
         entries = _scan(directory, place, path, name)
-        try:
-            for entry in _paced(entries):
-                relative = f"{prefix}{entry.name}"
-                if excluded(entry.name, relative):
-                    continue
-                if matches(entry.name, relative):
-                    if len(found) >= limit:
-                        return False
-                    found.append(str(entry.path))
-                if entry.type == "directory":
-                    subdirectories.append((entry.name, entry.path, f"{relative}/"))
-        finally:
-            frames.append((directory, iter(subdirectories)))
-        return True
+        subdirectories: list[tuple[str, Path, str]] = []
+        # The frame owns the descriptor from here on; its subdirectories are read
+        # once this listing is done.
+        frames.append((directory, iter(subdirectories)))
+        for entry in _paced(entries):
+            relative = f"{prefix}{entry.name}"
+            if excluded(entry.name, relative):
+                continue
+            yield directory, entry, relative
+            if entry.type == "directory":
+                subdirectories.append((entry.name, entry.path, f"{relative}/"))
 
     try:
-        if not enter(open_directory(place, name), place.path, ""):
-            return {"matches": found, "truncated": True}
+        yield from listed(open_directory(place, name), place.path, "")
         while frames:
             directory, pending = frames[-1]
             subdirectory = next(pending, None)
             if subdirectory is None:
                 os.close(frames.pop()[0])
                 continue
-            _checkpoint()
+            checkpoint()
             entry_name, path, prefix = subdirectory
             child = open_child(directory, entry_name, name)
-            if child is not None and not enter(child, path, prefix):
-                return {"matches": found, "truncated": True}
+            if child is not None:
+                yield from listed(child, path, prefix)
     finally:
         for directory, _pending in frames:
             os.close(directory)
-    return {"matches": found, "truncated": False}
 
 
 def _paced(entries: list[Entry]) -> Iterator[Entry]:
     """``entries``, with a cancellation check every so many: a directory may be huge."""
     for index, entry in enumerate(entries):
         if index % 1024 == 1023:
-            _checkpoint()
+            checkpoint()
         yield entry
 
 
@@ -224,7 +240,7 @@ def _scan(directory: int, place: Location, path: Path, name: str) -> list[Entry]
     it is never entered either.
     """
     try:
-        _checkpoint()
+        checkpoint()
         return scan(directory, path, name, place.hides)
     except BaseException:
         os.close(directory)
