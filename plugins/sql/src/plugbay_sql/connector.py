@@ -42,6 +42,7 @@ from plugbay_sql.statements import (
     check_explainable,
     check_outside_effects,
     check_read_only,
+    check_written,
 )
 from plugbay_sql.values import CellWriter, column_type
 
@@ -490,3 +491,4 @@ def _check_change(statement: Statement, dialect_name: str) -> None:
             "own transaction, and session or transaction control would outlive it"
         )
     check_outside_effects(statement, dialect_name)
+    check_written(statement, dialect_name)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, NoSuchTableError, SQLAlchemyError, StatementError
 
 from plugbay import ToolError
+from plugbay_sql.statements import parse_statement
 
 MAX_MESSAGE = 1000
 _BACKGROUND = re.compile(r"\s*\(Background on this error at: [^)]*\)")
@@ -23,6 +24,8 @@ _MYSQL_NEAR = re.compile(r"near '(?P<snippet>.*)' at line (?P<line>\d+)", re.DOT
 _SQLITE_NEAR = re.compile(r'near "(?P<snippet>[^"]*)": syntax error')
 
 TIMEOUT_SQLSTATES = frozenset({"57014"})  # PostgreSQL query_canceled
+# PostgreSQL syntax_error, undefined_function (an operator with no such operands)
+QUESTION_MARK_SQLSTATES = frozenset({"42601", "42883"})
 # MariaDB max_statement_time, MySQL max_execution_time, KILL QUERY
 TIMEOUT_MYSQL_CODES = frozenset({1969, 3024, 1317})
 
@@ -136,9 +139,24 @@ def _postgresql_message(cause: BaseException, sql: str | None) -> str:
             "SQL, e.g. CAST(:day AS date) with a string, or :n::integer with a number."
         )
     sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate in QUESTION_MARK_SQLSTATES and sql is not None and _has_question_mark(sql):
+        # ? is PostgreSQL's jsonb operator, so it is not refused before the statement runs.
+        parts.append(
+            "Hint: if ? is meant as a parameter, write a named one instead: :name in the "
+            'SQL and its value in params, e.g. WHERE id = :id with params {"id": 42}'
+        )
     if sqlstate:
         parts[0] += f" (SQLSTATE {sqlstate})"
     return ". ".join(part.rstrip(".") for part in parts)
+
+
+def _has_question_mark(sql: str) -> bool:
+    """Whether ``sql`` holds a ``?`` outside its strings and comments."""
+    try:
+        placeholders = parse_statement(sql).placeholders
+    except ToolError:
+        return False
+    return any(mark.startswith("?") for mark in placeholders)
 
 
 def _mysql_message(cause: BaseException, sql: str | None) -> str:

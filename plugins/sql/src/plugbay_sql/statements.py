@@ -28,6 +28,8 @@ from sqlparse.exceptions import SQLParseError
 
 from plugbay import ToolError
 from plugbay_sql import lexing
+from plugbay_sql.keywords import STATEMENT_KEYWORDS, check_known_keyword, check_placeholders
+from plugbay_sql.pragmas import check_read_pragma
 
 PARSE_CACHE_SIZE = 512
 """Statements kept parsed, by their text."""
@@ -38,6 +40,10 @@ EXPLAINABLE_KEYWORDS = frozenset(
     {"SELECT", "WITH", "VALUES", "TABLE", "INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE"}
 )
 """Statements ``explain`` plans (without running them)."""
+WRITE_KEYWORDS = frozenset(
+    {"INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "CREATE", "ALTER", "DROP", "TRUNCATE"}
+)
+"""Statements ``execute`` is for, suggested first when a caller's first word is a typo."""
 OUTSIDE_KEYWORDS = frozenset({"COPY", "LOAD", "ATTACH", "DETACH"})
 """Statements that read or write files or programs on the database server."""
 
@@ -123,11 +129,14 @@ class Statement:
         text: The SQL to send, without a trailing semicolon.
         keyword: Its first keyword, upper case (``SELECT``, ``WITH``, ``INSERT``...).
         names: Every identifier and keyword in it, lower case and unquoted.
+        placeholders: Its placeholders as written (``:id``, ``?``, ``$1``...), outside
+            strings and comments.
     """
 
     text: str
     keyword: str
     names: frozenset[str]
+    placeholders: frozenset[str] = frozenset()
 
 
 # sqlparse is untyped: its tokens and statements travel as Any here.
@@ -188,7 +197,15 @@ def parse_statement(sql: str) -> Statement:
         for token in parsed.flatten()
         if token.ttype is not None and any(token.ttype in kind for kind in _NAME_TOKENS)
     )
-    return Statement(text=_significant_text(parsed), keyword=_first_keyword(parsed), names=names)
+    placeholders = frozenset(
+        str(token.value) for token in parsed.flatten() if token.ttype in T.Name.Placeholder
+    )
+    return Statement(
+        text=_significant_text(parsed),
+        keyword=_first_keyword(parsed),
+        names=names,
+        placeholders=placeholders,
+    )
 
 
 def _significant_text(statement: Any) -> str:
@@ -283,16 +300,32 @@ def _refused_names(statement: Statement, kind: str) -> frozenset[str]:
 def check_read_only(statement: Statement, dialect_name: str) -> None:
     """Refuse what the ``query`` tool must not run.
 
+    SQLite's reading pragmas (``PRAGMA table_info(orders)``) are queries too
+    (:mod:`plugbay_sql.pragmas`).
+
     Raises:
         ToolError: The statement is not a query, or reaches outside the database.
     """
     check_outside_effects(statement, dialect_name)
+    kind = family(dialect_name)
+    if kind == "sqlite" and statement.keyword == "PRAGMA":
+        check_read_pragma(statement.text)
+        check_placeholders(statement.placeholders, kind)
+        return
     if statement.keyword not in READ_KEYWORDS:
-        allowed = ", ".join(sorted(READ_KEYWORDS))
-        raise ToolError(
-            f"query runs read-only statements ({allowed}); {statement.keyword or 'this'} "
-            "is not one. Use execute for changes, on an instance that allows writes."
+        check_known_keyword(statement.keyword, kind, READ_KEYWORDS)
+        readable = READ_KEYWORDS & STATEMENT_KEYWORDS[kind]
+        allowed = ", ".join(sorted(readable | {"PRAGMA"} if kind == "sqlite" else readable))
+        instead = (
+            "Use explain for a plan"
+            if statement.keyword == "EXPLAIN"
+            else "Use execute for changes, on an instance that allows writes"
         )
+        raise ToolError(
+            f"query runs read-only statements ({allowed}); {statement.keyword} "
+            f"is not one. {instead}."
+        )
+    check_placeholders(statement.placeholders, kind)
 
 
 def check_explainable(statement: Statement, dialect_name: str) -> None:
@@ -302,9 +335,23 @@ def check_explainable(statement: Statement, dialect_name: str) -> None:
         ToolError: The statement is not one a database explains.
     """
     check_outside_effects(statement, dialect_name)
+    kind = family(dialect_name)
     if statement.keyword not in EXPLAINABLE_KEYWORDS:
+        check_known_keyword(statement.keyword, kind, EXPLAINABLE_KEYWORDS)
         allowed = ", ".join(sorted(EXPLAINABLE_KEYWORDS))
         raise ToolError(
             f"explain plans {allowed} statements; {statement.keyword or 'this'} is not one "
             "(send the statement itself, without EXPLAIN)"
         )
+    check_placeholders(statement.placeholders, kind)
+
+
+def check_written(statement: Statement, dialect_name: str) -> None:
+    """The checks ``execute`` shares with the other tools: a known statement, named placeholders.
+
+    Raises:
+        ToolError: The first word starts no statement, or placeholders are positional.
+    """
+    kind = family(dialect_name)
+    check_known_keyword(statement.keyword, kind, WRITE_KEYWORDS)
+    check_placeholders(statement.placeholders, kind)
