@@ -120,7 +120,12 @@ def test_sqlite_files_of_read_only_instances_open_read_only() -> None:
     writable = SqliteRules(
         SqlSettings(url="sqlite:////srv/data/shop.db", allow_writes=True), "x"
     ).engine_url()
-    assert writable == make_url("sqlite+aiosqlite:////srv/data/shop.db")
+    # mode=rw: SQLite itself does not create a missing file (create = true gives rwc)
+    assert writable == make_url("sqlite+aiosqlite:///file:/srv/data/shop.db?mode=rw&uri=true")
+    creating = SqliteRules(
+        SqlSettings(url="sqlite:////srv/data/shop.db", allow_writes=True, create=True), "x"
+    ).engine_url()
+    assert creating.query == {"mode": "rwc", "uri": "true"}
     memory = SqliteRules(SqlSettings(url="sqlite://"), "x").engine_url()
     assert memory.query == {}
 

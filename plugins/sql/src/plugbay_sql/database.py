@@ -131,6 +131,7 @@ class Database:
         Raises:
             ToolError: The database cannot be reached; the message names it (masked).
         """
+        self.rules.check_target()
         options = self.rules.engine_options()
         database = self._url.database or ""
         memory = self.family == "sqlite" and database in ("", ":memory:")

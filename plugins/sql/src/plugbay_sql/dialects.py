@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult
 from plugbay_sql import session_cleanup
 from plugbay_sql.settings import SqlSettings
 from plugbay_sql.sqlite_authorizer import read_only_authorizer
+from plugbay_sql.sqlite_files import check_sqlite_file, sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ CONNECT_TIMEOUT = 10.0
 _PREPARED = "plugbay_sql.prepared"
 _BACKEND_ID = "plugbay_sql.backend_id"
 _DEADLINE = "plugbay_sql.deadline"
+_READING = "plugbay_sql.reading"
 
 
 class DialectRules:
@@ -85,6 +87,13 @@ class DialectRules:
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments for ``create_async_engine`` (driver connect arguments)."""
         return {}
+
+    def check_target(self) -> None:
+        """Before connecting: refuse a database that is missing where it can be seen locally.
+
+        Raises:
+            ToolError: Naming what is missing and the setting to change.
+        """
 
     async def prepare(self, conn: AsyncConnection) -> None:
         """Set up a newly opened DBAPI connection; runs once per connection."""
@@ -351,16 +360,31 @@ class SqliteRules(DialectRules):
         return (sqlite3.Error,)
 
     def engine_url(self) -> URL:
-        """For read-only instances, the file as a ``mode=ro`` URI."""
+        """The file as a URI: ``mode=ro`` read-only, ``mode=rw`` unless ``create`` is set.
+
+        ``mode=rw`` makes SQLite itself refuse to create a missing file, even one
+        removed after the start.
+        """
         url = super().engine_url()
-        database = url.database or ""
-        if self.settings.allow_writes or database in ("", ":memory:"):
+        if sqlite_file(url) is None:
             return url
+        mode = "rw" if self.settings.allow_writes else "ro"
+        if self.settings.allow_writes and self.settings.create:
+            mode = "rwc"
+        database = url.database or ""
         if url.query.get("uri") == "true" or database.startswith("file:"):
-            # Already a URI: keep it, but read-only.
-            return url.update_query_dict({"mode": "ro", "uri": "true"})
+            # Already a URI: keep it, in the instance's mode.
+            return url.update_query_dict({"mode": mode, "uri": "true"})
         path = quote(os.path.abspath(database))
-        return url.set(database=f"file:{path}").update_query_dict({"mode": "ro", "uri": "true"})
+        return url.set(database=f"file:{path}").update_query_dict({"mode": mode, "uri": "true"})
+
+    def check_target(self) -> None:
+        """A missing file is an error, unless ``create`` (with ``allow_writes``) is set.
+
+        Raises:
+            ToolError: Naming the path, the ``url`` setting and, where it helps, ``create``.
+        """
+        check_sqlite_file(self.settings, self.instance)
 
     def engine_options(self) -> dict[str, Any]:
         """How long to wait for another connection's lock."""
@@ -382,14 +406,27 @@ class SqliteRules(DialectRules):
             # After the pragma above: from here on, SQLite itself refuses ATTACH,
             # VACUUM INTO and pragmas that set.
             await driver.set_authorizer(read_only_authorizer)
+            return
+        # An instance that may write has the same authorizer during its reads (query,
+        # explain, listings), switched on by begin() once query_only is set.
+        reading = [False]
+        conn.info[_READING] = reading
+
+        def authorize(*action: Any) -> int:
+            return read_only_authorizer(*action) if reading[0] else sqlite3.SQLITE_OK
+
+        await driver.set_authorizer(authorize)
 
     async def begin(
         self, conn: AsyncConnection, *, write: bool, seconds: float, select_limit: int | None
     ) -> None:
-        """Set the deadline, and ``query_only`` when the instance may also write."""
+        """Set the deadline; when the instance may also write, ``query_only`` and the authorizer."""
         conn.info[_DEADLINE][0] = time.monotonic() + seconds
         if self.settings.allow_writes:
+            reading = conn.info[_READING]
+            reading[0] = False  # the authorizer would refuse the pragma below
             await conn.exec_driver_sql(f"PRAGMA query_only = {'OFF' if write else 'ON'}")
+            reading[0] = not write
 
     def finish(self, info: dict[Any, Any], *, interrupt: bool) -> None:
         """Clear the deadline, or move it to the past to interrupt what still runs."""

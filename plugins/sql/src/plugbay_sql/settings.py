@@ -107,6 +107,15 @@ class SqlSettings(Settings):
             "SQLite files opened read-only."
         ),
     )
+    create: bool = Field(
+        default=False,
+        description=(
+            "SQLite only, with allow_writes: create the database file, empty, when it does "
+            "not exist. Without it, a missing file stops the instance from starting, with "
+            "an error naming the path (a mistyped path would otherwise serve an empty "
+            "database)."
+        ),
+    )
     row_limit: int = Field(
         default=DEFAULT_ROW_LIMIT,
         ge=1,
@@ -206,6 +215,15 @@ class SqlSettings(Settings):
     def _check_role(self) -> SqlSettings:
         if self.read_only_role is not None and self.backend != "postgresql":
             raise ValueError("read_only_role is only supported with PostgreSQL")
+        if self.create and self.backend != "sqlite":
+            raise ValueError(
+                "create is only supported with SQLite; create the database on the server"
+            )
+        if self.create and not self.allow_writes:
+            raise ValueError(
+                "create needs allow_writes = true: a read-only instance opens an existing "
+                "SQLite file only"
+            )
         return self
 
     @property
