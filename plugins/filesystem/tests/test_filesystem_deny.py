@@ -185,6 +185,29 @@ async def test_writes_and_moves_never_touch_denied_names(serve_fs: ServeFs, repo
     assert not (repo / ".git" / "hooks").exists()
 
 
+async def test_directories_in_path_patterns_cannot_be_renamed(
+    serve_fs: ServeFs, repo: Path
+) -> None:
+    (repo / ".config" / "gcloud").mkdir(parents=True)
+    (repo / ".config" / "gcloud" / "credentials.db").write_text(TOKEN)
+    (repo / ".config" / "app.toml").write_text("ok = true\n")
+    async with serve_fs(repo, allow_writes=True) as fs:
+        # Renamed, .docker/config.json would no longer match ".docker/config.json".
+        message = await fs.error("move_file", source=".docker", destination="docker")
+        assert ".docker/config.json" in message
+        assert "cannot be moved" in await fs.error("move_file", source=".config", destination="c")
+        assert "cannot be moved" in await fs.error(
+            "move_file", source="sub/../.docker/", destination="d"
+        )
+        # What the patterns do not pass through moves as usual.
+        await fs.ok("move_file", source=".docker/daemon.json", destination="daemon.json")
+        await fs.ok("move_file", source=".config/app.toml", destination="app.toml")
+        await fs.ok("move_file", source="sub", destination="moved")
+        assert_refused(await fs.error("read_text_file", path="moved/.git/config"))
+    assert (repo / ".docker" / "config.json").exists()
+    assert not (repo / "docker").exists() and not (repo / "c").exists()
+
+
 async def read_error(fs: FsClient, uri: str) -> str:
     with pytest.raises(MCPError) as raised:
         await fs.read(uri)
@@ -277,6 +300,16 @@ def test_settings_check_the_patterns() -> None:
 )
 def test_the_matcher(path: str, denied: bool) -> None:
     assert DenyList(DEFAULT_DENY).denies_names(path.split("/")) is denied
+
+
+def test_guarded_directories() -> None:
+    defaults = DenyList(DEFAULT_DENY)
+    assert defaults.guarding(".Docker") == ".docker/config.json"
+    assert defaults.guarding("gcloud") is None  # the pattern's end: denied itself
+    assert defaults.guarding("src") is None
+    deny = DenyList(["build/**/secrets.txt"])
+    assert deny.guarding("build") == "build/**/secrets.txt"
+    assert deny.guarding("anything") == "build/**/secrets.txt"  # '**' passes any name
 
 
 def test_names_are_compared_in_one_unicode_form() -> None:

@@ -62,6 +62,10 @@ DEFAULT_DENY: tuple[str, ...] = (
 _CACHED_NAMES = 65_536
 
 
+def _any_name(_name: str, _relative: str) -> bool:
+    return True
+
+
 def _folded(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
@@ -80,6 +84,7 @@ class DenyList:
         self.patterns = tuple(patterns)
         self._names: list[Matcher] = []  # patterns of one component
         self._paths: list[Matcher] = []  # patterns of consecutive components
+        self._inner: list[tuple[str, Matcher]] = []  # their components but the last
         for pattern in self.patterns:
             body = _folded(pattern).strip("/")
             if not body:
@@ -87,6 +92,9 @@ class DenyList:
             if "/" in body:
                 # Ending at any depth; what lies beneath is caught by its prefix.
                 self._paths.append(compile_glob(f"**/{body}"))
+                for component in body.split("/")[:-1]:
+                    inner = _any_name if "**" in component else compile_glob(component)
+                    self._inner.append((pattern, inner))
             else:
                 self._names.append(compile_glob(body))
         self._seen: dict[str, bool] = {}
@@ -120,6 +128,16 @@ class DenyList:
     def denies_names(self, names: Sequence[str]) -> bool:
         """Whether the path of ``names`` (components beneath a root) is denied."""
         return any(self.denies_child(names[: end + 1]) for end in range(len(names)))
+
+    def guarding(self, name: str) -> str | None:
+        """The pattern a directory called ``name`` may be part of, other than as its end.
+
+        Renaming such a directory could take what lies beneath it out of a pattern
+        with ``/`` (``.docker`` renamed, ``.docker/config.json`` would be served), so
+        ``move_file`` refuses to move it.
+        """
+        folded = _folded(name)
+        return next((pattern for pattern, match in self._inner if match(folded, folded)), None)
 
     def denies(self, root: Path, path: Path) -> bool:
         """Whether the real ``path`` beneath ``root`` is denied; outside it, always."""

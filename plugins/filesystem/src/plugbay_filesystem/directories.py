@@ -175,13 +175,20 @@ def move(origin: Location, target: Location, source: str, destination: str) -> N
         destination: The caller's destination path, quoted, for messages.
 
     Raises:
-        ToolError: The source is a root or missing, the destination exists or its
-            directory does not, or the operating system refuses.
+        ToolError: The source is a root or missing, a directory that a deny pattern
+            with ``/`` passes through, the destination exists or its directory does
+            not, or the operating system refuses.
     """
     if origin.is_root:
         raise ToolError(f"{source} is an allowed directory itself and cannot be moved")
     if origin.missing or _status(origin, source) is None:
         raise ToolError(f"{source} does not exist")
+    guarded = origin.deny.guarding(origin.name) if is_directory(origin) else None
+    if guarded is not None:
+        raise ToolError(
+            f"{source} cannot be moved: the deny list names entries beneath such a "
+            f"directory by their path ({guarded!r}), and moving it would serve them"
+        )
     if target.missing:
         raise ToolError(f"the directory of {destination} does not exist; create it first")
     if target.is_root or _status(target, destination) is not None:
