@@ -14,11 +14,13 @@ from urllib.parse import urlencode
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
 from plugbay import AssemblyError
 from plugbay_sql import SqlConnector
 from plugbay_sql.dialects import SqliteRules
 from plugbay_sql.settings import SqlSettings
+from plugbay_sql.sqlite_files import sqlite_file
 from plugbay_testing import serve
 
 if TYPE_CHECKING:
@@ -143,6 +145,8 @@ async def test_positional_placeholders_are_answered_with_the_named_form(db: Test
     marks = ["%s", "%(id)s", "$1"]
     if db.dialect != "postgresql":
         marks.append("?")
+    if db.dialect == "sqlite":
+        marks.append("$id")
     async with db.serve(allow_writes=True) as sql:
         for mark in marks:
             statement = f"SELECT name FROM {customers} WHERE id = {mark}"
@@ -236,3 +240,27 @@ def test_create_needs_sqlite_and_allow_writes() -> None:
     with pytest.raises(ValidationError, match="create is only supported with SQLite"):
         SqlSettings(url="postgresql://app@127.0.0.1/shop", allow_writes=True, create=True)
     assert SqlSettings(url="sqlite:///shop.db", allow_writes=True, create=True).create
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite+aiosqlite://", None),
+        ("sqlite+aiosqlite:///:memory:", None),
+        ("sqlite+aiosqlite:///file::memory:?cache=shared&uri=true", None),
+        ("sqlite+aiosqlite:///file:shop?mode=memory&uri=true", None),
+        ("sqlite+aiosqlite:///file:/srv/a%20b.db?uri=true", "/srv/a b.db"),
+        ("sqlite+aiosqlite:///file:///srv/shop.db?uri=true", "/srv/shop.db"),
+        ("sqlite+aiosqlite:////srv/shop.db", "/srv/shop.db"),
+    ],
+)
+def test_the_sqlite_file_of_a_url(url: str, path: str | None) -> None:
+    assert sqlite_file(make_url(url)) == path
+
+
+def test_a_file_uri_keeps_the_instances_mode_whatever_it_asks() -> None:
+    url = "sqlite:///file:/srv/shop.db?mode=rwc&uri=true"
+    writable = SqliteRules(SqlSettings(url=url, allow_writes=True), "x").engine_url()
+    assert writable.query == {"mode": "rw", "uri": "true"}
+    read_only = SqliteRules(SqlSettings(url=url), "x").engine_url()
+    assert read_only.query == {"mode": "ro", "uri": "true"}

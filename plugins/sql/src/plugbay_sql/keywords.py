@@ -59,6 +59,8 @@ NAMED_PLACEHOLDERS = (
 """How to pass values, for the messages about other placeholders."""
 _POSITIONAL = re.compile(r"\?\d*|%(?:\(\w+\))?s|\$\d+")
 """``?``, ``?1``, ``%s``, ``%(name)s``, ``$1``: positional or pyformat placeholders."""
+_SQLITE_DOLLAR = re.compile(r"\$[A-Za-z_]\w*")
+"""SQLite's own ``$name`` form, which SQLAlchemy does not bind."""
 
 
 def check_known_keyword(keyword: str, kind: str, preferred: frozenset[str]) -> None:
@@ -100,6 +102,7 @@ def check_placeholders(placeholders: frozenset[str], kind: str) -> None:
     """Refuse positional placeholders, showing the ``:name`` form that works.
 
     PostgreSQL's ``?`` is left alone: it is also the jsonb operator (``data ? 'key'``).
+    SQLite's ``$name`` is refused too.
 
     Args:
         placeholders: The statement's placeholders as written (``:id``, ``?``...).
@@ -111,7 +114,8 @@ def check_placeholders(placeholders: frozenset[str], kind: str) -> None:
     found = sorted(
         mark
         for mark in placeholders
-        if _POSITIONAL.fullmatch(mark) and not (kind == "postgresql" and mark.startswith("?"))
+        if (_POSITIONAL.fullmatch(mark) and not (kind == "postgresql" and mark.startswith("?")))
+        or (kind == "sqlite" and _SQLITE_DOLLAR.fullmatch(mark))
     )
     if not found:
         return
