@@ -292,3 +292,22 @@ async def test_readiness_says_when_the_next_attempt_is_due(build, bundle) -> Non
     assert 0 < entry["next_attempt_in"] <= 30
     assert Keyed.attempts == 1
     assert assembly.instances["keyed"].retry_at is None  # the server stopped retrying
+
+
+async def test_an_unexpected_error_while_retrying_does_not_stop_the_retries(
+    build, bundle, caplog: pytest.LogCaptureFixture
+) -> None:
+    Keyed.attempts = 0
+    toml = f'{FAST_RETRIES}[connectors.keyed]\nplugin = "keyed"\napi_key = "sk_live_abcdef123"\n'
+    assembly = build(bundle(connectors=[Keyed]), toml=toml)
+    app = http_app(assembly)
+
+    async def broken_listener(previous: object, current: object) -> None:
+        raise RuntimeError("listener bug")
+
+    async with app.router.lifespan_context(app):
+        assembly.listeners.append(broken_listener)
+        with anyio.fail_after(WAIT_LIMIT):
+            while Keyed.attempts < 4:
+                await anyio.sleep(0.01)
+    assert "retrying connector instance keyed failed" in caplog.text

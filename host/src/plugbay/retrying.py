@@ -91,7 +91,11 @@ async def retry_until_started(assembly: Assembly, name: str, backoff: Backoff) -
             state.retry_at = None
             attempt += 1
             await _release(state)
-            error = await assembly.start_instance(name)
+            try:
+                error: Exception | None = await assembly.start_instance(name)
+            except Exception as unexpected:  # a background task must not stop the server
+                logger.exception("retrying connector instance %s failed", name)
+                error = unexpected
             if error is None:
                 logger.info("connector instance %s started (attempt %d)", name, attempt)
                 return
