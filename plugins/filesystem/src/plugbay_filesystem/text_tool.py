@@ -24,8 +24,11 @@ class TextSearchTools:
     """Searching inside files; mixed into :class:`FilesystemConnector`."""
 
     if TYPE_CHECKING:
-        roots: Roots
         settings: FilesystemSettings
+
+        @property
+        def roots(self) -> Roots:
+            """The connector's roots."""
 
     @tool(
         read_only=True,
