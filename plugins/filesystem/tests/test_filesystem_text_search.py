@@ -105,6 +105,20 @@ async def test_max_matches_and_its_cap(serve_fs: ServeFs, tmp_path: Path) -> Non
         assert "10" in await fs.error("search_text", pattern="hit", contextLines=50)
 
 
+async def test_the_result_size_is_bounded(serve_fs: ServeFs, tmp_path: Path) -> None:
+    (tmp_path / "wide.txt").write_text(("hit " + "w" * 390 + "\n") * 1000)
+    async with serve_fs(tmp_path) as fs:
+        result = await fs.data("search_text", pattern="hit", maxMatches=1000, contextLines=10)
+    assert result["truncated"] is True
+    returned = sum(
+        len(line)
+        for match in result["matches"]
+        for line in [match["text"], *match["before"], *match["after"]]
+    )
+    assert 0 < returned <= textsearch.MAX_RESULT_CHARS
+    assert len(result["matches"]) < 1000
+
+
 async def test_long_lines_are_cut_and_large_files_skipped(
     serve_fs: ServeFs, tmp_path: Path
 ) -> None:

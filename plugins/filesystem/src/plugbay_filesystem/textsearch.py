@@ -8,8 +8,8 @@ pattern is compiled by RE2 too, quoted. Files are found by the same walk as
 directory, links not followed, denied names left out. Each file is opened through
 its directory's descriptor like every other read. Binary files (a NUL byte near the
 start) and files over the size limit are skipped and counted. The search stops at
-``max_matches`` and checks for cancellation before each file and every so many
-lines, so the call's timeout ends it.
+``max_matches`` matches or :data:`MAX_RESULT_CHARS` characters, and checks for
+cancellation before each file and every so many lines, so the call's timeout ends it.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ MAX_PATTERN_LENGTH = 1000
 """Longest pattern accepted, in characters."""
 MAX_LINE_CHARS = 400
 """Lines longer than this (minified code, data) are cut in the result."""
+MAX_RESULT_CHARS = 512 * 1024
+"""The most characters of lines (matches and context) one search returns."""
 BINARY_PROBE = 8192
 """A NUL byte in this many first bytes makes a file binary."""
 PATTERN_MEMORY = 8 << 20
@@ -66,7 +68,7 @@ class TextSearchResult(TypedDict):
     files_skipped: int
     """Files left out: binary, over the size limit, or unreadable."""
     truncated: bool
-    """Whether the search stopped at ``maxMatches``; more lines may match."""
+    """Whether the search stopped at ``maxMatches`` (or the size limit); more may match."""
 
 
 LineTest = Callable[[str], bool]
@@ -161,6 +163,7 @@ class _Search:
         self.searched = 0
         self.skipped = 0
         self.truncated = False
+        self.size = 0
 
     def result(self) -> TextSearchResult:
         return {
@@ -187,10 +190,14 @@ class _Search:
                 checkpoint()
             if not self.test(line.removesuffix("\r")):
                 continue
-            if len(self.matches) >= self.max_matches:
+            match = self._match(path, lines, index)
+            size = len(match["text"]) + sum(map(len, match.get("before", [])))
+            size += sum(map(len, match.get("after", [])))
+            if len(self.matches) >= self.max_matches or self.size + size > MAX_RESULT_CHARS:
                 self.truncated = True
                 return False
-            self.matches.append(self._match(path, lines, index))
+            self.size += size
+            self.matches.append(match)
         return True
 
     def _read(self, place: Location, name: str, *, skip_errors: bool) -> str | None:
