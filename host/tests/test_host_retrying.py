@@ -180,6 +180,26 @@ def test_an_instance_comes_up_when_its_database_appears_without_a_restart(
     assert assembly.instances["ledger"].status == "stopped"
 
 
+def test_modern_clients_hear_it_on_their_listen_stream(build, bundle, tmp_path: Path) -> None:
+    database = tmp_path / "ledger.db"
+    toml = f"{FAST_RETRIES}[connectors.ledger]\nplugin = \"ledger\"\ndatabase = '{database}'\n"
+    assembly = build(bundle(connectors=[Ledger]), toml=toml)
+
+    async def scenario(port: int) -> None:
+        async with Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp")) as client:
+            assert client.protocol_version == "2026-07-28"
+            async with client.listen(tools_list_changed=True) as events:
+                assert (await client.list_tools()).tools == []
+                _write_ledger(database)
+                with anyio.fail_after(WAIT_LIMIT):
+                    event = await events.__anext__()
+            assert type(event).__name__ == "ToolsListChanged"
+            assert [t.name for t in (await client.list_tools()).tools] == ["ledger_entries"]
+
+    with serving(http_app(assembly), assembly) as port:
+        anyio.run(scenario, port)
+
+
 class Flaky(Connector):
     """Refuses at first start; later attempts hang until cancelled, holding a resource."""
 
