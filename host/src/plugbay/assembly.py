@@ -74,20 +74,6 @@ class Assembly:
         for listener in self.listeners:
             await listener(previous, catalog)
 
-    def dynamic_instances(self) -> list[str]:
-        """The configured instances whose connectors add components at run time.
-
-        Their tools, resources and prompts are known only once they have started
-        (see :meth:`plugbay.Connector.components`).
-        """
-        return [
-            state.name
-            for state in self.instances.values()
-            if state.status == "configured"
-            and state.obj is not None
-            and type(state.obj).components is not Connector.components
-        ]
-
     async def start(self, only: Collection[str] | None = None) -> None:
         """Start the configured connector instances (those named in ``only``) concurrently.
 
