@@ -126,6 +126,19 @@ async def test_sqlite_refuses_setting_pragmas_in_query_on_a_writable_instance(
     assert await sqlite.admin("PRAGMA user_version") == [(0,)]
 
 
+@pytest.mark.usefixtures("without_sql_checks")
+async def test_a_statement_prepared_during_a_write_is_authorized_again_in_a_read(
+    sqlite: TestDatabase,
+) -> None:
+    """sqlite3 reuses prepared statements; the authorizer must see them in reads anyway."""
+    refused = "SELECT fts3_tokenizer('simple')"  # a pointer: the authorizer refuses it
+    async with sqlite.serve(allow_writes=True, pool_size=1) as sql:
+        await sql.ok("execute", sql=refused)  # prepared and cached with the guard off
+        assert "not authorized" in await sql.error("query", sql=refused)
+        await sql.ok("execute", sql=refused)
+        assert "not authorized" in await sql.error("query", sql=refused)
+
+
 @pytest.mark.parametrize("dialect", ["postgresql", "mariadb"])
 async def test_pragma_on_a_server_database_points_to_describe_table(
     dialect: str, request: pytest.FixtureRequest

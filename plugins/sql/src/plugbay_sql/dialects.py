@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult
 
 from plugbay_sql import session_cleanup
 from plugbay_sql.settings import SqlSettings
-from plugbay_sql.sqlite_authorizer import read_only_authorizer
+from plugbay_sql.sqlite_authorizer import ReadGuard, read_only_authorizer
 from plugbay_sql.sqlite_files import check_sqlite_file, sqlite_file
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ CONNECT_TIMEOUT = 10.0
 _PREPARED = "plugbay_sql.prepared"
 _BACKEND_ID = "plugbay_sql.backend_id"
 _DEADLINE = "plugbay_sql.deadline"
-_READING = "plugbay_sql.reading"
+_GUARD = "plugbay_sql.read_guard"
 
 
 class DialectRules:
@@ -409,13 +409,9 @@ class SqliteRules(DialectRules):
             return
         # An instance that may write has the same authorizer during its reads (query,
         # explain, listings), switched on by begin() once query_only is set.
-        reading = [False]
-        conn.info[_READING] = reading
-
-        def authorize(*action: Any) -> int:
-            return read_only_authorizer(*action) if reading[0] else sqlite3.SQLITE_OK
-
-        await driver.set_authorizer(authorize)
+        guard = ReadGuard()
+        conn.info[_GUARD] = guard
+        await driver.set_authorizer(guard)
 
     async def begin(
         self, conn: AsyncConnection, *, write: bool, seconds: float, select_limit: int | None
@@ -423,10 +419,17 @@ class SqliteRules(DialectRules):
         """Set the deadline; when the instance may also write, ``query_only`` and the authorizer."""
         conn.info[_DEADLINE][0] = time.monotonic() + seconds
         if self.settings.allow_writes:
-            reading = conn.info[_READING]
-            reading[0] = False  # the authorizer would refuse the pragma below
+            guard: ReadGuard = conn.info[_GUARD]
+            guard.reading = False  # the authorizer would refuse the pragma below
             await conn.exec_driver_sql(f"PRAGMA query_only = {'OFF' if write else 'ON'}")
-            reading[0] = not write
+            if write:
+                guard.stale = True
+            elif guard.stale:
+                raw = await conn.get_raw_connection()
+                # Expires the statements prepared while the guard was off.
+                await raw.driver_connection.set_authorizer(guard)  # type: ignore[union-attr]
+                guard.stale = False
+            guard.reading = not write
 
     def finish(self, info: dict[Any, Any], *, interrupt: bool) -> None:
         """Clear the deadline, or move it to the past to interrupt what still runs."""

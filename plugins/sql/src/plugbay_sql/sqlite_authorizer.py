@@ -54,3 +54,38 @@ def read_only_authorizer(
     if action == sqlite3.SQLITE_FUNCTION and (second or "").lower() in REFUSED_FUNCTIONS:
         return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
+
+
+class ReadGuard:
+    """The read-only authorizer, on during the reads of an instance that may also write.
+
+    SQLite asks the authorizer when it prepares a statement, and Python's sqlite3
+    keeps prepared statements for reuse: one prepared during a write (the guard off)
+    would run again in a read without being asked about. So after writes the guard is
+    installed again before the next read (:attr:`stale`): installing an authorizer
+    makes SQLite expire every prepared statement, and they are prepared again under it.
+    (The ``PRAGMA query_only = ON`` that starts each read expires them too, as SQLite's
+    flag pragmas do; the guard does not rely on that.)
+
+    Attributes:
+        reading: Whether the connection is in a read, so refuses what
+            :func:`read_only_authorizer` refuses.
+        stale: Whether statements may have been prepared with the guard off.
+    """
+
+    def __init__(self) -> None:
+        self.reading = False
+        self.stale = False
+
+    def __call__(
+        self,
+        action: int,
+        first: str | None,
+        second: str | None,
+        database: str | None,
+        trigger: str | None,
+    ) -> int:
+        """:func:`read_only_authorizer` while reading, else ``SQLITE_OK``."""
+        if self.reading:
+            return read_only_authorizer(action, first, second, database, trigger)
+        return sqlite3.SQLITE_OK
