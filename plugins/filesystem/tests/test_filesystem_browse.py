@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from plugbay_filesystem.deny import DEFAULT_DENY
+
 if TYPE_CHECKING:
     from conftest import ServeFs
 
@@ -174,6 +176,7 @@ async def test_several_roots(serve_fs: ServeFs, tmp_path: Path) -> None:
         assert allowed == {
             "directories": [str(first.resolve()), str(second.resolve())],
             "writable": False,
+            "denied": list(DEFAULT_DENY),
         }
         # Relative paths start from the first root; absolute ones may use any root.
         assert await fs.text("read_text_file", path="a.txt") == "from first"

@@ -16,6 +16,7 @@ from plugbay.config import Config, parse_config
 from plugbay.plugins import load_plugins
 from plugbay.server import PlugbayServer
 from plugbay_filesystem import FilesystemConnector, FilesystemSettings
+from plugbay_filesystem.deny import DEFAULT_DENY
 
 pytestmark = pytest.mark.anyio
 
@@ -68,6 +69,7 @@ async def test_settings_from_environment_variables(tmp_path: Path) -> None:
         assert result.structured_content == {
             "directories": [str(first.resolve()), str(second.resolve())],
             "writable": True,
+            "denied": list(DEFAULT_DENY),
         }
     finally:
         await assembly.stop()

@@ -49,7 +49,9 @@ class FileText(TypedDict):
 
 
 class AllowedDirectories(TypedDict):
-    """The roots of an instance and whether it may write."""
+    """The roots of an instance, whether it may write, and the names it never serves."""
 
     directories: list[str]
     writable: bool
+    denied: list[str]
+    """The deny patterns: entries they match are refused and left out of listings."""

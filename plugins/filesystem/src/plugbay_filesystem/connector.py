@@ -443,11 +443,13 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
     def list_allowed_directories(self) -> AllowedDirectories:
         """List the directories this server may access, and whether it may write to them.
 
-        Relative paths in the other tools start from the first directory.
+        ``denied`` holds the deny patterns (.git/, .env*, ...): what they match is never
+        read, written or listed. Relative paths in the other tools start from the first directory.
         """
         return {
             "directories": [str(root) for root in self.roots.directories],
             "writable": self.settings.allow_writes,
+            "denied": list(self.roots.deny.patterns),
         }
 
     # Resources -------------------------------------------------------------------
