@@ -116,6 +116,11 @@ class Exploding:
         raise RuntimeError("plugin bug")
 
 
+class Unmarked:
+    def register_tools(self, register: Any) -> None:  # no @hookimpl
+        raise AssertionError("never called")
+
+
 @dataclass
 class Dist:
     name: str
@@ -163,6 +168,7 @@ def test_version(installed: dict[str, Any]) -> None:
 def test_plugins(installed: dict[str, Any]) -> None:
     installed["broken"] = ImportError("No module named 'requests'")
     installed["exploding"] = Exploding()
+    installed["unmarked"] = Unmarked()
     result = run("plugins")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -173,6 +179,9 @@ def test_plugins(installed: dict[str, Any]) -> None:
     assert "register_connectors," in desk
     assert "    error: import failed: ImportError: No module named 'requests'" in result.stdout
     assert "    error: register_tools: RuntimeError: plugin bug" in result.stdout
+    unmarked = next(line for line in lines if line.startswith("unmarked"))
+    assert unmarked.split() == ["unmarked", "0.9.1", "loaded"]
+    assert "    warning: Unmarked implements no plugbay hook" in result.stdout
     assert "connector instances:" in result.stdout
     desk_instance = next(
         line for line in lines if line.startswith("desk ") and "not configured" in line
@@ -203,6 +212,7 @@ def test_plugins_json(installed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
             "register_tools",
         ],
         "errors": [],
+        "warnings": [],
     }
     assert document["instances"] == [
         {

@@ -161,7 +161,33 @@ def test_entry_points_load_with_versions(entry_points: list[FakeEntryPoint]) -> 
         "module": "HelloPlugin",
         "hooks": ["register_tools"],
         "errors": [],
+        "warnings": [],
     }
+
+
+class Unmarked:
+    """A hook function without ``@hookimpl``: pluggy registers the object and calls nothing."""
+
+    def register_tools(self, register: Any) -> None:
+        register(hello)
+
+
+def test_a_plugin_that_implements_no_hook_loads_with_a_warning(
+    entry_points: list[FakeEntryPoint], caplog: pytest.LogCaptureFixture
+) -> None:
+    entry_points.append(FakeEntryPoint("unmarked", Unmarked()))
+    with caplog.at_level(logging.WARNING, logger="plugbay"):
+        registry = load_plugins({})
+    info = registry.plugins["unmarked"]
+    assert (info.status, info.hooks, info.errors) == ("loaded", [], [])
+    assert info.warnings == [
+        "Unmarked implements no plugbay hook: mark its hook functions with "
+        "@plugbay.hookimpl (register_connectors, ...)"
+    ]
+    assert info.as_dict()["warnings"] == info.warnings
+    assert "plugin unmarked: Unmarked implements no plugbay hook" in caplog.text
+    assert list(registry.collect("register_tools")) == []
+    assert registry.plugins["builtin"].warnings == []
 
 
 def test_import_failures_are_reported_and_others_load(

@@ -219,6 +219,8 @@ def plugins(config_path: Path | None, as_json: bool, check: bool) -> None:
         click.echo(f"{info.name:<20} {version:<10} {info.status:<8} {', '.join(info.hooks)}")
         for error in info.errors:
             click.echo(f"    error: {error}")
+        for warning in info.warnings:
+            click.echo(f"    warning: {warning}")
     if instances:
         click.echo("\nconnector instances:")
     for instance in instances:

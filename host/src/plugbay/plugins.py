@@ -46,6 +46,8 @@ class PluginInfo:
     module: str | None = None
     hooks: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Problems that do not stop the plugin from loading (it implements no hook)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form."""
@@ -57,6 +59,7 @@ class PluginInfo:
             "module": self.module,
             "hooks": self.hooks,
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
 
@@ -126,6 +129,14 @@ class PluginRegistry:
                 )
             return False
         info.hooks = sorted(impl.name for impl in self.manager.get_hookcallers(plugin) or [])
+        if not info.hooks:
+            # pluggy registers an object without marked functions silently: the usual
+            # cause is a hook function without @hookimpl, and the plugin then adds nothing.
+            info.warnings.append(
+                f"{module} implements no plugbay hook: mark its hook functions with "
+                "@plugbay.hookimpl (register_connectors, ...)"
+            )
+            logger.warning("plugin %s: %s", name, info.warnings[-1])
         return True
 
     def _security_hooks_of(self, plugin: object) -> list[str]:
