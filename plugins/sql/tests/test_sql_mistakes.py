@@ -59,6 +59,21 @@ async def test_a_typo_in_the_first_word_is_named_with_the_closest_keyword(
     assert await db.count("customers") == 3
 
 
+async def test_create_or_replace_is_one_statement_keyword(db: TestDatabase) -> None:
+    """sqlparse reads CREATE OR REPLACE as one token; the first word is CREATE."""
+    if db.dialect == "sqlite":
+        statement = "CREATE VIEW IF NOT EXISTS plugbay_replaced AS SELECT 1 AS one"
+    else:
+        view = db.table("plugbay_replaced")
+        statement = f"CREATE OR REPLACE VIEW {view} AS SELECT 1 AS one"
+    async with db.serve(allow_writes=True) as sql:
+        await sql.ok("execute", sql=statement)
+        message = await sql.error("query", sql=statement)
+        assert "CREATE is not one" in message
+    assert "plugbay_replaced" in await db.table_names()
+    await db.admin(f"DROP VIEW {db.table('plugbay_replaced')}")
+
+
 # -- SQLite's pragmas -----------------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ STATEMENT_KEYWORDS = {
             "TABLE", "MERGE", "TRUNCATE", "GRANT", "REVOKE", "START", "END", "ABORT", "SET",
             "RESET", "SHOW", "CALL", "DO", "LOCK", "PREPARE", "EXECUTE", "DEALLOCATE",
             "DECLARE", "FETCH", "CLOSE", "MOVE", "LISTEN", "NOTIFY", "UNLISTEN", "DISCARD",
-            "COPY", "LOAD", "VACUUM", "REINDEX", "COMMENT", "CLUSTER", "CHECKPOINT",
+            "COPY", "LOAD", "VACUUM", "REINDEX", "COMMENT", "CLUSTER", "CHECKPOINT", "ANALYSE",
             "REFRESH", "SECURITY", "IMPORT", "REASSIGN",
         }
     ),

@@ -155,7 +155,10 @@ def _first_keyword(statement: Any) -> str:
     for token in statement.flatten():
         if token.is_whitespace or token.ttype in T.Comment or token.match(T.Punctuation, "("):
             continue
-        return str(token.value).upper()
+        # sqlparse reads some phrases as one token (CREATE OR REPLACE): the first word
+        # of it is what the database and the keyword sets go by.
+        words = str(token.value).split()
+        return words[0].upper() if words else ""
     return ""
 
 
