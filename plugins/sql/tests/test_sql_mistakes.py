@@ -239,6 +239,12 @@ async def test_a_missing_directory_is_an_error_even_with_create(tmp_path: Path) 
     assert not missing.parent.exists()
 
 
+async def test_a_directory_where_the_file_should_be_is_an_error(tmp_path: Path) -> None:
+    message = await _refused_start(f"sqlite:///{tmp_path}", allow_writes=True, create=True)
+    assert f"the SQLite database {tmp_path} (the url setting" in message
+    assert "is not a file" in message
+
+
 async def test_create_starts_an_empty_database(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
     settings = {"url": f"sqlite:///{path}", "allow_writes": True, "create": True}

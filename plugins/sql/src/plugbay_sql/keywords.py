@@ -120,4 +120,7 @@ def check_placeholders(placeholders: frozenset[str], kind: str) -> None:
     if not found:
         return
     marks = " and ".join(dict.fromkeys(found))
-    raise ToolError(f"{marks} placeholders are not supported: {NAMED_PLACEHOLDERS}")
+    message = f"{marks} placeholders are not supported: {NAMED_PLACEHOLDERS}"
+    if "%s" in found:
+        message += "; for the % operator on a column named s, put a space after it (% s)"
+    raise ToolError(message)
