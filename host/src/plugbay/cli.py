@@ -15,6 +15,7 @@ import mcp_types as types
 
 from plugbay.assembly import Assembly, assemble
 from plugbay.catalog import Catalog
+from plugbay.cli_clients import clients_group
 from plugbay.cli_install import install, uninstall
 from plugbay.cli_served import echo_failures, served_catalog, unknown_tool_reason
 from plugbay.cli_version import version_option
@@ -458,6 +459,7 @@ def keys_hash() -> None:
     click.echo(hash_api_key(key))
 
 
+cli.add_command(clients_group)
 cli.add_command(install)
 cli.add_command(uninstall)
 
