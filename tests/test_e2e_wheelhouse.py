@@ -195,6 +195,7 @@ class GreetConnector(Connector[GreetSettings]):
 
 class TestGreetConformance(ConnectorConformance):
     connector = GreetConnector
+    entry_point = False  # a lone test file: no installed plugin to load
     sample_calls = {"greet": {"who": "Ada"}}
 
 

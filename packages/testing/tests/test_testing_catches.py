@@ -75,11 +75,12 @@ class TestSloppyConformance(ConnectorConformance):
 def test_the_suite_catches_a_sloppy_connector(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_sloppy=SLOPPY)
     result = pytester.runpytest("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=13, failed=11, skipped=6)
+    result.assert_outcomes(passed=14, failed=12, skipped=6)
     failed = {
         line.split("::")[-1].split(" ")[0] for line in result.outlines if line.startswith("FAILED")
     }
     assert failed == {
+        "test_plugin_is_installed",
         "test_connector_is_named_and_described",
         "test_settings_are_described_and_secrets_hidden",
         "test_components_have_descriptions[modern]",
@@ -95,6 +96,8 @@ def test_the_suite_catches_a_sloppy_connector(pytester: pytest.Pytester) -> None
     assert_in_output(
         result,
         [
+            "no installed entry point in the group 'plugbay' points into the package "
+            "'test_sloppy' of SloppyConnector",
             "SloppyConnector has no docstring",
             "setting 'url' of SloppySettings has no description",
             "setting 'password' of SloppySettings looks like a secret but is str: declare it as "

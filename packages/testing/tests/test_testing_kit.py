@@ -148,6 +148,7 @@ def notes_dir(tmp_path: Path) -> Path:
 
 class TestNotesConformance(ConnectorConformance):
     connector = NotesConnector
+    entry_point = False  # no distribution: test_testing_installed checks installed plugins
     sample_calls: ClassVar[dict[str, dict[str, Any]]] = {
         "list_notes": {},
         "read_note": {"name": "hello"},
@@ -164,6 +165,7 @@ class TestNotesConformanceTomlAndNamedInstance(ConnectorConformance):
     """The suite with TOML settings, a custom instance name and absolute URIs."""
 
     connector = NotesConnector
+    entry_point = False
     instance = "team-notes"
     config = 'directory = "${NOTES_DIR}"'
     sample_calls: ClassVar[dict[str, dict[str, Any]]] = {"team-notes_list_notes": {}}

@@ -16,17 +16,19 @@
 Each check is its own test with a message that says what to change. Checks that
 talk to the server run once per protocol era (the modern 2026-07-28 dispatch and the
 legacy 2025-11-25 handshake), through the real ``mcp`` client.
+
+``test_plugin_is_installed`` loads the plugin through its ``plugbay`` entry point, as
+``plugbay serve`` does, so the project must be installed (``pip install -e .``).
+``test_assembles`` serves the connector once: if it fails, the tests that need a
+server skip with its reason instead of each failing with the same message.
 """
 
 from __future__ import annotations
 
-import inspect
 import re
-import tomllib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import anyio
 import mcp_types as types
@@ -38,29 +40,13 @@ from plugbay.config import INSTANCE_NAME
 from plugbay.errors import AssemblyError
 from plugbay_testing import call_checks, checks
 from plugbay_testing.harness import PROTOCOL_MODES, Harness, build_assembly, serve
+from plugbay_testing.installed import check_installed_plugin
+from plugbay_testing.setup import AssemblyGate, ConformanceSetup, resolve
+
+__all__ = ["AssemblyGate", "ConformanceSetup", "ConnectorConformance"]
 
 """What ``plugbay.toml`` accepts as an instance name (a connector's name is its default)."""
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")
-
-
-@dataclass(slots=True)
-class ConformanceSetup:
-    """The author's inputs for one test, with any methods already called."""
-
-    config: Mapping[str, Any] | str | None
-    environ: Mapping[str, str] | None
-    sample_calls: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    sample_prompts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    resource_uris: Sequence[str] = ()
-
-
-def _resolve(owner: object, name: str, request: pytest.FixtureRequest) -> Any:
-    """An attribute's value, or the result of calling it with the fixtures it names."""
-    value = getattr(owner, name)
-    if not callable(value) or isinstance(value, type):
-        return value
-    parameters = inspect.signature(value).parameters
-    return value(**{parameter: request.getfixturevalue(parameter) for parameter in parameters})
 
 
 class ConnectorConformance:
@@ -87,6 +73,10 @@ class ConnectorConformance:
             templates (absolute, or relative to ``<scheme>://<instance>/``).
         long_instance: A long instance name under which every name must still fit
             in 64 characters.
+        entry_point: The name of the plugin's entry point in the ``plugbay`` group;
+            by default the one whose module is in the connector's top-level package.
+            ``False`` skips the installed-plugin check (a connector in a lone test
+            file, before it has a project).
     """
 
     pytestmark: ClassVar[Any] = pytest.mark.anyio
@@ -99,6 +89,7 @@ class ConnectorConformance:
     sample_prompts: ClassVar[Any] = {}
     resource_uris: ClassVar[Any] = ()
     long_instance: ClassVar[str] = "conformance_instance"
+    entry_point: ClassVar[str | Literal[False] | None] = None
 
     # -- fixtures --------------------------------------------------------------------
 
@@ -113,11 +104,24 @@ class ConnectorConformance:
         mode: str = request.param
         return mode
 
+    @pytest.fixture(scope="class")
+    @classmethod
+    def conformance_gate(cls) -> AssemblyGate:
+        """What ``test_assembles`` found, shared by the class's tests."""
+        return AssemblyGate()
+
     @pytest.fixture
-    def conformance_setup(self, request: pytest.FixtureRequest) -> ConformanceSetup:
-        """The author's configuration and samples, with fixture methods called."""
+    def conformance_setup(
+        self, request: pytest.FixtureRequest, conformance_gate: AssemblyGate
+    ) -> ConformanceSetup:
+        """The author's configuration and samples, with fixture methods called.
+
+        Skips the test if ``test_assembles`` failed: its reason is the failure.
+        """
+        if request.function.__name__ != "test_assembles":
+            conformance_gate.skip_if_failed()
         names = ("config", "environ", "sample_calls", "sample_prompts", "resource_uris")
-        values = {name: _resolve(self, name, request) for name in names}
+        values = {name: resolve(self, name, request) for name in names}
         return ConformanceSetup(
             config=values["config"],
             environ=values["environ"],
@@ -133,11 +137,6 @@ class ConnectorConformance:
         """The name the instance under test runs as."""
         return self.instance or self.connector.name
 
-    def _settings(self, setup: ConformanceSetup) -> dict[str, Any]:
-        if isinstance(setup.config, str):
-            return tomllib.loads(setup.config)
-        return dict(setup.config or {})
-
     @asynccontextmanager
     async def serve(
         self, setup: ConformanceSetup, mode: str = "auto", *, instance: str | None = None
@@ -147,7 +146,7 @@ class ConnectorConformance:
         try:
             async with serve(
                 self.connector,
-                settings=self._settings(setup),
+                settings=setup.settings(),
                 instance=instance or self.instance_name,
                 environ=setup.environ,
                 mode=mode,
@@ -181,6 +180,40 @@ class ConnectorConformance:
         scheme = self.connector.uri_scheme or self.connector.name
         return f"{scheme}://{instance}/{uri.lstrip('/')}"
 
+    # -- the plugin, as installed, and the assembly ----------------------------------
+
+    def test_plugin_is_installed(self) -> None:
+        """The plugin loads from its entry point as the host loads it and registers the class.
+
+        A misspelled hook, a hook function without ``@hookimpl`` or a plugin that
+        registers another class fail here, where every other test would pass.
+        """
+        if self.entry_point is False:
+            pytest.skip("entry_point = False: the plugin is not checked as installed")
+        check_installed_plugin(self.connector, self.entry_point)
+
+    async def test_assembles(
+        self, conformance_setup: ConformanceSetup, conformance_gate: AssemblyGate
+    ) -> None:
+        """The connector assembles and starts with the author's settings and lists its tools.
+
+        If it does not, the tests that serve it are skipped with this test's reason.
+        """
+        try:
+            async with serve(
+                self.connector,
+                settings=conformance_setup.settings(),
+                instance=self.instance_name,
+                environ=conformance_setup.environ,
+            ) as harness:
+                await harness.list_tools()
+        except AssemblyError as error:
+            problem = str(error)
+            conformance_gate.failure = " ".join(line.strip() for line in problem.splitlines())
+        else:
+            return
+        pytest.fail(f"{self.connector.__name__} could not be served: {problem}", pytrace=False)
+
     # -- the connector class ---------------------------------------------------------
 
     def test_connector_is_named_and_described(self) -> None:
@@ -213,7 +246,7 @@ class ConnectorConformance:
         for cycle in ("first", "second"):
             assembly = build_assembly(
                 self.connector,
-                settings=self._settings(conformance_setup),
+                settings=conformance_setup.settings(),
                 instance=self.instance_name,
                 environ=conformance_setup.environ,
             )
