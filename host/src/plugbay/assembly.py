@@ -224,6 +224,18 @@ def _collect_connectors(registry: PluginRegistry, config: Config) -> dict[str, _
     return connectors
 
 
+def installed_connectors(
+    registry: PluginRegistry, config: Config
+) -> dict[str, tuple[str, type[Connector[Any]]]]:
+    """The connector classes the loaded plugins register, by name, each with its plugin.
+
+    What ``plugbay connectors`` and ``plugbay init`` describe; a bad registration is
+    recorded against its plugin as it is at assembly.
+    """
+    found = _collect_connectors(registry, config)
+    return {name: (item.plugin, item.cls) for name, item in found.items()}
+
+
 def _settings_hint(instance: str, field_name: str) -> str:
     variable = setting_variable(instance, field_name)
     return f"set {field_name!r} in [connectors.{instance}] or the environment variable {variable}"

@@ -16,6 +16,8 @@ import mcp_types as types
 from plugbay.assembly import Assembly, assemble
 from plugbay.catalog import Catalog
 from plugbay.cli_clients import clients_group
+from plugbay.cli_connectors import connectors
+from plugbay.cli_init import init
 from plugbay.cli_install import install, uninstall
 from plugbay.cli_served import echo_failures, served_catalog, unknown_tool_reason
 from plugbay.cli_version import version_option
@@ -462,6 +464,8 @@ def keys_hash() -> None:
 cli.add_command(clients_group)
 cli.add_command(install)
 cli.add_command(uninstall)
+cli.add_command(connectors)
+cli.add_command(init)
 
 
 def main() -> None:
