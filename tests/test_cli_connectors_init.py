@@ -236,3 +236,18 @@ def test_readme_and_guide_link_every_plugin_readme_and_the_connector_reference()
         reference = "docs/connectors.md" if not prefix else "connectors.md"
         assert reference in links, f"{page.name} does not link {reference}"
         assert (page.parent / reference).is_file()
+
+
+def test_markdown_prints_the_reference_of_the_installed_connectors() -> None:
+    result = run("connectors", "--markdown")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("# Connectors\n")
+    for name in MODELS:
+        assert f"\n## {name}\n" in result.output
+    assert "| `url` | string |  | yes | no | `PLUGBAY_SQL__URL` |" in result.output
+
+
+def test_help_keeps_the_examples_as_written() -> None:
+    assert "\n    plugbay init --connectors filesystem,sql\n" in run("init", "--help").output
+    shown = run("connectors", "show", "--help").output
+    assert "\n    plugbay connectors show odoo --instance erp\n" in shown

@@ -54,14 +54,14 @@ def unknown_connector(name: str, known: Iterable[str]) -> click.UsageError:
 )
 @click.pass_context
 def connectors(ctx: click.Context, as_json: bool, markdown: bool) -> None:
-    r"""List the installed connectors with a one-line description.
+    """List the installed connectors with a one-line description.
 
     \b
     Examples:
       plugbay connectors
       plugbay connectors show sql
       plugbay connectors --markdown > connectors.md
-    """
+    """  # noqa: D301 (\b is click's no-rewrap marker)
     if ctx.invoked_subcommand is not None:
         return
     infos = installed_connector_infos()
@@ -90,12 +90,12 @@ def connectors(ctx: click.Context, as_json: bool, markdown: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(name: str, instance: str | None, as_json: bool) -> None:
-    r"""Print the settings of connector NAME as a table, from its settings model.
+    """Print the settings of connector NAME as a table, from its settings model.
 
     \b
     Example:
       plugbay connectors show odoo --instance erp
-    """
+    """  # noqa: D301 (\b is click's no-rewrap marker)
     infos = {info.name: info for info in installed_connector_infos()}
     info = infos.get(name)
     if info is None:

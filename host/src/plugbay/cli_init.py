@@ -90,7 +90,7 @@ def _setting_lines(setting: SettingInfo, instance: str) -> list[str]:
 @click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
 @click.option("--print", "to_stdout", is_flag=True, help="Print the file instead of writing it.")
 def init(config_path: Path | None, wanted: str | None, force: bool, to_stdout: bool) -> None:
-    r"""Write a commented plugbay.toml for the installed connectors.
+    """Write a commented plugbay.toml for the installed connectors.
 
     Every setting is listed, commented out, with its description, default, whether it
     is required or secret, and its environment variable. An existing file is never
@@ -101,7 +101,7 @@ def init(config_path: Path | None, wanted: str | None, force: bool, to_stdout: b
       plugbay init
       plugbay init --connectors filesystem,sql
       plugbay init --config /etc/plugbay/plugbay.toml --force
-    """
+    """  # noqa: D301 (\b is click's no-rewrap marker)
     infos = installed_connector_infos()
     if wanted is not None:
         by_name = {info.name: info for info in infos}
