@@ -103,6 +103,11 @@ def init(config_path: Path | None, wanted: str | None, force: bool, to_stdout: b
       plugbay init --config /etc/plugbay/plugbay.toml --force
     """  # noqa: D301 (\b is click's no-rewrap marker)
     infos = installed_connector_infos()
+    if not infos:
+        raise click.ClickException(
+            "no connectors are installed (see `plugbay plugins`); install one first, "
+            "e.g. plugbay install plugbay-filesystem"
+        )
     if wanted is not None:
         by_name = {info.name: info for info in infos}
         names = list(dict.fromkeys(n.strip() for n in wanted.split(",") if n.strip()))
