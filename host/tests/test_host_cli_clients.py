@@ -327,39 +327,28 @@ EXPECTED = {
 }  # fmt: skip
 
 
+def where(name: str, scope: str, platform: str, **environ: str) -> object:
+    project = "D:\\w\\p" if platform == "win32" else "/w/p"
+    home = HOMES[platform]
+    return config_file(
+        CLIENTS[name], scope, platform=platform, home=home, project=project, environ=environ
+    )
+
+
 @pytest.mark.parametrize(("key", "expected"), EXPECTED.items())
 def test_locations_per_platform(key: tuple[str, str, str], expected: str) -> None:
-    name, scope, platform = key
-    project = "D:\\w\\p" if platform == "win32" else "/w/p"
-    path = config_file(
-        CLIENTS[name],
-        scope,
-        platform=platform,
-        home=HOMES[platform],
-        project=project,
-        environ={},
-    )
+    platform = key[2]
     pure = PureWindowsPath if platform == "win32" else PurePosixPath
-    assert path == pure(expected)
+    assert where(*key) == pure(expected)
 
 
 def test_locations_follow_appdata_and_xdg() -> None:
-    desktop = CLIENTS["claude-desktop"]
-    windows = config_file(
-        desktop,
-        "user",
-        platform="win32",
-        home="C:\\Users\\ann",
-        project="",
-        environ={"APPDATA": "E:\\roam"},
-    )
+    windows = where("claude-desktop", "user", "win32", APPDATA="E:\\roam")
     assert windows == PureWindowsPath("E:\\roam\\Claude\\claude_desktop_config.json")
-    linux = config_file(
-        CLIENTS["vscode"],
-        "user",
-        platform="linux",
-        home="/home/ann",
-        project="",
-        environ={"XDG_CONFIG_HOME": "/cfg"},
-    )
+    linux = where("vscode", "user", "linux", XDG_CONFIG_HOME="/cfg")
     assert linux == PurePosixPath("/cfg/Code/User/mcp.json")
+
+
+def test_a_client_without_project_scope_says_so() -> None:
+    with pytest.raises(ValueError, match="Claude Desktop has no project scope"):
+        where("claude-desktop", "project", "darwin")

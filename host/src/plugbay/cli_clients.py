@@ -147,7 +147,9 @@ name_option = click.option(
 
 @click.group("clients")
 def clients_group() -> None:
-    """Add plugbay to MCP clients' files: claude-desktop, claude-code, cursor, vscode.
+    """Add plugbay to desktop MCP clients' files.
+
+    The clients: claude-desktop, claude-code, cursor, vscode.
 
     Example: plugbay clients add claude-desktop --config ~/plugbay/plugbay.toml
     """
@@ -258,7 +260,9 @@ def clients_add(
 def clients_remove(
     client_name: str, name: str, scope: str | None, project: Path | None, file: Path | None
 ) -> None:
-    """Remove plugbay's entry from a client's file, after a backup; nothing else changes.
+    """Remove plugbay's entry from a client's file.
+
+    The file is backed up first; nothing else in it changes.
 
     Example: plugbay clients remove claude-desktop
     """
