@@ -17,6 +17,7 @@ from plugbay import __version__
 from plugbay.cli import cli
 from plugbay.cli_clients import HOME_ENV
 from plugbay.client_configs import CLIENTS, config_file
+from plugbay.client_files import ClientFileError, read_client_file, write_client_file
 
 THEIRS = """{
     "globalShortcut": "Ctrl+Space",
@@ -352,3 +353,30 @@ def test_locations_follow_appdata_and_xdg() -> None:
 def test_a_client_without_project_scope_says_so() -> None:
     with pytest.raises(ValueError, match="Claude Desktop has no project scope"):
         where("claude-desktop", "project", "darwin")
+
+
+def test_a_file_changed_after_it_was_read_is_not_overwritten(tmp_path: Path) -> None:
+    target = tmp_path / "mcp.json"
+    target.write_text('{"mcpServers": {}}')
+    read = read_client_file(target)
+    read.data["mcpServers"]["plugbay"] = {"command": "/x"}
+    # The client saves its own change in between (Claude Code rewrites ~/.claude.json often).
+    target.write_text('{"mcpServers": {}, "theirs": 1}')
+    with pytest.raises(ClientFileError, match="changed while plugbay read it"):
+        write_client_file(read)
+    assert target.read_text() == '{"mcpServers": {}, "theirs": 1}'
+    assert backups(target) == []
+
+
+def test_byte_order_mark_and_tabs_are_kept(tmp_path: Path) -> None:
+    target = tmp_path / "mcp.json"
+    target.write_bytes(b'\xef\xbb\xbf{\n\t"servers": {\n\t\t"a": {"command": "a"}\n\t}\n}\n')
+    read = read_client_file(target)
+    read.data["servers"]["b"] = {"command": "b"}
+    write_client_file(read)
+    written = target.read_bytes()
+    assert written.startswith(b'\xef\xbb\xbf{\n\t"servers": {\n\t\t"a": {\n\t\t\t"command": "a"')
+    assert json.loads(written.decode("utf-8-sig"))["servers"] == {
+        "a": {"command": "a"},
+        "b": {"command": "b"},
+    }
