@@ -70,6 +70,15 @@ def test_connectors_lists_each_with_its_docstring_summary() -> None:
     assert any(re.fullmatch(rf"sql\s+{re.escape(summary)}", line) for line in lines)
 
 
+def test_connectors_honours_plugbay_plugins_in_dot_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("PLUGBAY_PLUGINS=sql\n")
+    monkeypatch.chdir(tmp_path)
+    result = run("connectors", "--json", PLUGBAY_PLUGINS=None)
+    assert [document["name"] for document in json.loads(result.output)] == ["sql"]
+
+
 def test_connectors_json_gives_each_setting_of_the_model() -> None:
     result = run("connectors", "--json")
     documents = {document["name"]: document for document in json.loads(result.output)}

@@ -8,10 +8,12 @@ import os
 import shutil
 import textwrap
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import click
+from dotenv import dotenv_values
 
-from plugbay.config import Config
+from plugbay.config import Config, find_config_file
 from plugbay.connector_settings import ConnectorInfo, SettingInfo, describe_connectors
 from plugbay.connectors_doc import render_markdown
 from plugbay.plugins import load_plugins
@@ -24,9 +26,13 @@ def installed_connector_infos() -> list[ConnectorInfo]:
     """The connectors of the installed plugins (``PLUGBAY_PLUGINS`` and the block list apply).
 
     No configuration is read: what is installed does not depend on it, and ``plugbay
-    init`` runs before there is one.
+    init`` runs before there is one. The ``.env`` file is, as ``serve`` reads it (beside
+    the configuration file, else in the working directory), so it selects alike.
     """
-    environ = dict(os.environ)
+    source = find_config_file()
+    folder = source.parent if source is not None else Path.cwd()
+    dotenv = {k: v for k, v in dotenv_values(folder / ".env").items() if v is not None}
+    environ = {**dotenv, **os.environ}
     registry = load_plugins(environ)
     infos = describe_connectors(registry, Config(environ=environ))
     for plugin in registry.plugins.values():
