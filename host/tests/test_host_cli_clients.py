@@ -293,6 +293,7 @@ def test_relative_config_is_made_absolute(
         (("add", "cursor", "--env", "sk-secret"), "has no '='"),
         (("add", "cursor", "--env", "1A=secret"), "is not a variable name"),
         (("add", "claude-desktop", "--scope", "project"), "has no project scope"),
+        (("add", "cursor", "--scope", "project", "--project", "/no/such/dir"), "does not exist"),
         (("add", "emacs"), "emacs"),
     ],
 )

@@ -130,7 +130,7 @@ scope_option = click.option(
 )
 project_option = click.option(
     "--project",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="The project folder for --scope project (default: the current folder).",
 )
