@@ -14,6 +14,7 @@ import click
 import mcp_types as types
 
 from plugbay.assembly import Assembly, assemble
+from plugbay.banner import echo_banner, endpoint_url
 from plugbay.catalog import Catalog
 from plugbay.cli_clients import clients_group
 from plugbay.cli_connectors import connectors
@@ -27,6 +28,7 @@ from plugbay.fail_closed import SecurityHookFailed, refuse_if_insecure, security
 from plugbay.middleware import Call
 from plugbay.plugins import load_plugins
 from plugbay.redaction import install_log_redaction, keep_secrets_out_of_logs
+from plugbay.startup import allow_unauthenticated_option, checked_start, strict_option
 
 if TYPE_CHECKING:
     from plugbay.telemetry.setup import InstalledTelemetry
@@ -64,13 +66,8 @@ def _assemble(config_path: Path | None) -> Assembly:
     return assembly
 
 
-def _report_instances(assembly: Assembly) -> None:
-    for state in assembly.instances.values():
-        if state.status != "configured":
-            for problem in state.problems:
-                click.echo(
-                    f"warning: {state.name} ({state.connector}) {state.status}: {problem}", err=True
-                )
+def _report_plugins(assembly: Assembly) -> None:
+    # Instances are reported by the start-up banner (plugbay.banner), once they started.
     for info in assembly.registry.plugins.values():
         if info.status == "failed":
             for error in info.errors:
@@ -102,6 +99,8 @@ def cli(verbose: bool) -> None:
     default=None,
     help="HTTP worker processes (default [server] workers, else 1); more than one is stateless.",
 )
+@strict_option
+@allow_unauthenticated_option
 def serve(
     config_path: Path | None,
     stdio: bool,
@@ -110,27 +109,37 @@ def serve(
     stateless: bool | None,
     json_response: bool | None,
     workers: int | None,
+    strict: bool | None,
+    allow_unauthenticated: bool | None,
 ) -> None:
     """Serve the assembled MCP server (HTTP at http://127.0.0.1:8000/mcp by default)."""
     assembly = _assemble(config_path)
-    _report_instances(assembly)
+    _report_plugins(assembly)
     _refuse_if_insecure(assembly)
     settings = assembly.config.server
     workers = settings.workers if workers is None else workers
+    host = host or settings.host
+    port = settings.port if port is None else port
     if stdio and workers > 1:
         raise click.UsageError("--workers applies to HTTP; stdio serves one client")
+    if workers > 1 and stateless is False:
+        raise click.UsageError(
+            "several workers cannot share stateful sessions: drop --stateful or use one worker"
+        )
+    strict = settings.strict if strict is None else strict
+    allowed = settings.allow_unauthenticated if allow_unauthenticated is None else True
+    sock = checked_start(assembly, None if stdio else host, port, workers, strict, allowed)
+    if strict:
+        assembly = _assemble(config_path)  # the strict check started and stopped its instances
     if workers > 1:
-        if stateless is False:
-            raise click.UsageError(
-                "several workers cannot share stateful sessions: drop --stateful or use one worker"
-            )
         from plugbay.transports import run_http_workers
 
         _check_telemetry(assembly)
+        echo_banner(assembly, endpoint_url(host, port, settings.path), started=False)
         run_http_workers(
             assembly,
-            host=host or settings.host,
-            port=settings.port if port is None else port,
+            host=host,
+            port=port,
             workers=workers,
             json_response=json_response,
         )
@@ -140,14 +149,18 @@ def serve(
         if stdio:
             from plugbay.transports import serve_stdio
 
-            anyio.run(serve_stdio, assembly)
+            anyio.run(serve_stdio, assembly, partial(echo_banner, where="stdio"))
             return
         from plugbay.transports import run_http
 
+        assert sock is not None
+        url = endpoint_url(host, sock.getsockname()[1], settings.path)
         run_http(
             assembly,
-            host=host or settings.host,
-            port=settings.port if port is None else port,
+            host=host,
+            port=port,
+            sock=sock,
+            on_started=partial(echo_banner, where=url),
             stateless=stateless,
             json_response=json_response,
         )

@@ -104,6 +104,11 @@ class ServerConfig(BaseModel):
     further wait doubles, with jitter (see :mod:`plugbay.retrying`)."""
     retry_max: float = Field(default=60.0, gt=0)
     """The longest wait, in seconds, between two starts of a failed instance."""
+    strict: bool = False
+    """Refuse to start on any plugin or instance problem, or a failed start (``--strict``)."""
+    allow_unauthenticated: bool = False
+    """Serve HTTP on a non-loopback address with no authentication backend
+    (``--allow-unauthenticated``): only where the network or a proxy authenticates."""
 
     @field_validator("allowed_hosts")
     @classmethod

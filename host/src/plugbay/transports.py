@@ -7,10 +7,11 @@ import logging
 import math
 import os
 import signal
+import socket
 import sys
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -68,12 +69,18 @@ LOG_LEVEL_ENV = "PLUGBAY_LOG_LEVEL"
 """For :func:`create_app`: the log level of a worker process (default ``INFO``)."""
 
 
-async def serve_stdio(assembly: Assembly) -> None:
+Started = Callable[[Assembly], None]
+"""Called once the instances have started, before serving (``plugbay serve``'s banner)."""
+
+
+async def serve_stdio(assembly: Assembly, on_started: Started | None = None) -> None:
     """Serve one client over standard input and output until it closes them."""
     keep_secrets_out_of_logs(assembly)
     server = PlugbayServer(assembly)
     await assembly.start()
     try:
+        if on_started is not None:
+            on_started(assembly)
         async with stdio_server() as streams, retrying(assembly):
             # Unreadable lines and reused request ids get answers (plugbay.answers).
             read_stream, write_stream = answering(*streams)
@@ -110,11 +117,12 @@ def http_app(
     host: str = "127.0.0.1",
     stateless: bool | None = None,
     json_response: bool | None = None,
+    on_started: Started | None = None,
 ) -> Starlette:
     """The ASGI application: streamable HTTP at ``[server] path``, legacy SSE at ``/sse``.
 
-    Connectors start when the application starts and stop when it stops. ``/healthz``
-    answers without authentication.
+    Connectors start when the application starts (then ``on_started`` is called) and
+    stop when it stops. ``/healthz`` answers without authentication.
     """
     keep_secrets_out_of_logs(assembly)
     settings = assembly.config.server
@@ -184,6 +192,8 @@ def http_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await assembly.start()
         try:
+            if on_started is not None:
+                on_started(assembly)
             async with manager.run(), retrying(assembly), anyio.create_task_group() as background:
                 background.start_soon(shutdown.hold_streams_until_drained)
                 yield
@@ -268,8 +278,24 @@ async def _healthz(request: Request) -> Response:
     return Response(json.dumps({"status": "ok"}), media_type="application/json")
 
 
-def run_http(assembly: Assembly, *, host: str, port: int, **options: Any) -> None:
-    """Serve the HTTP application with uvicorn until interrupted."""
+def run_http(
+    assembly: Assembly,
+    *,
+    host: str,
+    port: int,
+    sock: socket.socket | None = None,
+    **options: Any,
+) -> None:
+    """Serve the HTTP application with uvicorn until interrupted.
+
+    Args:
+        assembly: What to serve.
+        host: The address served (it decides the Host-header checks).
+        port: The port.
+        sock: A socket already bound to ``host:port`` (see
+            :func:`plugbay.startup.bind_socket`) to serve on; else uvicorn binds.
+        **options: For :func:`http_app`.
+    """
     import uvicorn
 
     app = http_app(assembly, host=host, **options)
@@ -280,7 +306,16 @@ def run_http(assembly: Assembly, *, host: str, port: int, **options: Any) -> Non
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _exit_quietly) if in_main_thread else None
     try:
-        uvicorn.run(app, host=host, port=port, **uvicorn_options(assembly))
+        if sock is None:
+            uvicorn.run(app, host=host, port=port, **uvicorn_options(assembly))
+        else:
+            server = uvicorn.Server(
+                uvicorn.Config(app, host=host, port=port, **uvicorn_options(assembly))
+            )
+            with suppress(KeyboardInterrupt):  # Ctrl-C stops it, as uvicorn.run
+                server.run(sockets=[sock])
+            if not server.started:
+                raise SystemExit(3)  # as uvicorn.run does when the application cannot start
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
