@@ -20,6 +20,7 @@ from plugbay.cli_clients import clients_group
 from plugbay.cli_connectors import connectors
 from plugbay.cli_init import init
 from plugbay.cli_install import install, uninstall
+from plugbay.cli_new import new
 from plugbay.cli_served import echo_failures, served_catalog, unknown_tool_reason
 from plugbay.cli_version import version_option
 from plugbay.config import load_config
@@ -479,6 +480,7 @@ cli.add_command(install)
 cli.add_command(uninstall)
 cli.add_command(connectors)
 cli.add_command(init)
+cli.add_command(new)
 
 
 def main() -> None:
