@@ -124,10 +124,10 @@ class Venv:
         listed = json.loads(self.pip("list", "--format=json").stdout)
         return {canonicalize_name(item["name"]): item["version"] for item in listed}
 
-    def plugbay_json(self, *args: str, cwd: Path) -> Any:
-        """Run the installed ``plugbay <args> --json`` and parse what it prints."""
-        done = subprocess.run(
-            [str(self.script("plugbay")), *args, "--json"],
+    def run(self, command: Sequence[str], *, cwd: Path) -> subprocess.CompletedProcess[str]:
+        """Run ``command`` in this venv's environment and capture its output."""
+        return subprocess.run(
+            command,
             cwd=cwd,
             env=self.env(),
             capture_output=True,
@@ -135,6 +135,10 @@ class Venv:
             timeout=RUN_TIMEOUT,
             check=False,
         )
+
+    def plugbay_json(self, *args: str, cwd: Path) -> Any:
+        """Run the installed ``plugbay <args> --json`` and parse what it prints."""
+        done = self.run([str(self.script("plugbay")), *args, "--json"], cwd=cwd)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
@@ -337,16 +341,18 @@ def test_the_testing_kit_installs_alone_and_runs_an_authors_tests(
     project.mkdir()
     (project / "test_greet.py").write_text(AUTHOR_TESTS)
     # The venv's own pytest, which finds the kit through its pytest11 entry point.
-    done = subprocess.run(
+    done = venv.run(
         [str(venv.python), "-m", "pytest", "-v", "-p", "no:cacheprovider", "test_greet.py"],
         cwd=project,
-        env=venv.env(),
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "test_greet.py::test_greets[asyncio] PASSED" in done.stdout
     conformance = "test_greet.py::TestGreetConformance::test_starts_and_stops_cleanly_twice PASSED"
     assert conformance in done.stdout
+
+    # plugbay new plugin reads its templates from the wheel's package data.
+    new = venv.run([str(venv.script("plugbay")), "new", "plugin", "wheel-check"], cwd=project)
+    assert new.returncode == 0, new.stdout + new.stderr
+    generated = project / "plugbay-wheel-check"
+    assert (generated / "src" / "plugbay_wheel_check" / "connector.py").is_file()
+    assert (generated / "tests" / "test_wheel_check_conformance.py").is_file()
