@@ -182,3 +182,18 @@ def test_one_assembly_mistake_is_one_failure_and_the_rest_skip(
     skips = [line for line in result.outlines if line.startswith("SKIPPED")]
     assert skips, result.stdout.str()
     assert all(reason in line for line in skips), skips
+
+
+def test_of_several_entry_points_in_the_package_the_one_that_registers_it_is_chosen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connector = load(tmp_path, monkeypatch, "plugbay_count_two", "good")
+    extra = tmp_path / "plugbay_count_two_extra.py"  # another package: not a candidate
+    extra.write_text("from plugbay import hookimpl\n" + _hook("register_tools", "len"))
+    with (tmp_path / "plugbay_count_two-1.0.dist-info" / "entry_points.txt").open("a") as file:
+        file.write("extra = plugbay_count_two_extra\nzzz = plugbay_count_two:nothing\n")
+    # The top-level package of "plugbay_count_two:nothing" is the connector's too.
+    assert find_entry_point(connector).name == "count"
+    monkeypatch.setattr(importlib.import_module("plugbay_count_two"), "register_connectors", None)
+    with pytest.raises(AssertionError, match=r"several entry points point into the package"):
+        find_entry_point(connector)
