@@ -16,6 +16,7 @@ def _first_id(fake: CopperFake, kind: str) -> int:
 
 class TestCopperConformance(ConnectorConformance):
     connector = CopperConnector
+    entry_point = "copper"  # loaded as plugbay serve loads it
 
     def config(self, copper_fake: CopperFake) -> dict[str, Any]:
         return copper_fake.settings()

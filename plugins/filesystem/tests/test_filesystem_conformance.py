@@ -11,6 +11,7 @@ from plugbay_testing import ConnectorConformance
 
 class TestFilesystemConformance(ConnectorConformance):
     connector = FilesystemConnector
+    entry_point = "filesystem"  # loaded as plugbay serve loads it
 
     def config(self, tmp_path: Path) -> dict[str, Any]:
         (tmp_path / "hello.txt").write_text("hi")

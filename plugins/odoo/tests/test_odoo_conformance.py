@@ -13,6 +13,7 @@ from .conftest import FULL_ACCESS
 
 class TestOdooConformance(ConnectorConformance):
     connector = OdooConnector
+    entry_point = "odoo"  # loaded as plugbay serve loads it
     transport = "xmlrpc"
 
     def config(self, odoo_fake: OdooFake) -> dict[str, Any]:

@@ -24,6 +24,7 @@ UPSTREAM_VALIDATES = pytest.mark.skip(
 
 class TestProxyConformance(ConnectorConformance):
     connector = ProxyConnector
+    entry_point = "proxy"  # loaded as plugbay serve loads it
 
     def config(self, stdio_peer: dict[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in stdio_peer.items() if key != "pidfile"}

@@ -21,6 +21,7 @@ SAMPLE_CALLS = {
 
 class TestSqliteConformance(ConnectorConformance):
     connector = SqlConnector
+    entry_point = "sql"  # loaded as plugbay serve loads it
 
     def config(self, sqlite: TestDatabase) -> dict[str, Any]:
         return sqlite.settings()
@@ -32,6 +33,7 @@ class TestSqliteConformance(ConnectorConformance):
 
 class TestPostgresConformance(ConnectorConformance):
     connector = SqlConnector
+    entry_point = "sql"  # loaded as plugbay serve loads it
 
     def config(self, postgresql: TestDatabase) -> dict[str, Any]:
         return postgresql.settings()
@@ -54,6 +56,7 @@ class TestPostgresConformance(ConnectorConformance):
 
 class TestMariadbConformance(ConnectorConformance):
     connector = SqlConnector
+    entry_point = "sql"  # loaded as plugbay serve loads it
 
     def config(self, mariadb: TestDatabase) -> dict[str, Any]:
         return mariadb.settings()
