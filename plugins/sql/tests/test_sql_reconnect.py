@@ -84,7 +84,7 @@ async def test_calls_succeed_after_the_database_ends_the_pools_connections(
 async def test_a_write_after_the_database_ended_the_pools_connections_runs(
     server_db: TestDatabase,
 ) -> None:
-    """Checked before use (asyncpg knows; MariaDB is pinged): the write runs once, and works."""
+    """Pinged before use on writable instances: the write runs once, and works."""
     db = server_db
     audit = db.table("audit")
     async with db.serve(pool_size=POOL, allow_writes=True) as sql:

@@ -141,10 +141,12 @@ class Database:
         else:
             options.update(pool_size=self.settings.pool_size, max_overflow=0)
             options.update(pool_recycle=POOL_RECYCLE, pool_timeout=CONNECT_TIMEOUT)
-        if self.family == "mysql" and self.settings.allow_writes:
-            # aiomysql learns that the server closed a connection only when it next uses
-            # it; a write cannot be run again, so its connection is pinged first (one
-            # round trip; reads run again instead, see run()).
+        if self.family != "sqlite" and self.settings.allow_writes:
+            # A driver learns that the server closed a connection only once it reads the
+            # server's goodbye (aiomysql: when it next uses it; asyncpg: when its event
+            # loop gets to it, which may be after the checkout). A write cannot be run
+            # again, so its connection is pinged first (one round trip; reads run again
+            # instead, see run()).
             options["pool_pre_ping"] = True
         engine = create_async_engine(self._url, **options)
         event.listen(engine.sync_engine, "after_cursor_execute", _remember_description)
