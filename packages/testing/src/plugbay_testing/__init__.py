@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         result_text,
         serve,
     )
+    from plugbay_testing.installed import check_installed_plugin
     from plugbay_testing.wire import RawSession, answer_of, events_of
 
 _EXPORTS = {
@@ -78,6 +79,7 @@ _EXPORTS = {
     "build_config": "harness",
     "result_text": "harness",
     "serve": "harness",
+    "check_installed_plugin": "installed",
     "RawSession": "wire",
     "answer_of": "wire",
     "events_of": "wire",
@@ -98,6 +100,7 @@ __all__ = [
     "check_argument_descriptions",
     "check_descriptions",
     "check_input_schemas",
+    "check_installed_plugin",
     "check_names",
     "check_output_schemas",
     "check_prompt_definitions",
