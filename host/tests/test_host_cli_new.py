@@ -88,6 +88,12 @@ def test_names_that_cannot_name_a_plugin_are_refused(raw: str) -> None:
     assert "cannot name a plugin" in result.output
 
 
+@pytest.mark.parametrize("raw", ["builtin", "server"])
+def test_names_plugbay_uses_itself_are_refused(raw: str) -> None:
+    with pytest.raises(click.BadParameter, match="is taken by plugbay itself"):
+        PluginNames.parse(raw)
+
+
 def test_a_directory_that_holds_something_is_left_alone(tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("mine")
     result = CliRunner().invoke(cli, ["new", "plugin", "notes", "--directory", str(tmp_path)])

@@ -23,6 +23,8 @@ PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9]*(?:[_-][a-z0-9]+)*$")
 MAX_NAME_LENGTH = 30
 """Leaves room under the 64-character tool names for the tools' own names."""
 TEMPLATE_SUFFIX = ".tmpl"
+RESERVED = frozenset({"builtin", "server"})
+"""Taken: the host's own plugin and the ``[server]`` table."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,8 @@ class PluginNames:
                 "characters (e.g. notes, acme_crm)"
             )
         name = value.replace("-", "_")
+        if name in RESERVED:
+            raise click.BadParameter(f"{raw!r} is taken by plugbay itself: choose another name")
         return cls(
             name=name,
             dist="plugbay-" + name.replace("_", "-"),
