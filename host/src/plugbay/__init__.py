@@ -19,7 +19,7 @@ from plugbay.connector import Connector, NoSettings, Settings
 from plugbay.content import Audio, File, Image, Message
 from plugbay.context import Context
 from plugbay.dynamic import Components, DynamicPrompt, DynamicResource, DynamicTool
-from plugbay.errors import AssemblyError, CallRefused, ConfigError, ToolError
+from plugbay.errors import AssemblyError, CallCancelled, CallRefused, ConfigError, ToolError
 from plugbay.hookspecs import hookimpl
 from plugbay.middleware import Call, CallNext, Middleware
 from plugbay.setting_paths import ConfigPath, resolve_setting_path
@@ -30,6 +30,7 @@ __all__ = [
     "AuthBackend",
     "AuthenticationFailed",
     "Call",
+    "CallCancelled",
     "CallNext",
     "CallRefused",
     "Components",

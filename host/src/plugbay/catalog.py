@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import anyio
 import mcp_types as types
 from mcp.shared.uri_template import InvalidUriTemplate, UriTemplate
 from pydantic import BaseModel, PydanticUserError, ValidationError
@@ -22,6 +23,7 @@ from plugbay.canonical import naming, resource_resolver, tool_resolver
 from plugbay.components import Completer, PromptSpec, ResourceSpec, ToolSpec
 from plugbay.config import validation_messages
 from plugbay.context import Context
+from plugbay.describing import describe_schema, expand_tool_names, markdown, with_facts
 from plugbay.errors import AssemblyError, ToolError, log_unexpected, unexpected_failure_text
 from plugbay.middleware import Call, CallNext, Middleware, compose
 from plugbay.results import ToolOutput, prompt_messages, resource_contents, text_result
@@ -50,6 +52,8 @@ class Owner:
     instance: str | None = None
     connector: Any = None
     threads: WorkerThreads | None = field(default=None, compare=False)
+    facts: str | None = None
+    """The instance's :meth:`~plugbay.Connector.instance_facts`, ending its tool descriptions."""
 
     def describe(self) -> str:
         """``plugin 'x'`` or ``plugin 'x', instance 'y'``, for error messages."""
@@ -115,14 +119,20 @@ def _invoker(
 
     async def invoke(call: Call) -> Any:
         kwargs = _validate(parameters, call.arguments, call.name)
+        context = Context(call.request, call.principal)
         if context_parameter is not None:
-            kwargs[context_parameter] = Context(call.request, call.principal)
-        if is_async:
-            return await function(**kwargs)
-        assert threads is not None
-        # In the owner's own pool; a timed-out call answers at once and its thread
-        # finishes on its own, counted until it does (see plugbay.threads).
-        return await threads.run(call.name, partial(function, **kwargs))
+            kwargs[context_parameter] = context
+        try:
+            if is_async:
+                return await function(**kwargs)
+            assert threads is not None
+            # In the owner's own pool; a timed-out call answers at once and its thread
+            # finishes on its own, counted until it does (see plugbay.threads).
+            return await threads.run(call.name, partial(function, **kwargs))
+        except anyio.get_cancelled_exc_class():
+            # A thread cannot be stopped: the tool sees ctx.cancelled and stops itself.
+            context.cancel()
+            raise
 
     return invoke
 
@@ -155,6 +165,28 @@ def _annotations(spec: ToolSpec, title: str | None) -> types.ToolAnnotations | N
     return types.ToolAnnotations(title=title, **values)
 
 
+def _description(given: str | None, summary: str, owner: Owner) -> str | None:
+    """The description of a resource or prompt: Markdown, sibling tools by catalog name."""
+    return expand_tool_names(markdown(given) if given else summary, owner.instance) or None
+
+
+def tool_available(spec: ToolSpec, owner: Owner) -> bool:
+    """Whether the setting a tool ``requires`` is true on its instance (or it requires none).
+
+    Raises:
+        AssemblyError: The instance's settings have no such setting.
+    """
+    if spec.requires is None or owner.connector is None:
+        return True
+    settings = getattr(owner.connector, "settings", None)
+    if not hasattr(settings, spec.requires):
+        raise AssemblyError(
+            f"{owner.describe()}: a tool requires the setting {spec.requires!r}, "
+            "which the connector's settings do not have"
+        )
+    return bool(getattr(settings, spec.requires))
+
+
 def check_name(name: str, kind: str, owner: Owner) -> None:
     """Raise :class:`AssemblyError` unless ``name`` is one clients accept."""
     if len(name) > MAX_NAME_LENGTH:
@@ -181,7 +213,9 @@ def build_tool(
     name = f"{owner.instance}_{base_name}" if owner.instance else base_name
     check_name(name, "tool", owner)
     docstring = parse_docstring(function)
-    description = spec.description or docstring.summary
+    description = expand_tool_names(
+        markdown(spec.description) if spec.description else docstring.summary, owner.instance
+    )
     try:
         parameters = function_parameters(
             function, model_name=f"{name}_arguments", descriptions=docstring.arguments
@@ -194,8 +228,8 @@ def build_tool(
     definition = types.Tool(
         name=name,
         title=spec.title,
-        description=description or None,
-        input_schema=parameters.schema,
+        description=with_facts(description or None, owner.facts),
+        input_schema=describe_schema(parameters.schema, owner.instance),
         output_schema=output.schema,
         annotations=annotations,
     )
@@ -272,7 +306,7 @@ def build_resource(
             f"match the function's parameters {sorted(parameters.names)}"
         )
     definition: types.Resource | types.ResourceTemplate
-    description = spec.description or docstring.summary or None
+    description = _description(spec.description, docstring.summary, owner)
     if template is None:
         definition = types.Resource(
             uri=uri, name=name, title=spec.title, description=description, mime_type=spec.mime_type
@@ -330,7 +364,7 @@ def build_prompt(
         )
         for argument in parameters.names
     ]
-    description = spec.description or docstring.summary or None
+    description = _description(spec.description, docstring.summary, owner)
     definition = types.Prompt(
         name=name, title=spec.title, description=description, arguments=arguments or None
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
@@ -9,6 +10,7 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import LoggingLevel
 
 from plugbay.auth import LOCAL_PRINCIPAL, Principal
+from plugbay.errors import CallCancelled
 
 
 class Context:
@@ -17,14 +19,44 @@ class Context:
     Declare a parameter typed ``Context`` to receive it; it is not part of the input
     schema. Outside a live MCP request (``plugbay call``, direct tests) progress and
     log messages are dropped quietly, so tools need no special casing.
+
+    A sync tool runs in a worker thread, which cannot be stopped: past its timeout
+    (or cancelled by the client) the call is answered at once and the thread runs on.
+    The host then marks the context cancelled, so a long sync tool polls
+    :attr:`cancelled` or calls :meth:`raise_if_cancelled` between steps and stops
+    before its next side effect.
     """
 
-    __slots__ = ("_request", "principal")
+    __slots__ = ("_cancelled", "_request", "principal")
 
     def __init__(self, request: Any = None, principal: Principal = LOCAL_PRINCIPAL) -> None:
         self._request = request
         self.principal = principal
         """The authenticated caller (``local`` on stdio)."""
+        # Set by the event loop, read by the tool's worker thread.
+        self._cancelled = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the call was cancelled or timed out; its answer is already sent."""
+        return self._cancelled.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        """Raise :class:`~plugbay.CallCancelled` if the call was cancelled or timed out.
+
+        Call it between the steps of a long sync tool, before each side effect. What
+        it raises goes nowhere (the caller has had its answer); it only ends the work.
+        """
+        if self._cancelled.is_set():
+            raise CallCancelled("the call was cancelled or timed out; its work was stopped")
+
+    def cancel(self) -> None:
+        """Mark the call cancelled.
+
+        The host does this when the call times out or the client cancels it; a test
+        does it to check that a tool stops.
+        """
+        self._cancelled.set()
 
     @property
     def request_id(self) -> str | int | None:

@@ -20,6 +20,14 @@ class ToolError(Exception):
     """
 
 
+class CallCancelled(ToolError):
+    """Raised by :meth:`Context.raise_if_cancelled` once a call was cancelled or timed out.
+
+    The caller has had its answer already, so the message goes nowhere; raising it
+    only ends the tool's work. Let it propagate.
+    """
+
+
 Outcome = Literal["denied", "rate_limited", "busy"]
 """Why a call was refused: not allowed, over a rate limit, or no capacity left."""
 
