@@ -11,7 +11,14 @@ from typing import Any
 import anyio
 from pydantic import ValidationError
 
-from plugbay.catalog import Catalog, Owner, build_prompt, build_resource, build_tool
+from plugbay.catalog import (
+    Catalog,
+    Owner,
+    build_prompt,
+    build_resource,
+    build_tool,
+    tool_available,
+)
 from plugbay.components import (
     PromptSpec,
     ResourceSpec,
@@ -25,6 +32,7 @@ from plugbay.components import (
 )
 from plugbay.config import Config, InstanceConfig, setting_variable, validation_line
 from plugbay.connector import Connector
+from plugbay.describing import instance_facts
 from plugbay.dynamic import Components, build_dynamic, merge_leniently, without
 from plugbay.errors import AssemblyError
 from plugbay.fail_closed import security_registrations
@@ -162,9 +170,8 @@ class Assembly:
         previous = self._dynamic.get(state.name)
         if components is None and previous is None:
             return
-        owner = Owner(
-            plugin=state.plugin, instance=state.name, connector=state.obj, threads=state.threads
-        )
+        facts = instance_facts(state.obj)
+        owner = Owner(state.plugin, state.name, state.obj, state.threads, facts)
         staged, problems = build_dynamic(
             components or Components(),
             owner,
@@ -315,9 +322,10 @@ def _add_components(
     scheme: str | None,
     middleware: list[Middleware],
     timeout: float | None,
+    list_unavailable: bool = False,
 ) -> None:
     for function, t_spec, r_spec, p_spec in functions:
-        if t_spec is not None:
+        if t_spec is not None and (list_unavailable or tool_available(t_spec, owner)):
             catalog.add_tool(
                 build_tool(function, t_spec, owner, middleware=middleware, default_timeout=timeout)
             )
@@ -393,15 +401,19 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
                 )
             continue
         assert found is not None
-        owner = Owner(
-            plugin=found.plugin, instance=state.name, connector=state.obj, threads=state.threads
-        )
         members = [
             (getattr(state.obj, attribute), tool_spec(fn), resource_spec(fn), prompt_spec(fn))
             for attribute, fn in found.cls.members()
         ]
         staged = Catalog()
         try:
+            owner = Owner(
+                plugin=found.plugin,
+                instance=state.name,
+                connector=state.obj,
+                threads=state.threads,
+                facts=instance_facts(state.obj),
+            )
             _add_components(
                 staged,
                 owner,
@@ -409,6 +421,7 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
                 scheme=found.cls.uri_scheme or found.cls.name,
                 middleware=middleware,
                 timeout=state.call_timeout,
+                list_unavailable=config.server.list_unavailable_tools,
             )
             catalog = catalog.merged(staged)
             declared[state.name] = staged

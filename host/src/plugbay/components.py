@@ -44,6 +44,7 @@ class ToolSpec:
     timeout: float | None = None
     paths: tuple[str, ...] = ()
     trees: tuple[str, ...] = ()
+    requires: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,7 @@ def tool(
     timeout: float | None = None,
     paths: Sequence[str] = (),
     trees: Sequence[str] = (),
+    requires: str | None = None,
 ) -> Callable[[F], F]: ...
 def tool(
     fn: F | None = None,
@@ -98,13 +100,17 @@ def tool(
     timeout: float | None = None,
     paths: Sequence[str] = (),
     trees: Sequence[str] = (),
+    requires: str | None = None,
 ) -> F | Callable[[F], F]:
     """Mark a function or connector method as an MCP tool.
 
     The input schema comes from the parameters' type hints (with descriptions from
     the docstring's ``Args:`` section), the output schema from the return type, and
     the description from the docstring. A parameter typed :class:`plugbay.Context`
-    is filled in by the host and hidden from the schema.
+    is filled in by the host and hidden from the schema. In descriptions (the
+    docstring, ``description=``, argument descriptions), ``{tool:list_tables}`` becomes
+    the catalog name of the instance's sibling tool (``<instance>_list_tables``), and
+    reStructuredText markup becomes Markdown (see :func:`plugbay.signatures.markdown`).
 
     Args:
         fn: The function, when used as a bare ``@tool``.
@@ -126,6 +132,10 @@ def tool(
         trees: The arguments that name a directory the tool walks, reading what lies
             beneath it (a search, a tree): a policy allows the call only when everything
             beneath is allowed. They are paths too; no need to list them twice.
+        requires: On a connector, the name of a boolean setting without which the
+            tool cannot work (``requires="allow_writes"``). Where the instance's
+            setting is false the tool is not listed, unless ``[server]
+            list_unavailable_tools`` is true; keep the tool's own refusal for that case.
 
     Returns:
         The function, unchanged but for the recorded spec.
@@ -141,6 +151,7 @@ def tool(
         timeout=timeout,
         paths=(paths,) if isinstance(paths, str) else tuple(paths),
         trees=(trees,) if isinstance(trees, str) else tuple(trees),
+        requires=requires,
     )
 
     def mark(function: F) -> F:

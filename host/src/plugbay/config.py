@@ -73,6 +73,9 @@ class ServerConfig(BaseModel):
     """Threads of timed-out sync calls an instance may have still running; past that its
     sync calls are refused at once until one returns."""
     page_size: int = Field(default=200, ge=1)
+    list_unavailable_tools: bool = False
+    """List tools that cannot work on their instance (``@tool(requires=...)`` whose setting
+    is false there, such as writes on a read-only instance); by default they are left out."""
     max_request_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     allowed_hosts: list[str] = Field(default_factory=list)
     workers: int = Field(default=1, ge=1)

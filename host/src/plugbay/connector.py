@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args, get
 from pydantic import BaseModel, ConfigDict
 
 from plugbay.components import prompt_spec, resource_spec, tool_spec
+from plugbay.describing import tool_name
 from plugbay.uris import canonical_uri
 
 if TYPE_CHECKING:
@@ -152,6 +153,26 @@ class Connector(Generic[SettingsT]):
             await self.canonical_uri(path if path.startswith(base) else base + path.lstrip("/"))
             for path in paths
         ]
+
+    def instance_facts(self) -> str | None:
+        """One line that tells this instance apart from others of its connector, or ``None``.
+
+        What a model needs to know before its first call: which database and dialect,
+        which directories and whether it may write (``"PostgreSQL database 'shop';
+        read-only."``). The host ends each of the instance's tool descriptions with it.
+        Called at assembly, before :meth:`start`: answer from the settings, without I/O,
+        and never include secrets (no passwords, tokens or full URLs with credentials).
+        """
+        return None
+
+    def tool_name(self, name: str) -> str:
+        """The catalog name of this instance's tool ``name``: ``<instance>_<name>``.
+
+        Use it wherever a message names a sibling tool (``f"call
+        {self.tool_name('list_tables')} first"``), so the model reads a name it can
+        call. In descriptions, write ``{tool:list_tables}`` instead: the host expands it.
+        """
+        return tool_name(self.instance, name)
 
     def describe_state(self) -> Mapping[str, Any] | None:
         """What operators should see about the backend right now, or ``None``.

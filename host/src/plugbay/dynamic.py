@@ -34,6 +34,7 @@ from plugbay.catalog import (
 )
 from plugbay.components import Completer
 from plugbay.context import Context
+from plugbay.describing import with_facts
 from plugbay.errors import AssemblyError
 from plugbay.middleware import Call, Middleware, compose
 
@@ -159,7 +160,12 @@ def _build_tool(
         return await run(call.arguments, Context(call.request, call.principal))
 
     return ToolEntry(
-        definition=tool.definition.model_copy(update={"name": name}),
+        definition=tool.definition.model_copy(
+            update={
+                "name": name,
+                "description": with_facts(tool.definition.description, owner.facts),
+            }
+        ),
         owner=owner,
         timeout=tool.timeout if tool.timeout is not None else timeout,
         annotations=_annotation_flags(tool.definition),

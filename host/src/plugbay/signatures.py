@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from pydantic.fields import FieldInfo
 
 from plugbay.context import Context
+from plugbay.describing import markdown
 
 _SECTION = re.compile(
     r"^\s*(Args|Arguments|Parameters|Returns|Raises|Yields|Examples?|Notes?):\s*$"
@@ -37,7 +38,10 @@ class Docstring:
 
 
 def parse_docstring(function: Callable[..., Any]) -> Docstring:
-    """Split a function's docstring into its description and argument descriptions."""
+    """Split a function's docstring into its description and argument descriptions.
+
+    Both come back as Markdown (see :func:`plugbay.describing.markdown`).
+    """
     text = inspect.getdoc(function) or ""
     summary_lines: list[str] = []
     arguments: dict[str, str] = {}
@@ -62,7 +66,10 @@ def parse_docstring(function: Callable[..., Any]) -> Docstring:
                 arguments[current] = match.group(3).strip()
             elif current is not None and line.strip():
                 arguments[current] = f"{arguments[current]} {line.strip()}".strip()
-    return Docstring(summary="\n".join(summary_lines).strip(), arguments=arguments)
+    return Docstring(
+        summary=markdown("\n".join(summary_lines)),
+        arguments={name: markdown(text) for name, text in arguments.items()},
+    )
 
 
 @dataclass(frozen=True, slots=True)
