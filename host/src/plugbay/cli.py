@@ -30,6 +30,7 @@ from plugbay.middleware import Call
 from plugbay.plugins import load_plugins
 from plugbay.redaction import install_log_redaction, keep_secrets_out_of_logs
 from plugbay.startup import allow_unauthenticated_option, checked_start, strict_option
+from plugbay.tls import checked_tls, tls_option, tls_url
 
 if TYPE_CHECKING:
     from plugbay.telemetry.setup import InstalledTelemetry
@@ -102,6 +103,7 @@ def cli(verbose: bool) -> None:
 )
 @strict_option
 @allow_unauthenticated_option
+@tls_option
 def serve(
     config_path: Path | None,
     stdio: bool,
@@ -129,6 +131,7 @@ def serve(
         )
     strict = settings.strict if strict is None else strict
     allowed = settings.allow_unauthenticated if allow_unauthenticated is None else True
+    ssl = checked_tls(settings, stdio=stdio)  # before the port is bound
     sock = checked_start(assembly, None if stdio else host, port, workers, strict, allowed)
     if strict:
         assembly = _assemble(config_path)  # the strict check started and stopped its instances
@@ -136,13 +139,14 @@ def serve(
         from plugbay.transports import run_http_workers
 
         _check_telemetry(assembly)
-        echo_banner(assembly, endpoint_url(host, port, settings.path), started=False)
+        echo_banner(assembly, tls_url(endpoint_url(host, port, settings.path), ssl), started=False)
         run_http_workers(
             assembly,
             host=host,
             port=port,
             workers=workers,
             json_response=json_response,
+            ssl=ssl,
         )
         return
     telemetry = _install_telemetry(assembly)
@@ -155,7 +159,7 @@ def serve(
         from plugbay.transports import run_http
 
         assert sock is not None
-        url = endpoint_url(host, sock.getsockname()[1], settings.path)
+        url = tls_url(endpoint_url(host, sock.getsockname()[1], settings.path), ssl)
         run_http(
             assembly,
             host=host,
@@ -164,6 +168,7 @@ def serve(
             on_started=partial(echo_banner, where=url),
             stateless=stateless,
             json_response=json_response,
+            ssl=ssl,
         )
     finally:
         if telemetry is not None:

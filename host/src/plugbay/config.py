@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, get_origin
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from plugbay.errors import ConfigError
 from plugbay.hosting.audit import AUDIT_OFF, AuditConfig
@@ -30,7 +30,7 @@ from plugbay.hosting.authentication import AUTH_OFF, AuthConfig
 from plugbay.hosting.host_check import split_authority
 from plugbay.hosting.limits_config import LIMITS_OFF, LimitsConfig
 from plugbay.hosting.policy import POLICY_OFF, PolicyConfig
-from plugbay.setting_paths import settings_context
+from plugbay.setting_paths import ConfigPath, settings_context
 from plugbay.telemetry.config import TELEMETRY_OFF, TelemetryConfig
 
 CONFIG_ENV = "PLUGBAY_CONFIG"
@@ -112,6 +112,12 @@ class ServerConfig(BaseModel):
     allow_unauthenticated: bool = False
     """Serve HTTP on a non-loopback address with no authentication backend
     (``--allow-unauthenticated``): only where the network or a proxy authenticates."""
+    ssl_certfile: ConfigPath | None = None
+    """A PEM certificate (chain) to serve HTTPS with (``--ssl-certfile``); see ``ssl_keyfile``."""
+    ssl_keyfile: ConfigPath | None = None
+    """The certificate's PEM private key (``--ssl-keyfile``)."""
+    ssl_keyfile_password: SecretStr | None = None
+    """The password of an encrypted ``ssl_keyfile``."""
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -261,7 +267,8 @@ def parse_config(
     problems: list[str] = []
     unknown = sorted(set(document) - {"server", "connectors", "plugins", *_TABLES})
     problems.extend(f"{where}: unknown table [{key}]" for key in unknown)
-    server = _read_server(document.get("server", {}), where, environ, problems)
+    base = source.parent if source is not None else None
+    server = _read_server(document.get("server", {}), where, environ, problems, base)
     telemetry = TELEMETRY_OFF
     if "telemetry" in document:
         try:
@@ -307,7 +314,11 @@ _TABLES = {"telemetry", *_HOSTING_TABLES}
 
 
 def _read_server(
-    table: Any, where: str, environ: Mapping[str, str], problems: list[str]
+    table: Any,
+    where: str,
+    environ: Mapping[str, str],
+    problems: list[str],
+    base: Path | None = None,
 ) -> ServerConfig:
     """``[server]`` with ``PLUGBAY_SERVER__<KEY>`` variables laid over the file's keys."""
     if not isinstance(table, dict):
@@ -330,7 +341,9 @@ def _read_server(
         )
     values.update({key: _from_variable(key, value) for key, (_, value) in overrides.items()})
     try:
-        return ServerConfig.model_validate(values)
+        # Relative paths (ssl_certfile) start from the file's folder, a variable's from
+        # the working directory.
+        return ServerConfig.model_validate(values, context=settings_context(base, overrides))
     except ValidationError as error:
         for item in error.errors(include_input=False, include_url=False):
             first = str(item["loc"][0]) if item["loc"] else ""

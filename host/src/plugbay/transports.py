@@ -10,7 +10,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -284,6 +284,7 @@ def run_http(
     host: str,
     port: int,
     sock: socket.socket | None = None,
+    ssl: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> None:
     """Serve the HTTP application with uvicorn until interrupted.
@@ -294,6 +295,7 @@ def run_http(
         port: The port.
         sock: A socket already bound to ``host:port`` (see
             :func:`plugbay.startup.bind_socket`) to serve on; else uvicorn binds.
+        ssl: uvicorn's ``ssl_*`` options, to serve HTTPS (see :mod:`plugbay.tls`).
         **options: For :func:`http_app`.
     """
     import uvicorn
@@ -307,10 +309,12 @@ def run_http(
     previous = signal.signal(signal.SIGTERM, _exit_quietly) if in_main_thread else None
     try:
         if sock is None:
-            uvicorn.run(app, host=host, port=port, **uvicorn_options(assembly))
+            uvicorn.run(app, host=host, port=port, **uvicorn_options(assembly), **(ssl or {}))
         else:
             server = uvicorn.Server(
-                uvicorn.Config(app, host=host, port=port, **uvicorn_options(assembly))
+                uvicorn.Config(
+                    app, host=host, port=port, **uvicorn_options(assembly), **(ssl or {})
+                )
             )
             with suppress(KeyboardInterrupt):  # Ctrl-C stops it, as uvicorn.run
                 server.run(sockets=[sock])
@@ -389,6 +393,7 @@ def run_http_workers(
     port: int,
     workers: int,
     json_response: bool | None = None,
+    ssl: Mapping[str, Any] | None = None,
 ) -> None:
     """Serve with ``workers`` uvicorn processes sharing one socket, until interrupted.
 
@@ -412,4 +417,5 @@ def run_http_workers(
         port=port,
         workers=workers,
         **uvicorn_options(assembly),
+        **(ssl or {}),
     )
