@@ -20,11 +20,12 @@ class ToolError(Exception):
     """
 
 
-class CallCancelled(ToolError):
+class CallCancelled(Exception):
     """Raised by :meth:`Context.raise_if_cancelled` once a call was cancelled or timed out.
 
     The caller has had its answer already, so the message goes nowhere; raising it
-    only ends the tool's work. Let it propagate.
+    only ends the tool's work. It is not a :class:`ToolError`, so an ``except
+    ToolError`` that reports one item's failure and goes on does not swallow it.
     """
 
 

@@ -24,6 +24,7 @@ from pydantic import Field
 from plugbay import (
     Audio,
     Connector,
+    Context,
     File,
     Image,
     ToolError,
@@ -176,6 +177,7 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
     def read_multiple_files(
         self,
         paths: Annotated[list[str], Field(min_length=1, max_length=100)],
+        ctx: Context | None = None,
     ) -> list[FileText]:
         """Read several text files at once; a file that cannot be read does not stop the others.
 
@@ -189,6 +191,8 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
         results: list[FileText] = []
         budget = self.settings.max_read_bytes
         for path in paths:
+            if ctx is not None:
+                ctx.raise_if_cancelled()  # past the timeout: read no more
             try:
                 if budget <= 0:
                     raise ToolError(
@@ -375,7 +379,10 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
         trees=("path",),
     )
     def directory_tree(
-        self, path: DirectoryArgument = ".", exclude_patterns: ExcludeArgument = ()
+        self,
+        path: DirectoryArgument = ".",
+        exclude_patterns: ExcludeArgument = (),
+        ctx: Context | None = None,
     ) -> search.DirectoryTree:
         """Get the recursive tree of a directory as JSON.
 
@@ -383,7 +390,7 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
         directories, its children. Symbolic links are listed, not followed.
         """
         excluded = search.any_matcher(exclude_patterns)
-        with self.roots.locate(path) as place:
+        with search.watching(ctx), self.roots.locate(path) as place:
             return search.directory_tree(place, shown(path), excluded, self.settings.max_entries)
 
     @tool(
@@ -400,6 +407,7 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
         pattern: str,
         path: DirectoryArgument = ".",
         exclude_patterns: ExcludeArgument = (),
+        ctx: Context | None = None,
     ) -> search.SearchResult:
         """Find files and directories whose names or paths match a glob pattern.
 
@@ -415,7 +423,7 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
             raise ToolError("the pattern is empty; pass a glob such as '*.py'")
         matches = search.compile_glob(pattern)
         excluded = search.any_matcher(exclude_patterns)
-        with self.roots.locate(path) as place:
+        with search.watching(ctx), self.roots.locate(path) as place:
             return search.search_files(
                 place, shown(path), matches, excluded, self.settings.max_entries
             )

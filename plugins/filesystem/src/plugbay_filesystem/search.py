@@ -5,7 +5,8 @@ subdirectory relative to its parent's open descriptor, never following a symboli
 link (a link is reported, not entered; a directory swapped for a link meanwhile is
 skipped), so everything they visit lies beneath the starting directory, and a link
 loop cannot trap them. They stop at ``limit`` entries and check for cancellation
-between directories, so a call's timeout ends them. Globs are matched in linear
+between directories (:func:`checkpoint`: the call's ``ctx.cancelled``), so a call's
+timeout ends them. Globs are matched in linear
 time (:mod:`plugbay_filesystem.globs`). Entries the deny list names are left out
 and never entered (:meth:`Location.hides`).
 """
@@ -15,12 +16,14 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import NotRequired
 
 import anyio.from_thread
 from typing_extensions import TypedDict
 
+from plugbay import Context
 from plugbay_filesystem.directories import Entry, EntryType, open_child, open_directory, scan
 from plugbay_filesystem.globs import Matcher, any_matcher, compile_glob
 from plugbay_filesystem.location import Location
@@ -39,6 +42,7 @@ __all__ = [
     "format_size",
     "search_files",
     "walk",
+    "watching",
 ]
 
 _LABELS: dict[EntryType, str] = {
@@ -74,9 +78,31 @@ class SearchResult(TypedDict):
     """Whether the search stopped at the ``max_entries`` setting."""
 
 
+_CALL: ContextVar[Context | None] = ContextVar("plugbay_filesystem_call", default=None)
+
+
+@contextlib.contextmanager
+def watching(ctx: Context | None) -> Iterator[None]:
+    """Make :func:`checkpoint` end the work done inside once ``ctx`` is cancelled.
+
+    A tool wraps its walk in it; the walk's functions need no context argument.
+    """
+    token = _CALL.set(ctx)
+    try:
+        yield
+    finally:
+        _CALL.reset(token)
+
+
 def checkpoint() -> None:
-    """Raise if the call was cancelled (its timeout passed); nothing outside a worker."""
-    # Outside an anyio worker thread (a direct call) nothing can cancel the walk.
+    """Raise if the call was cancelled (its timeout passed).
+
+    The call's :class:`Context` says so (``ctx.cancelled``, set by the host), or, for
+    a walk run straight in an anyio worker thread, the worker's cancel scope.
+    """
+    if (ctx := _CALL.get()) is not None:
+        ctx.raise_if_cancelled()
+    # Outside an anyio worker thread (a direct call) nothing else can cancel the walk.
     with contextlib.suppress(RuntimeError):
         anyio.from_thread.check_cancelled()
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
-from plugbay import tool
-from plugbay_filesystem import textsearch
+from plugbay import Context, tool
+from plugbay_filesystem import search, textsearch
 from plugbay_filesystem.arguments import DirectoryArgument, ExcludeArgument
 from plugbay_filesystem.errors import shown
 from plugbay_filesystem.globs import any_matcher, compile_glob
@@ -53,6 +53,7 @@ class TextSearchTools:
         max_matches: Annotated[
             int, Field(alias="maxMatches", ge=1, le=textsearch.MAX_MATCHES)
         ] = textsearch.DEFAULT_MATCHES,
+        ctx: Context | None = None,
     ) -> textsearch.TextSearchResult:
         """Find the lines of text files that contain a pattern, like grep.
 
@@ -75,7 +76,7 @@ class TextSearchTools:
         test = textsearch.compile_pattern(pattern, regex=regex, ignore_case=ignore_case)
         included = compile_glob(include) if include and include.strip("/") else None
         excluded = any_matcher(exclude_patterns)
-        with self.roots.locate(path) as place:
+        with search.watching(ctx), self.roots.locate(path) as place:
             return textsearch.search_text(
                 place,
                 shown(path),
