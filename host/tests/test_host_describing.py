@@ -53,6 +53,11 @@ class LedgerConnector(Connector[LedgerSettings]):
             raise ToolError(f"read-only: use {self.tool_name('list_entries')} to read")
         return text
 
+    @tool(read_only=True)
+    def audit(self) -> str:
+        """Audit the ledger."""
+        raise ToolError("nothing to audit; see {tool:list_entries}")
+
     @prompt
     def review(self) -> str:
         """Review the ledger with {tool:list_entries}."""
@@ -92,7 +97,15 @@ async def test_placeholders_name_siblings_by_their_catalog_name() -> None:
     schema = entries.input_schema["properties"]["account"]
     assert schema["description"] == "An account, as books_list_accounts names it."
     assert prompts[0].description == "Review the ledger with books_list_entries."
-    assert "{tool:" not in str(tools) and not refused.is_error
+    assert "{tool:" not in str(tools)
+    assert not refused.is_error
+
+
+async def test_placeholders_in_tool_errors_name_siblings_by_their_catalog_name() -> None:
+    async with serve(LedgerConnector, config=_config(writes=False)) as harness:
+        result = await harness.client.call_tool("books_audit", {})
+    assert result.is_error
+    assert result.content[0].text == "nothing to audit; see books_list_entries"
 
 
 async def test_tool_name_gives_the_catalog_name() -> None:
@@ -104,7 +117,7 @@ async def test_tool_name_gives_the_catalog_name() -> None:
 
 async def test_a_tool_whose_required_setting_is_false_is_not_listed() -> None:
     read_only = await _tools(_config(writes=False))
-    assert set(read_only) == {"books_list_entries", "books_list_accounts"}
+    assert set(read_only) == {"books_list_entries", "books_list_accounts", "books_audit"}
     writable = await _tools(_config(writes=True))
     assert "books_post_entry" in writable
 

@@ -137,14 +137,20 @@ def _invoker(
     return invoke
 
 
-def _tool_handler(chain: CallNext) -> Callable[[Call], Awaitable[types.CallToolResult]]:
-    """Turn every failure of a tool call into an ``isError`` result the caller can read."""
+def _tool_handler(
+    chain: CallNext, instance: str | None = None
+) -> Callable[[Call], Awaitable[types.CallToolResult]]:
+    """Turn every failure of a tool call into an ``isError`` result the caller can read.
+
+    ``{tool:name}`` in a :class:`ToolError`'s message becomes the catalog name of the
+    instance's tool, so code without the instance at hand can name a sibling tool.
+    """
 
     async def handle(call: Call) -> types.CallToolResult:
         try:
             result: types.CallToolResult = await chain(call)
         except ToolError as error:
-            return text_result(str(error), is_error=True)
+            return text_result(expand_tool_names(str(error), instance), is_error=True)
         except Exception as error:
             reference = log_unexpected(f"{call.kind} {call.name}", error)
             return text_result(unexpected_failure_text(call.name, error, reference), is_error=True)
@@ -230,7 +236,7 @@ def build_tool(
         title=spec.title,
         description=with_facts(description or None, owner.facts),
         input_schema=describe_schema(parameters.schema, owner.instance),
-        output_schema=output.schema,
+        output_schema=describe_schema(output.schema, owner.instance),
         annotations=annotations,
     )
     invoke = _invoker(function, parameters, owner)
@@ -248,7 +254,7 @@ def build_tool(
             "idempotent": spec.idempotent,
             "open_world": spec.open_world,
         },
-        handle=_tool_handler(naming(resolver, compose(middleware, endpoint))),
+        handle=_tool_handler(naming(resolver, compose(middleware, endpoint)), owner.instance),
     )
 
 
