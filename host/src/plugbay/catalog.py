@@ -119,9 +119,9 @@ def _invoker(
 
     async def invoke(call: Call) -> Any:
         kwargs = _validate(parameters, call.arguments, call.name)
-        context = Context(call.request, call.principal)
+        context = None
         if context_parameter is not None:
-            kwargs[context_parameter] = context
+            context = kwargs[context_parameter] = Context(call.request, call.principal)
         try:
             if is_async:
                 return await function(**kwargs)
@@ -131,7 +131,8 @@ def _invoker(
             return await threads.run(call.name, partial(function, **kwargs))
         except anyio.get_cancelled_exc_class():
             # A thread cannot be stopped: the tool sees ctx.cancelled and stops itself.
-            context.cancel()
+            if context is not None:
+                context.cancel()
             raise
 
     return invoke
