@@ -150,11 +150,12 @@ async def _tool_names(port: int, pair: Pair) -> list[str]:
     return sorted(tool.name for tool in listed.tools)
 
 
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["one", "workers"])
 async def test_serves_mcp_over_https_with_the_command_line_files(
-    tmp_path: Path, env: dict[str, str], pair: Pair
+    tmp_path: Path, env: dict[str, str], pair: Pair, workers: list[str]
 ) -> None:
     config = _config(tmp_path)
-    flags = ["--ssl-certfile", str(pair.cert), "--ssl-keyfile", str(pair.key)]
+    flags = ["--ssl-certfile", str(pair.cert), "--ssl-keyfile", str(pair.key), *workers]
     with _https_server(tmp_path, env, pair, "--config", str(config), *flags) as (port, log):
         names = await _tool_names(port, pair)
         # Plain HTTP to the TLS port gets no HTTP answer: the handshake fails.
