@@ -139,10 +139,18 @@ class TestDatabase:
         return [row[0] for row in await self.admin(sql, {"schema": self.schema})]
 
     @asynccontextmanager
-    async def serve(self, instance: str = "db", **overrides: Any) -> AsyncIterator[SqlClient]:
-        """Serve one connector instance on this database through an in-process client."""
+    async def serve(
+        self, instance: str = "db", *, list_unavailable: bool = False, **overrides: Any
+    ) -> AsyncIterator[SqlClient]:
+        """Serve one connector instance on this database through an in-process client.
+
+        ``list_unavailable`` lists execute on a read-only instance too, to call it there.
+        """
         async with serve(
-            SqlConnector, settings=self.settings(**overrides), instance=instance
+            SqlConnector,
+            config={"server": {"list_unavailable_tools": list_unavailable}},
+            settings=self.settings(**overrides),
+            instance=instance,
         ) as harness:
             yield SqlClient(harness)
 

@@ -84,6 +84,7 @@ async def test_the_password_never_reaches_results_errors_or_logs(
     outputs: list[str] = []
     async with serve(
         SqlConnector,
+        config={"server": {"list_unavailable_tools": True}},
         settings=postgresql.settings(password="${DB_PASSWORD}"),
         instance="db",
         environ={"DB_PASSWORD": SECRET},

@@ -55,7 +55,7 @@ async def test_a_typo_in_the_first_word_is_named_with_the_closest_keyword(
         assert "SELECT" in nothing_close
         # a real statement that query does not run still says where it belongs
         changing = await sql.error("query", sql=f"DELETE FROM {customers}")
-        assert "Use execute for changes" in changing
+        assert "Use db_execute for changes" in changing
     assert await db.count("customers") == 3
 
 

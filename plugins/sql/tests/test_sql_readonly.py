@@ -121,7 +121,7 @@ def _attempts(db: TestDatabase, target: Path) -> list[str]:
 async def test_write_attempts_through_query_all_fail(db: TestDatabase, tmp_path: Path) -> None:
     target = tmp_path / f"written-{uuid.uuid4().hex[:6]}"
     before = await db.snapshot()
-    async with db.serve() as sql:
+    async with db.serve(list_unavailable=True) as sql:
         for attempt in _attempts(db, target):
             await sql.error("query", sql=attempt)
             assert sql.checked_out() == 0, attempt
@@ -195,7 +195,7 @@ async def _refused_by_database(sql: SqlClient, db: TestDatabase) -> None:
 @pytest.mark.usefixtures("without_sql_checks")
 async def test_the_database_refuses_writes_on_a_read_only_instance(db: TestDatabase) -> None:
     before = await db.snapshot()
-    async with db.serve() as sql:
+    async with db.serve(list_unavailable=True) as sql:
         await _refused_by_database(sql, db)
     assert await db.snapshot() == before
 

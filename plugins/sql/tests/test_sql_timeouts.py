@@ -134,7 +134,7 @@ async def test_every_failure_returns_its_connection(db: TestDatabase) -> None:
         ("explain", {"sql": f"SELECT * FROM {t('missing')}"}),
         ("execute", {"sql": f"DELETE FROM {t('orders')}"}),
     ]
-    async with db.serve(pool_size=2) as sql:
+    async with db.serve(pool_size=2, list_unavailable=True) as sql:
         for tool, arguments in failures * 3:  # more failures than the pool has connections
             result = await sql.harness.call(tool, **arguments)
             if db.dialect in ("sqlite", "mariadb") and "CAST" in str(arguments):

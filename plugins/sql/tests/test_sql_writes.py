@@ -122,7 +122,11 @@ async def test_each_instance_is_its_own(db: TestDatabase, scratch: str) -> None:
     async with db.serve(instance="rw", allow_writes=True) as writer:
         await _create(writer, scratch)
         async with db.serve(instance="ro") as reader:
-            await reader.error("execute", sql=f"INSERT INTO {scratch} VALUES (1, 'x')")
+            # The read-only instance does not list execute; listed anyway, it refuses.
+            assert "ro_execute" not in {tool.name for tool in await reader.harness.list_tools()}
+        async with db.serve(instance="ro", list_unavailable=True) as reader:
+            message = await reader.error("execute", sql=f"INSERT INTO {scratch} VALUES (1, 'x')")
+            assert message.startswith("ro_execute is disabled: the 'ro' database is read-only")
             await writer.ok("execute", sql=f"INSERT INTO {scratch} VALUES (1, 'x')")
             assert (await reader.query(f"SELECT label FROM {scratch}"))["rows"] == [["x"]]
 

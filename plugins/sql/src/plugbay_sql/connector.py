@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from pydantic import Field
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 from typing_extensions import TypedDict
@@ -27,6 +27,7 @@ from plugbay import Connector, ToolError, prompt, resource, setting_variable, to
 from plugbay_sql import schema as introspection
 from plugbay_sql.checking import StatementChecker
 from plugbay_sql.database import DESCRIPTION, Database
+from plugbay_sql.keywords import DATABASE_NAMES
 from plugbay_sql.privileges import check_account
 from plugbay_sql.results import (
     ExecuteResult,
@@ -87,7 +88,7 @@ SchemaArgument = Annotated[
         min_length=1,
         description=(
             "The schema (MariaDB/MySQL: database); the connection's default schema when "
-            "omitted. list_schemas shows them."
+            "omitted. {tool:list_schemas} shows them."
         ),
     ),
 ]
@@ -185,6 +186,22 @@ class SqlConnector(Connector[SqlSettings]):
             await self.stop()
             raise
 
+    def instance_facts(self) -> str:
+        """The dialect, the database and whether it is writable, for tool descriptions."""
+        url = make_url(self.settings.url)
+        backend = url.get_backend_name()
+        kind = DATABASE_NAMES.get("mysql" if backend == "mariadb" else backend, backend)
+        if backend == "sqlite":
+            where = (
+                f"file {url.database}"
+                if url.database not in (None, "", ":memory:")
+                else ("in memory")
+            )
+        else:
+            where = f"database {url.database!r} on {url.host or 'localhost'}"
+        access = "writes allowed" if self.settings.allow_writes else "read-only"
+        return f"This instance: {kind}, {where}; {access}."
+
     # Browsing ------------------------------------------------------------------------
 
     @tool(
@@ -241,7 +258,7 @@ class SqlConnector(Connector[SqlSettings]):
         key, foreign keys (what each references) and unique constraints.
 
         Args:
-            table: The table or view name, as list_tables shows it.
+            table: The table or view name, as {tool:list_tables} shows it.
         """
         return await self._describe(schema, table)
 
@@ -330,6 +347,7 @@ class SqlConnector(Connector[SqlSettings]):
         idempotent=False,
         open_world=False,
         title="Execute a change",
+        requires="allow_writes",
     )
     async def execute(self, sql: SqlArgument, params: ParamsArgument = None) -> ExecuteResult:
         """Run one statement that changes data or schema, and commit it.
@@ -343,7 +361,8 @@ class SqlConnector(Connector[SqlSettings]):
         if not self.settings.allow_writes:
             variable = setting_variable(self.instance, "allow_writes")
             raise ToolError(
-                f"execute is disabled: the {self.instance!r} database is read-only. An "
+                f"{self.tool_name('execute')} is disabled: the {self.instance!r} database is "
+                "read-only. An "
                 f"operator can allow writes with allow_writes = true in "
                 f"[connectors.{self.instance}] or {variable}=true."
             )

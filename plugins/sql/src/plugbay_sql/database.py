@@ -288,7 +288,7 @@ class Database:
         seconds = f"{self.settings.statement_timeout:g}"
         return ToolError(
             f"the statement ran longer than the statement timeout ({seconds} s) and was "
-            "cancelled; narrow it (WHERE, LIMIT, an index; see explain) or ask an operator "
+            "cancelled; narrow it (WHERE, LIMIT, an index; see {tool:explain}) or ask an operator "
             "to raise statement_timeout"
         )
 

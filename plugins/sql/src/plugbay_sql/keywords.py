@@ -79,8 +79,8 @@ def check_known_keyword(keyword: str, kind: str, preferred: frozenset[str]) -> N
         return
     if keyword == "PRAGMA":
         raise ToolError(
-            f"PRAGMA is SQLite's, not a {DATABASE_NAMES[kind]} statement: describe_table "
-            "shows a table's columns, keys and indexes, list_tables the tables"
+            f"PRAGMA is SQLite's, not a {DATABASE_NAMES[kind]} statement: {{tool:describe_table}} "
+            "shows a table's columns, keys and indexes, {tool:list_tables} the tables"
         )
     preferred = preferred & known
     shown = repr(keyword) if keyword else "the statement's first word"

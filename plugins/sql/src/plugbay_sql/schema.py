@@ -175,7 +175,7 @@ def _no_such_table(table: str, schema: str, names: list[str]) -> ToolError:
     hint = (
         f"; did you mean {', '.join(repr(name) for name in suggestions)}?"
         if suggestions
-        else "; list_tables shows the tables"
+        else "; {tool:list_tables} shows the tables"
     )
     return ToolError(f"no table or view {table!r} in schema {schema!r}{hint}")
 

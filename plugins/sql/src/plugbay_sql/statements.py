@@ -320,12 +320,12 @@ def check_read_only(statement: Statement, dialect_name: str) -> None:
         readable = READ_KEYWORDS & STATEMENT_KEYWORDS[kind]
         allowed = ", ".join(sorted(readable | {"PRAGMA"} if kind == "sqlite" else readable))
         instead = (
-            "Use explain for a plan"
+            "Use {tool:explain} for a plan"
             if statement.keyword == "EXPLAIN"
-            else "Use execute for changes, on an instance that allows writes"
+            else "Use {tool:execute} for changes, on an instance that allows writes"
         )
         raise ToolError(
-            f"query runs read-only statements ({allowed}); {statement.keyword} "
+            f"{{tool:query}} runs read-only statements ({allowed}); {statement.keyword} "
             f"is not one. {instead}."
         )
     check_placeholders(statement.placeholders, kind)
