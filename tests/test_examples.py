@@ -1,11 +1,11 @@
-"""The runnable set-ups in ``examples/``: each configuration checks, and those that need no
-outside service are served and answer a call.
+"""The runnable set-ups in ``examples/``: each configuration checks, and each example is
+served and answers a call.
 
 Each example is copied to a temporary folder first (its relative paths then start there),
-so nothing is written into the repository. The team server needs PostgreSQL, so it is only
-checked; the gateway needs the npm peers of ``scripts/setup_peers.py`` (skipped without
-them, failed under ``CI=true``). The Copper and Odoo fakes run as the README says, as
-``python -m plugbay_<x>.fake`` subprocesses on a free port.
+so nothing is written into the repository. The team server needs PostgreSQL on
+127.0.0.1:5432 and the gateway the npm peers of ``scripts/setup_peers.py``: without them
+their tests skip, and under ``CI=true`` they fail. The Copper and Odoo fakes run as the
+READMEs say, as ``python -m plugbay_<x>.fake`` subprocesses on a free port.
 """
 
 from __future__ import annotations
@@ -22,7 +22,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import TextContent
 
 from plugbay_testing.fakes import free_port
 
@@ -184,3 +189,47 @@ def test_the_gateway_serves_the_npm_servers(e2e: Any, tmp_path: Path) -> None:
     assert "through plugbay" in text
     total = _call(e2e, config, "everything_get-sum", "a=2", "b=3", **variables)
     assert "The sum of 2 and 3 is 5" in total
+
+
+def _needs_postgresql() -> None:
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 5432)) == 0:
+            return
+    message = "PostgreSQL is not listening on 127.0.0.1:5432"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message} (required under CI=true)")
+    pytest.skip(message)
+
+
+async def _listed(url: str, key: str) -> tuple[set[str], str]:
+    """The tools ``key``'s holder sees, and the text of one ``db_query`` call."""
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    async with http, Client(streamable_http_client(url, http_client=http)) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        result = await client.call_tool("db_query", {"sql": "SELECT 40 + 2 AS answer"})
+    text = " ".join(part.text for part in result.content if isinstance(part, TextContent))
+    return names, text
+
+
+@pytest.mark.anyio
+async def test_the_team_server_lets_each_key_see_what_the_policy_allows(
+    e2e: Any, tmp_path: Path
+) -> None:
+    _needs_postgresql()
+    config = _copy("team-server", tmp_path)
+    variables = VARIABLES["team-server"]
+    env = e2e.child_env(PLUGINS, **variables)
+    # The example listens on 0.0.0.0; the test keeps to loopback.
+    args = ["--config", str(config), "--host", "127.0.0.1"]
+    with e2e.http_server(config.parent, env, *args) as server:
+        anonymous = httpx.post(server.url, json={}, timeout=10)
+        alice, answer = await _listed(server.url, variables["TEAM_ALICE_KEY"])
+        bot, refused = await _listed(server.url, variables["TEAM_CI_KEY"])
+    assert anonymous.status_code == 401
+    assert {"db_query", "db_list_tables", "handbook_read_text_file"} <= alice
+    assert "db_execute" not in alice
+    assert "42" in answer
+    assert "handbook_read_text_file" in bot
+    assert all(name.startswith("handbook_") for name in bot)
+    assert "handbook_write_file" not in bot
+    assert "db_query is not available to ci-bot" in refused
