@@ -257,3 +257,15 @@ def test_stdio_refuses_the_tls_flags(
     done = e2e.run_plugbay(args, cwd=tmp_path, env=env)
     assert done.returncode == 2
     assert "--ssl-certfile applies to HTTP" in done.stderr
+
+
+def test_config_check_reports_an_unusable_certificate(
+    e2e: Any, tmp_path: Path, env: dict[str, str], pair: Pair
+) -> None:
+    server = f'[server]\nssl_certfile = "{pair.cert}"\nssl_keyfile = "missing.pem"\n'
+    config = _config(tmp_path, server)
+    done = e2e.run_plugbay(["config", "check", "--config", str(config)], cwd=tmp_path, env=env)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"error: SSL key file {tmp_path / 'missing.pem'}: no such file"
+    ]

@@ -30,7 +30,7 @@ from plugbay.middleware import Call
 from plugbay.plugins import load_plugins
 from plugbay.redaction import install_log_redaction, keep_secrets_out_of_logs
 from plugbay.startup import allow_unauthenticated_option, checked_start, strict_option
-from plugbay.tls import checked_tls, tls_option, tls_url
+from plugbay.tls import checked_tls, tls_option, tls_problems, tls_url
 
 if TYPE_CHECKING:
     from plugbay.telemetry.setup import InstalledTelemetry
@@ -429,6 +429,7 @@ def config_check(config_path: Path | None) -> None:
     # What would make `plugbay serve` refuse (plugin failures are listed above already).
     secure = security_problems(assembly.registry, assembly.config, assembly.auth_backends)
     problems.extend(problem for problem in secure if problem not in problems)
+    problems.extend(tls_problems(assembly.config.server))
     if not problems:
         ready = [name for name, state in assembly.instances.items() if state.obj is not None]
         click.echo(

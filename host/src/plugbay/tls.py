@@ -69,6 +69,15 @@ def tls_options(
     return options
 
 
+def tls_problems(settings: ServerConfig) -> list[str]:
+    """What :func:`tls_options` would refuse in ``[server]``, for ``plugbay config check``."""
+    try:
+        tls_options(settings)
+    except TlsError as error:
+        return [str(error)]
+    return []
+
+
 _META_KEY = "plugbay.tls"
 
 
