@@ -3,9 +3,10 @@
 from typing import Annotated, Any
 
 import pytest
+from mcp.shared.exceptions import MCPError
 from pydantic import Field
 
-from plugbay import AssemblyError, Connector, Settings, ToolError, prompt, tool
+from plugbay import AssemblyError, Connector, Settings, ToolError, prompt, resource, tool
 from plugbay.describing import markdown
 from plugbay_testing import serve
 
@@ -58,6 +59,11 @@ class LedgerConnector(Connector[LedgerSettings]):
         """Audit the ledger."""
         raise ToolError("nothing to audit; see {tool:list_entries}")
 
+    @resource("closed", mime_type="text/plain")
+    def closed(self) -> str:
+        """A closed book."""
+        raise ToolError("closed; see {tool:list_entries}")
+
     @prompt
     def review(self) -> str:
         """Review the ledger with {tool:list_entries}."""
@@ -106,6 +112,12 @@ async def test_placeholders_in_tool_errors_name_siblings_by_their_catalog_name()
         result = await harness.client.call_tool("books_audit", {})
     assert result.is_error
     assert result.content[0].text == "nothing to audit; see books_list_entries"
+
+
+async def test_placeholders_in_resource_errors_name_siblings_by_their_catalog_name() -> None:
+    async with serve(LedgerConnector, config=_config(writes=False)) as harness:
+        with pytest.raises(MCPError, match=r"^closed; see books_list_entries$"):
+            await harness.client.read_resource("ledger://books/closed")
 
 
 async def test_tool_name_gives_the_catalog_name() -> None:

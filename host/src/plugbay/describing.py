@@ -59,7 +59,7 @@ def expand_tool_names(text: str, instance: str | None) -> str:
 
 
 def describe_schema(schema: Any, instance: str | None) -> Any:
-    """A JSON schema whose ``description`` strings have their tool names expanded."""
+    """A JSON schema whose ``description`` strings are Markdown with tool names expanded."""
     if isinstance(schema, list):
         return [describe_schema(item, instance) for item in schema]
     if not isinstance(schema, dict):
@@ -67,7 +67,8 @@ def describe_schema(schema: Any, instance: str | None) -> Any:
     result: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "description" and isinstance(value, str):
-            result[key] = expand_tool_names(value, instance)
+            # Output schemas carry the docstrings of TypedDicts and models.
+            result[key] = expand_tool_names(markdown(value), instance)
         elif key in ("properties", "$defs", "definitions", "patternProperties") and isinstance(
             value, dict
         ):

@@ -25,6 +25,7 @@ from plugbay.assembly import Assembly
 from plugbay.auth import LOCAL_PRINCIPAL, Principal
 from plugbay.canonical import readable_values
 from plugbay.catalog import Catalog, PromptEntry, ResourceEntry, ToolEntry
+from plugbay.describing import expand_tool_names
 from plugbay.errors import (
     ToolError,
     internal_error_text,
@@ -81,7 +82,10 @@ async def _run_guarded(entry: ResourceEntry | PromptEntry, call: Call) -> Any:
     try:
         return await entry.handle(call)
     except ToolError as error:
-        raise MCPError(INVALID_PARAMS, str(error)) from None
+        # {tool:name} names a sibling tool, as for tool errors (see plugbay.describing).
+        raise MCPError(
+            INVALID_PARAMS, expand_tool_names(str(error), entry.owner.instance)
+        ) from None
     except MCPError:
         raise
     except Exception as error:

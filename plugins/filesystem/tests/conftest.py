@@ -83,11 +83,14 @@ def serve_fs() -> ServeFs:
         *roots: Path | str,
         instance: str = "fs",
         mode: str = "auto",
+        list_unavailable: bool = False,
         **settings: Any,
     ) -> AsyncIterator[FsClient]:
+        # list_unavailable lists the write tools of a read-only instance, to call them there.
         table = {"plugin": "filesystem", "roots": [str(root) for root in roots], **settings}
         registry = load_plugins({}, extra={"filesystem": plugbay_filesystem}, entry_points=False)
-        config = parse_config({"connectors": {instance: table}}, environ={})
+        server = {"list_unavailable_tools": list_unavailable}
+        config = parse_config({"server": server, "connectors": {instance: table}}, environ={})
         assembly = assemble(registry, config)
         assert not assembly.problems, assembly.problems
         await assembly.start()

@@ -75,7 +75,7 @@ def assert_refused(message: str) -> None:
 
 
 async def test_reads_of_denied_paths_are_refused(serve_fs: ServeFs, repo: Path) -> None:
-    async with serve_fs(repo) as fs:
+    async with serve_fs(repo, list_unavailable=True) as fs:
         for path in [*DENIED_READS, str(repo.resolve() / ".git" / "config")]:
             assert_refused(await fs.error("read_text_file", path=path))
             assert_refused(await fs.error("read_media_file", path=path))

@@ -150,7 +150,8 @@ DIRECTORY_TOOLS: dict[str, Any] = {
 async def test_reads_cannot_escape(
     serve_fs: ServeFs, layout: Layout, tool: str, spelling: str
 ) -> None:
-    async with serve_fs(layout.root) as fs:
+    # Listed anyway: edit_file's dry run reads on a read-only instance.
+    async with serve_fs(layout.root, list_unavailable=True) as fs:
         message = await fs.error(tool, **READ_TOOLS[tool](fill(spelling, layout)))
     assert_denied(message, spelling, layout)
 

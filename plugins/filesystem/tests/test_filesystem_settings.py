@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -134,11 +135,12 @@ async def test_discovered_and_run_with_defaults(
         assert assembly.instances["filesystem"].status == "ready"
         async with Client(PlugbayServer(assembly).sdk) as client:
             listing = await client.call_tool("filesystem_list_directory", {})
-            refused = await client.call_tool(
-                "filesystem_write_file", {"path": "x.txt", "content": "x"}
-            )
+            tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         assert "[FILE] hello.txt" in listing.content[0].text  # type: ignore[union-attr]
-        assert refused.is_error
+        # Read-only by default: the write tools are not listed, and each tool says so.
+        assert "filesystem_write_file" not in tools
+        facts = f"This instance: directories {os.getcwd()}; read-only."
+        assert tools["filesystem_list_directory"].description.endswith(facts)
         assert not (tmp_path / "x.txt").exists()
     finally:
         await assembly.stop()

@@ -28,8 +28,11 @@ async def test_read_only_instance_refuses_every_write(
 ) -> None:
     before = sorted(path.name for path in workspace.rglob("*"))
     async with serve_fs(workspace, instance="docs") as fs:
+        listed = {tool.name for tool in (await fs.client.list_tools()).tools}
+    assert f"docs_{tool}" not in listed  # not listed where it cannot work
+    async with serve_fs(workspace, instance="docs", list_unavailable=True) as fs:
         message = await fs.error(tool, **arguments)
-    assert f"{tool} is disabled" in message
+    assert f"docs_{tool} is disabled" in message
     assert "allow_writes = true in [connectors.docs]" in message
     assert "PLUGBAY_DOCS__ALLOW_WRITES=true" in message
     assert sorted(path.name for path in workspace.rglob("*")) == before
@@ -39,7 +42,7 @@ async def test_read_only_instance_refuses_every_write(
 async def test_edit_dry_run_works_on_a_read_only_instance(
     serve_fs: ServeFs, workspace: Path
 ) -> None:
-    async with serve_fs(workspace) as fs:
+    async with serve_fs(workspace, list_unavailable=True) as fs:
         preview = await fs.text(
             "edit_file",
             path="notes.txt",
@@ -67,7 +70,7 @@ async def test_tools_declare_their_annotations(serve_fs: ServeFs, workspace: Pat
         "create_directory": (False, False, True),
         "move_file": (False, True, False),
     }
-    async with serve_fs(workspace) as fs:
+    async with serve_fs(workspace, allow_writes=True) as fs:
         tools = {tool.name: tool for tool in (await fs.client.list_tools()).tools}
     assert set(tools) == {f"fs_{name}" for name in expected}
     for name, (read_only, destructive, idempotent) in expected.items():

@@ -12,7 +12,7 @@ PathArgument = Annotated[
     Field(
         description=(
             "An absolute path inside one of the allowed directories, or a path relative "
-            "to the first allowed directory (see list_allowed_directories)."
+            "to the first allowed directory (see {tool:list_allowed_directories})."
         ),
         min_length=1,
     ),

@@ -21,17 +21,8 @@ from typing import Annotated, Literal
 import anyio.to_thread
 from pydantic import Field
 
-from plugbay import (
-    Audio,
-    Connector,
-    Context,
-    File,
-    Image,
-    ToolError,
-    resource,
-    setting_variable,
-    tool,
-)
+from plugbay import Audio, Connector, Context, File, Image, ToolError, resource, tool
+from plugbay.describing import expand_tool_names
 from plugbay_filesystem import canonical, directories, files, resources, search
 from plugbay_filesystem.arguments import (
     AllowedDirectories,
@@ -41,7 +32,7 @@ from plugbay_filesystem.arguments import (
     PathArgument,
 )
 from plugbay_filesystem.edits import Edit, apply_edits, fenced, unified_diff
-from plugbay_filesystem.errors import shown
+from plugbay_filesystem.errors import shown, writes_disabled
 from plugbay_filesystem.paths import Roots, file_uri, uri_path
 from plugbay_filesystem.settings import FilesystemSettings
 from plugbay_filesystem.text_tool import TextSearchTools
@@ -92,12 +83,11 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
 
     def _require_writes(self, tool_name: str) -> None:
         if not self.settings.allow_writes:
-            variable = setting_variable(self.instance, "allow_writes")
-            raise ToolError(
-                f"{tool_name} is disabled: the {self.instance!r} filesystem is read-only. "
-                f"An operator can allow writes with allow_writes = true in "
-                f"[connectors.{self.instance}] or {variable}=true."
-            )
+            raise writes_disabled(self.instance, self.tool_name(tool_name))
+
+    def instance_facts(self) -> str:
+        """The roots and whether this instance writes, for tool descriptions."""
+        return self.settings.facts()
 
     def _uri(self, resolved: Path) -> str:
         return file_uri(self.instance, uri_path(resolved))
@@ -185,7 +175,7 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
         exceed the read limit; files past it are reported as errors.
 
         Args:
-            paths: Paths as read_text_file takes them (absolute inside an allowed
+            paths: Paths as {tool:read_text_file} takes them (absolute inside an allowed
                 directory, or relative to the first one).
         """
         results: list[FileText] = []
@@ -203,7 +193,8 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
                 budget -= len(data)
                 results.append({"path": path, "content": files.decode_text(data, shown(path))})
             except ToolError as error:
-                results.append({"path": path, "error": str(error)})
+                message = expand_tool_names(str(error), self.instance)  # not a tool error
+                results.append({"path": path, "error": message})
         return results
 
     # Writing ---------------------------------------------------------------------
@@ -214,13 +205,14 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
         idempotent=True,
         open_world=False,
         title="Write file",
+        requires="allow_writes",
         paths=("path",),
     )
     def write_file(self, path: PathArgument, content: str) -> str:
         """Create a file or replace its whole content with UTF-8 text.
 
-        The directory must exist (create_directory makes it). An existing file is
-        overwritten without a prompt: prefer edit_file for changes to part of a file.
+        The directory must exist ({tool:create_directory} makes it). An existing file is
+        overwritten without a prompt: prefer {tool:edit_file} for changes to part of a file.
 
         Args:
             content: The complete new content.
@@ -231,7 +223,7 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
             if place.missing:
                 raise ToolError(
                     f"the directory of {shown(path)} does not exist; "
-                    "create it with create_directory"
+                    "create it with {tool:create_directory}"
                 )
             files.write_atomic(place, data, shown(path))
         return f"Wrote {len(data)} bytes to {place.path}"
@@ -242,6 +234,7 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
         idempotent=False,
         open_world=False,
         title="Edit file",
+        requires="allow_writes",
         paths=("path",),
     )
     def edit_file(
@@ -289,6 +282,7 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
         idempotent=True,
         open_world=False,
         title="Create directory",
+        requires="allow_writes",
         paths=("path",),
     )
     def create_directory(self, path: PathArgument) -> str:
@@ -305,6 +299,7 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
         idempotent=False,
         open_world=False,
         title="Move file",
+        requires="allow_writes",
         paths=("source", "destination"),
         # Moving a directory renames everything beneath it, denied names included.
         trees=("source",),

@@ -192,12 +192,14 @@ def move(origin: Location, target: Location, source: str, destination: str) -> N
     if target.missing:
         raise ToolError(f"the directory of {destination} does not exist; create it first")
     if target.is_root or _status(target, destination) is not None:
-        raise ToolError(f"{destination} already exists; move_file never overwrites")
+        raise ToolError(f"{destination} already exists; {{tool:move_file}} never overwrites")
     try:
         rename_no_replace(origin, target)
     except OSError as error:
         if error.errno == errno.EEXIST:
-            raise ToolError(f"{destination} already exists; move_file never overwrites") from None
+            raise ToolError(
+                f"{destination} already exists; {{tool:move_file}} never overwrites"
+            ) from None
         if error.errno != errno.EXDEV:
             raise os_error(error, source) from None
         _move_across(origin, target, source)

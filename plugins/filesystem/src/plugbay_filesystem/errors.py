@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 
-from plugbay import ToolError
+from plugbay import ToolError, setting_variable
 
 MAX_SHOWN_PATH = 200
 """Paths echoed in messages are cut to this many characters."""
@@ -43,3 +43,12 @@ def os_error(error: OSError, path: str) -> ToolError:
         return ToolError(template.format(path=path))
     reason = error.strerror or type(error).__name__
     return ToolError(f"{path}: {reason}")
+
+
+def writes_disabled(instance: str, tool: str) -> ToolError:
+    """The refusal of the write tool ``tool`` (its catalog name) on a read-only instance."""
+    variable = setting_variable(instance, "allow_writes")
+    return ToolError(
+        f"{tool} is disabled: the {instance!r} filesystem is read-only. An operator can "
+        f"allow writes with allow_writes = true in [connectors.{instance}] or {variable}=true."
+    )

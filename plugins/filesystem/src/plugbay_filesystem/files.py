@@ -170,7 +170,7 @@ def open_regular(place: Location, name: str) -> Iterator[tuple[BinaryIO, int]]:
     try:
         status = os.fstat(descriptor)
         if stat.S_ISDIR(status.st_mode):
-            raise ToolError(f"{name} is a directory; list it with list_directory")
+            raise ToolError(f"{name} is a directory; list it with {{tool:list_directory}}")
         if not stat.S_ISREG(status.st_mode):
             raise ToolError(f"{name} is not a regular file")
         check_links(status, place, name)
@@ -214,7 +214,7 @@ def decode_text(data: bytes, name: str, *, strict: bool = False) -> str:
     writes the text back) they are refused, so no byte is silently replaced.
     """
     if b"\x00" in data:
-        raise ToolError(f"{name} looks like a binary file; read it with read_media_file")
+        raise ToolError(f"{name} looks like a binary file; read it with {{tool:read_media_file}}")
     if not strict:
         return data.decode("utf-8", errors="replace")
     try:

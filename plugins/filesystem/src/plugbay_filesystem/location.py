@@ -116,7 +116,7 @@ def denied(path: str) -> ToolError:
     """The refusal for a path outside every root; it never says what lies there."""
     return ToolError(
         f"access denied: {shown(path)} is outside the allowed directories "
-        "(list_allowed_directories shows them)"
+        "({tool:list_allowed_directories} shows them)"
     )
 
 

@@ -99,6 +99,14 @@ class FilesystemSettings(Settings):
             raise ValueError(str(error)) from None
         return value
 
+    def facts(self) -> str:
+        """The roots and whether they are writable: the instance's line in tool descriptions."""
+        # abspath, not resolve: no I/O, and the default "." shown as the folder it is.
+        roots = ", ".join(os.path.abspath(root) for root in self.roots)
+        first = "; relative paths start from the first" if len(self.roots) > 1 else ""
+        access = "writes allowed" if self.allow_writes else "read-only"
+        return f"This instance: directories {roots}{first}; {access}."
+
     def deny_list(self) -> DenyList:
         """The compiled deny list: :attr:`deny` and :attr:`deny_extra` together."""
         return DenyList([*self.deny, *self.deny_extra])

@@ -87,7 +87,9 @@ def compile_pattern(pattern: str, *, regex: bool, ignore_case: bool) -> LineTest
             f"the pattern is {len(pattern)} characters long; the limit is {MAX_PATTERN_LENGTH}"
         )
     if "\n" in pattern or "\r" in pattern:
-        raise ToolError("the pattern contains a line break; search_text matches within one line")
+        raise ToolError(
+            "the pattern contains a line break; {tool:search_text} matches within one line"
+        )
     options = re2.Options()
     options.literal = not regex
     options.case_sensitive = not ignore_case
@@ -217,7 +219,7 @@ class _Search:
             return None
         if len(data) > self.max_bytes or b"\x00" in data[:BINARY_PROBE]:
             if not skip_errors and len(data) <= self.max_bytes:
-                raise ToolError(f"{name} looks like a binary file; search_text reads text")
+                raise ToolError(f"{name} looks like a binary file; {{tool:search_text}} reads text")
             return None
         return data.decode("utf-8", errors="replace")
 
