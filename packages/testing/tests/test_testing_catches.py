@@ -75,7 +75,7 @@ class TestSloppyConformance(ConnectorConformance):
 def test_the_suite_catches_a_sloppy_connector(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_sloppy=SLOPPY)
     result = pytester.runpytest("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=14, failed=12, skipped=6)
+    result.assert_outcomes(passed=15, failed=12, skipped=6)
     failed = {
         line.split("::")[-1].split(" ")[0] for line in result.outlines if line.startswith("FAILED")
     }

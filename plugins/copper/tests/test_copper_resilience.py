@@ -42,7 +42,7 @@ async def test_a_failed_create_is_never_sent_twice(
         result = await h.call("create_person", person={"name": "Maybe Duplicate"})
     assert result.is_error
     assert f"Copper failed to handle the request (HTTP {status})" in result_text(result)
-    assert "The person may exist: search_people for it" in result_text(result)
+    assert "The person may exist: copper_search_people for it" in result_text(result)
     assert "try again later" not in result_text(result)
     assert copper_fake.count("POST", "/people") == 1
 

@@ -50,25 +50,26 @@ def _writes(fake: CopperFake) -> list[Write]:
             "create_person",
             {"person": {"name": "Maybe Twice", "emails": [{"email": "twice@example.com"}]}},
             "/people",
-            "The person may exist: search_people for it by email or name before creating it",
+            "The person may exist: copper_search_people for it by email or name before creating it",
         ),
         Write(
             "create_company",
             {"company": {"name": "Twice Ltd"}},
             "/companies",
-            "The company may exist: search_companies for it by name before creating it again.",
+            "The company may exist: copper_search_companies for it by name before creating it "
+            "again.",
         ),
         Write(
             "log_activity",
             {"parent_type": "person", "parent_id": person["id"], "details": "Called once"},
             "/activities",
-            "The activity may have been logged: search_activities on its parent record",
+            "The activity may have been logged: copper_search_activities on its parent record",
         ),
         Write(
             "convert_lead",
             {"lead_id": lead["id"]},
             f"/leads/{lead['id']}/convert",
-            "The lead may have been converted: get_lead (a converted lead is gone)",
+            "The lead may have been converted: copper_get_lead (a converted lead is gone)",
         ),
     ]
 
@@ -175,7 +176,7 @@ async def test_a_created_record_of_an_unexpected_shape_is_not_called_a_failure(
     message = result_text(result)
     assert result.is_error
     assert "Copper answered POST /developer_api/v1/tasks with HTTP 200, but the answer" in message
-    assert "The task may exist: search_tasks for it by name" in message
+    assert "The task may exist: copper_search_tasks for it by name" in message
     assert [task["name"] for task in copper_fake.records("tasks")].count("Only once") == 1
 
 
@@ -234,7 +235,8 @@ async def test_a_create_answered_without_an_id_may_exist() -> None:
         await client.aclose()
     message = str(raised.value)
     assert message.startswith("Copper's answer to the create names no person id.")
-    assert "The person may exist: search_people for it by email or name" in message
+    # The host names the tool by its catalog name when the error reaches the model.
+    assert "The person may exist: {tool:search_people} for it by email or name" in message
 
 
 def test_a_created_record_of_another_shape_is_reported_as_created() -> None:

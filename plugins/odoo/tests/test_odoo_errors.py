@@ -48,7 +48,7 @@ async def test_application_errors_show_the_exception_not_the_traceback(
     assert message == (
         "Odoo failed to run res.partner.frobnicate: AttributeError: The method "
         "'res.partner.frobnicate' does not exist Check the method's arguments against the "
-        "model (describe_model)."
+        "model (erp_describe_model)."
     )
     assert "Traceback" not in message
 

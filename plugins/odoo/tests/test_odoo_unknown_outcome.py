@@ -54,7 +54,7 @@ async def test_a_create_carried_out_then_lost_says_it_may_exist_and_is_sent_once
         created = odoo_fake.count(model="crm.tag", model_method="create") - before
     assert "Its outcome is unknown: the POST request may have been carried out by Odoo" in message
     assert (
-        "The crm.tag record may exist: search_read crm.tag for it (by name or another field "
+        "The crm.tag record may exist: erp_search_read crm.tag for it (by name or another field "
         "that identifies it) before creating it again."
     ) in message
     assert "try again later" not in message.lower()
@@ -83,7 +83,7 @@ async def test_a_business_method_whose_answer_was_lost_is_not_called_again(
         calls = odoo_fake.count(model="sale.order", model_method="action_confirm") - before
     assert calls == 1
     assert "may have been carried out by Odoo" in message
-    assert "Read the records sale.order.action_confirm works on (search_read)" in message
+    assert "Read the records sale.order.action_confirm works on (erp_search_read)" in message
 
 
 async def test_a_read_whose_answer_was_lost_is_retried(

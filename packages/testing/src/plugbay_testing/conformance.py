@@ -38,7 +38,7 @@ from plugbay import Connector
 from plugbay.assembly import START_TIMEOUT
 from plugbay.config import INSTANCE_NAME
 from plugbay.errors import AssemblyError
-from plugbay_testing import call_checks, checks
+from plugbay_testing import call_checks, checks, sibling_checks
 from plugbay_testing.harness import PROTOCOL_MODES, Harness, build_assembly, serve
 from plugbay_testing.installed import check_installed_plugin
 from plugbay_testing.setup import AssemblyGate, ConformanceSetup, resolve
@@ -485,3 +485,14 @@ class ConnectorConformance:
         checks.raise_problems("some prompts do not render", problems)
         if untried:
             pytest.skip(f"no sample_prompts given for {untried}: add arguments for each")
+
+    async def test_sibling_tools_are_named_as_listed(
+        self, conformance_setup: ConformanceSetup
+    ) -> None:
+        """Descriptions and bad-argument errors name sibling tools as listed (`<instance>_x`)."""
+        async with self.serve(conformance_setup) as harness:
+            valid, _unknown = self._sample_tools(harness, conformance_setup.sample_calls)
+            problems = await sibling_checks.listed_sibling_problems(
+                harness, self.connector, self.instance_name, valid
+            )
+        checks.raise_problems("some descriptions or errors name unlisted tools", problems)

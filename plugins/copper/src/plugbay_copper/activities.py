@@ -38,7 +38,7 @@ class ActivityFilters(Filters):
     activity_types: list[ActivityTypeRef] | None = Field(
         default=None,
         description=(
-            "Only these activity types, as {id, category} (see list_activity_types; "
+            "Only these activity types, as {id, category} (see {tool:list_activity_types}; "
             'a note is {"id": 0, "category": "user"}).'
         ),
     )
@@ -91,7 +91,7 @@ class ActivityTools(CopperTools):
 
         Args:
             details: What happened: the note's text, the call's summary.
-            activity_type_id: A "user" activity type (see list_activity_types); 0 is a note.
+            activity_type_id: A "user" activity type (see {tool:list_activity_types}); 0 is a note.
             activity_date: When it happened, as a Unix timestamp; now by default.
         """
         body = criteria(
@@ -102,12 +102,12 @@ class ActivityTools(CopperTools):
         )
         created = await self.copper.create("activities", body)
         done = f"Copper logged the activity with id {created['id']}"
-        return self._created(Activity, created, done, "get_activity shows it")
+        return self._created(Activity, created, done, "{tool:get_activity} shows it")
 
     update_activity = ACTIVITIES.update_tool(
         ActivityChanges,
         'Change a logged activity\'s text, date or type; only "user" activities can change.',
     )
     delete_activity = ACTIVITIES.delete_tool(
-        "Delete an activity; Copper keeps a stub of it that get_activity still returns."
+        "Delete an activity; Copper keeps a stub of it that {tool:get_activity} still returns."
     )

@@ -29,7 +29,9 @@ SortDirection = Annotated[
 Ids = Annotated[list[int] | None, Field(description="Only records with these ids.")]
 AssigneeIds = Annotated[
     list[int] | None,
-    Field(description="Only records owned by these users (see list_users); -2 for no owner."),
+    Field(
+        description="Only records owned by these users (see {tool:list_users}); -2 for no owner."
+    ),
 ]
 Tags = Annotated[
     list[str] | None, Field(description="Only records with at least one of these tags.")

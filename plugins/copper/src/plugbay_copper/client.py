@@ -30,15 +30,15 @@ ENTITY_NAMES = {
 }
 
 _FIND = {
-    "people": "search_people for it by email or name",
-    "companies": "search_companies for it by name",
-    "opportunities": "search_opportunities for it by name",
-    "leads": "search_leads for it by email or name",
-    "tasks": "search_tasks for it by name",
+    "people": "{tool:search_people} for it by email or name",
+    "companies": "{tool:search_companies} for it by name",
+    "opportunities": "{tool:search_opportunities} for it by name",
+    "leads": "{tool:search_leads} for it by email or name",
+    "tasks": "{tool:search_tasks} for it by name",
 }
 CONVERSION_CHECK = (
-    "The lead may have been converted: get_lead (a converted lead is gone) and "
-    "search_people for the new person before converting it again."
+    "The lead may have been converted: {tool:get_lead} (a converted lead is gone) and "
+    "{tool:search_people} for the new person before converting it again."
 )
 
 
@@ -46,7 +46,7 @@ def creation_check(entity: str) -> str:
     """What to do when a create's outcome is unknown: find the record it may have made."""
     if entity == "activities":
         return (
-            "The activity may have been logged: search_activities on its parent record "
+            "The activity may have been logged: {tool:search_activities} on its parent record "
             "before logging it again."
         )
     return f"The {ENTITY_NAMES[entity]} may exist: {_FIND[entity]} before creating it again."

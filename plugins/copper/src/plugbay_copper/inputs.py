@@ -65,9 +65,9 @@ class WebsiteInput(Website):
 
 
 _NAME = "The full name."
-_ASSIGNEE = "The id of the user who owns the record (see list_users)."
+_ASSIGNEE = "The id of the user who owns the record (see {tool:list_users})."
 _TAGS = "The tags; replaces the current ones."
-_CUSTOM = "Custom field values by definition id (see list_custom_fields)."
+_CUSTOM = "Custom field values by definition id (see {tool:list_custom_fields})."
 
 
 class PersonFields(Input):
@@ -123,7 +123,8 @@ class OpportunityFields(Input):
     primary_contact_id: int | None = Field(default=None, description="The main person's id.")
     company_id: int | None = Field(default=None, description="The company's id.")
     pipeline_id: int | None = Field(
-        default=None, description="The pipeline (see list_pipelines); the first one by default."
+        default=None,
+        description="The pipeline (see {tool:list_pipelines}); the first one by default.",
     )
     pipeline_stage_id: int | None = Field(
         default=None, description="The stage, within the pipeline; its first stage by default."
@@ -218,5 +219,5 @@ class ActivityChanges(Input):
         default=None, description="When it took place, as a Unix timestamp."
     )
     type: ActivityTypeRef | None = Field(
-        default=None, description="Another user activity type (see list_activity_types)."
+        default=None, description="Another user activity type (see {tool:list_activity_types})."
     )

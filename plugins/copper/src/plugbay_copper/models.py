@@ -62,7 +62,7 @@ class Address(BaseModel):
 
 
 class CustomFieldValue(BaseModel):
-    """The value of one custom field on a record (see list_custom_fields)."""
+    """The value of one custom field on a record (see {tool:list_custom_fields})."""
 
     custom_field_definition_id: int
     value: Any = None

@@ -47,7 +47,8 @@ class OpportunityFilters(Filters):
         default=None, description="Only opportunities in these statuses."
     )
     pipeline_ids: list[int] | None = Field(
-        default=None, description="Only opportunities in these pipelines (see list_pipelines)."
+        default=None,
+        description="Only opportunities in these pipelines (see {tool:list_pipelines}).",
     )
     pipeline_stage_ids: list[int] | None = Field(
         default=None, description="Only opportunities in these stages."

@@ -71,7 +71,7 @@ class PeopleTools(CopperTools):
     create_person = PEOPLE.create_tool(
         NewPerson,
         "Create a person. Copper refuses a second person with an email already in use.\n\n"
-        "Search first (search_people with emails) when the person may exist already.",
+        "Search first ({tool:search_people} with emails) when the person may exist already.",
     )
     update_person = PEOPLE.update_tool(
         PersonFields,

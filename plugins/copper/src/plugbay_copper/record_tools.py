@@ -164,10 +164,11 @@ class RecordType(Generic[RecordT]):
         async def run(tools: CopperTools, values: dict[str, Any]) -> RecordT:
             created = await tools.copper.create(self.path, values[self.name].body())
             done = f"Copper created the {self.name} with id {created['id']}"
-            return tools._created(self.model, created, done, f"get_{self.name} shows it")
+            return tools._created(self.model, created, done, f"{{tool:get_{self.name}}} shows it")
 
         summary = summary or (
-            f"Create {self._a}. Search first (search_{self.path}) when it may exist already."
+            f"Create {self._a}. Search first ({{tool:search_{self.path}}}) when it may exist "
+            "already."
         )
         method = _method(
             f"create_{self.name}",

@@ -24,7 +24,7 @@ ModelArgument = Annotated[
         max_length=128,
         pattern=MODEL_NAME.pattern,
         description="The model's technical name, e.g. res.partner or sale.order "
-        "(list_models shows the ones this instance may use).",
+        "({tool:list_models} shows the ones this instance may use).",
     ),
 ]
 DomainArgument = Annotated[
@@ -44,8 +44,8 @@ DomainArgument = Annotated[
 FieldsArgument = Annotated[
     list[Annotated[str, Field(min_length=1)]] | None,
     Field(
-        description="The fields to return (describe_model lists them). Omitted: every stored "
-        "field except binary ones, plus display_name."
+        description="The fields to return ({tool:describe_model} lists them). Omitted: every "
+        "stored field except binary ones, plus display_name."
     ),
 ]
 IdsArgument = Annotated[

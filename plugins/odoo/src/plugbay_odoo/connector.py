@@ -92,7 +92,7 @@ class OdooConnector(BusinessMethods, RecordWriting, RecordReading, ModelDiscover
         complete={"model": "complete_model"},
     )
     async def schema_resource(self, model: str) -> ModelDescription:
-        """A model's fields and what this instance may do with it (as describe_model).
+        """A model's fields and what this instance may do with it (as {tool:describe_model}).
 
         Args:
             model: The model's technical name, e.g. res.partner.

@@ -194,9 +194,9 @@ def tool_error(fault: OdooFault, call: str, context: ErrorContext) -> ToolError:
     if "does not exist" in message and "database" in message:
         hint = f" Check the database setting ({context.database!r})."
     elif name in ("TypeError", "AttributeError"):
-        hint = " Check the method's arguments against the model (describe_model)."
+        hint = " Check the method's arguments against the model ({tool:describe_model})."
     elif "Invalid field" in message or "Invalid leaf" in message:
-        hint = " Check the field names with describe_model."
+        hint = " Check the field names with {tool:describe_model}."
     return ToolError(f"Odoo failed to run {call}: {name}: {message}{hint}")
 
 
@@ -204,10 +204,10 @@ def unknown_outcome_check(model: str, method: str) -> str:
     """How to find out whether a write ``model.method`` whose outcome is unknown took effect."""
     if method == "create":
         return (
-            f"The {model} record may exist: search_read {model} for it (by name or another "
-            "field that identifies it) before creating it again."
+            f"The {model} record may exist: {{tool:search_read}} {model} for it (by name or "
+            "another field that identifies it) before creating it again."
         )
     return (
-        f"Read the records {model}.{method} works on (search_read) to see whether it took "
+        f"Read the records {model}.{method} works on ({{tool:search_read}}) to see whether it took "
         "effect before calling it again."
     )

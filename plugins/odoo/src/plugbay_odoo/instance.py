@@ -165,7 +165,7 @@ class OdooInstance(Connector[OdooSettings]):
         close = difflib.get_close_matches(model, candidates, n=1, cutoff=0.6)
         if close:
             return f"; did you mean {close[0]!r}?"
-        return "; list_models shows the models this instance may use"
+        return "; {tool:list_models} shows the models this instance may use"
 
     async def _prepare(self, model: str, operation: str) -> Mapping[str, FieldInfo]:
         self.policy.require(model, operation)

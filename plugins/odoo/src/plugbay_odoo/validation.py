@@ -51,7 +51,7 @@ class ValidationProblem(ToolError):
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else "; describe_model lists the fields"
+    return f"; did you mean {close[0]!r}?" if close else "; {tool:describe_model} lists the fields"
 
 
 def _visible(model: str, fields: Mapping[str, FieldInfo], policy: AccessPolicy) -> list[str]:
