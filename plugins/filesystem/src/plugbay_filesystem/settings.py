@@ -34,7 +34,8 @@ class FilesystemSettings(Settings):
         default=False,
         description=(
             "Enable write_file, edit_file, create_directory and move_file; without it "
-            "they refuse every call."
+            "they are not listed (and refuse every call if [server] list_unavailable_tools "
+            "lists them)."
         ),
     )
     deny: list[str] = Field(

@@ -102,9 +102,9 @@ class SqlSettings(Settings):
     allow_writes: bool = Field(
         default=False,
         description=(
-            "Enable the execute tool (INSERT, UPDATE, DELETE, DDL). Without it the instance "
-            "is read-only, enforced by the database: read-only transactions and sessions, "
-            "SQLite files opened read-only."
+            "Enable the execute tool (INSERT, UPDATE, DELETE, DDL). Without it execute is not "
+            "listed and the instance is read-only, enforced by the database: read-only "
+            "transactions and sessions, SQLite files opened read-only."
         ),
     )
     create: bool = Field(
