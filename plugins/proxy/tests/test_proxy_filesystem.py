@@ -46,7 +46,7 @@ async def test_vendor_and_native_filesystems_side_by_side(
             assert "vendor_read_text_file" in tools
             assert "native_read_text_file" in tools
             assert "vendor_write_file" not in tools
-            assert "native_write_file" in tools  # listed, refused without allow_writes
+            assert "native_write_file" not in tools  # not listed without allow_writes
             assert tools["vendor_read_text_file"].description == "Read a text file (vendor server)."
 
             vendor = await client.call_tool(
