@@ -43,7 +43,8 @@ def test_stdio_lists_and_calls_tools(
     listed = e2e.run_inspector(inspector_bin, stdio_command, "tools/list", env=env, cwd=tmp_path)
     tools = {tool["name"]: tool for tool in listed["tools"]}
     assert {"echo_say", "echo_add", "echo_refuse", "filesystem_read_text_file"} <= set(tools)
-    assert tools["filesystem_write_file"]["annotations"]["destructiveHint"] is True
+    assert "filesystem_write_file" not in tools  # read-only by default: not listed
+    assert tools["filesystem_read_text_file"]["annotations"]["destructiveHint"] is False
     assert tools["echo_say"]["inputSchema"]["properties"]["text"]["type"] == "string"
     assert tools["echo_add"]["outputSchema"]["properties"]["total"]["type"] == "integer"
     assert tools["echo_add"]["annotations"]["readOnlyHint"] is True

@@ -177,6 +177,9 @@ async def serving(
     policy_rules = [*policy_rules, *(extra or [])]
     docs = {"plugin": "filesystem", "roots": [str(root)], "allow_writes": writable}
     config = {
+        # The write tools listed on a read-only instance too: the policy must refuse them
+        # before they run, whatever the instance allows.
+        "server": {"list_unavailable_tools": True},
         "connectors": {"docs": docs},
         "auth": {"api_keys": [{"name": "alice", "hash": hash_api_key(ALICE)}]},
         "policy": {"default": default, "rules": policy_rules},
