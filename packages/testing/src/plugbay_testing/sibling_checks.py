@@ -90,7 +90,7 @@ async def listed_sibling_problems(
     instance: str,
     valid_arguments: Mapping[str, Mapping[str, Any]],
 ) -> list[str]:
-    """Check what a server lists, and the errors of bad-argument calls, for bare tool names.
+    """Check what a server lists (input and output schemas too) and bad-argument errors.
 
     Args:
         harness: The server under test.
@@ -108,6 +108,7 @@ async def listed_sibling_problems(
         own = tool.name.removeprefix(f"{instance}_")
         texts = [(f"tool {tool.name!r}'s description", tool.description)]
         texts.extend(schema_descriptions(tool.input_schema, f"tool {tool.name!r}'s arguments"))
+        texts.extend(schema_descriptions(tool.output_schema, f"tool {tool.name!r}'s output"))
         for case in invalid_argument_cases(tool, valid_arguments.get(tool.name)):
             result = await harness.client.call_tool(case.tool, case.arguments)
             if result.is_error:
