@@ -35,6 +35,7 @@ def _catalog_text(
                 "database": "erp",
                 "username": "me",
                 "api_key": "k",
+                "models": {"res.partner": ["read"], "sale.order": ["read"]},
             },
         },
     }
@@ -88,3 +89,17 @@ def test_sql_and_filesystem_tools_state_their_instance(tmp_path: Path) -> None:
     assert "(docs_create_directory makes it)" in write_file
     assert "prefer docs_edit_file for changes" in write_file
     assert write_file.endswith(f"This instance: directories {tmp_path}; writes allowed.")
+
+
+def test_copper_and_odoo_tools_state_their_instance(tmp_path: Path) -> None:
+    tools = _catalog_text(tmp_path, writes=False)["tools"]
+    crm = "This instance: the Copper account of me@example.com."
+    erp = (
+        "This instance: Odoo database 'erp' at http://127.0.0.1:8069; granted models: "
+        "res.partner, sale.order."
+    )
+    for name, tool in tools.items():
+        if name.startswith("crm_"):
+            assert tool.description.endswith(crm), name
+        if name.startswith("erp_"):
+            assert tool.description.endswith(erp), name

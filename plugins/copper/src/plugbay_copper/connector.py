@@ -38,6 +38,10 @@ class CopperConnector(
         super().__init__(instance, settings)
         self._copper: CopperClient | None = None
 
+    def instance_facts(self) -> str:
+        """Whose Copper account this instance works in, for tool descriptions."""
+        return f"This instance: the Copper account of {self.settings.user_email}."
+
     async def start(self) -> None:
         """Open the connection pool to Copper (no request is sent)."""
         client = CopperClient(self.settings, instance=self.instance)

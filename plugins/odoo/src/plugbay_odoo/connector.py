@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from plugbay import ToolError, resource, tool
 from plugbay_odoo.arguments import MAX_LISTED_MODELS
@@ -36,6 +37,10 @@ MAX_COMPLETIONS = 100
 # The host lists a connector's components base by base, from the deepest base class
 # to the class itself, so the bases are given last-first: the discovery tools come
 # first, as they did when the connector was one class.
+MAX_FACT_MODELS = 8
+"""Granted models named in the line every tool description ends with."""
+
+
 class OdooConnector(BusinessMethods, RecordWriting, RecordReading, ModelDiscovery):
     """Odoo 18: search, read, group and (when allowed) change records over the external API.
 
@@ -47,6 +52,21 @@ class OdooConnector(BusinessMethods, RecordWriting, RecordReading, ModelDiscover
 
     name = "odoo"
     uri_scheme = "odoo"
+
+    def instance_facts(self) -> str:
+        """The server, database and granted models, for tool descriptions."""
+        # Only scheme, host and port: a URL's user information never reaches a model.
+        server = urlsplit(self.settings.url)
+        address = f"{server.scheme}://{server.hostname}" + (
+            f":{server.port}" if server.port else ""
+        )
+        models = sorted(self.settings.models)
+        shown = ", ".join(models[:MAX_FACT_MODELS]) or "none yet"
+        more = f" and {len(models) - MAX_FACT_MODELS} more" if len(models) > MAX_FACT_MODELS else ""
+        return (
+            f"This instance: Odoo database {self.settings.database!r} at {address}; "
+            f"granted models: {shown}{more}."
+        )
 
     @tool(read_only=True, destructive=False, idempotent=True, open_world=False, title="Server info")
     async def server_info(self) -> ServerInfo:
