@@ -10,8 +10,9 @@ A thread cannot be stopped. A call that times out or is cancelled answers at onc
 leaves its thread running with the result discarded (the call's :class:`Context` is
 marked cancelled, so a tool that polls ``ctx.cancelled`` stops at its next check); the
 thread gives its slot back, so the pool can serve the next call, but it is counted as
-*abandoned* until it returns. Once an owner has ``max_abandoned`` of them, its sync calls are refused at
-once (fail fast) instead of starting ever more threads behind a backend that hangs;
+*abandoned* until it returns. Once an owner has ``max_abandoned`` of them, its sync calls
+are refused at once (fail fast) instead of starting ever more threads behind a backend
+that hangs;
 they are served again as soon as one of those threads returns.
 """
 
