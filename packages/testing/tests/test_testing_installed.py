@@ -156,14 +156,14 @@ def failures(result: pytest.RunResult) -> set[str]:
 
 def test_the_suite_passes_an_installed_plugin(pytester: pytest.Pytester) -> None:
     result = run_suite(pytester, "good")
-    result.assert_outcomes(passed=28, skipped=4)
+    result.assert_outcomes(passed=29, skipped=4)
     assert failures(result) == set()
 
 
 @pytest.mark.parametrize("hook", ["misspelled", "unmarked"])
 def test_the_suite_fails_a_plugin_that_serves_nothing(pytester: pytest.Pytester, hook: str) -> None:
     result = run_suite(pytester, hook)
-    result.assert_outcomes(passed=27, failed=1, skipped=4)
+    result.assert_outcomes(passed=28, failed=1, skipped=4)
     assert failures(result) == {"test_plugin_is_installed"}
 
 
