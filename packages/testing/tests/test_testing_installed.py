@@ -174,7 +174,7 @@ def test_one_assembly_mistake_is_one_failure_and_the_rest_skip(
     failed = failures(result)
     assert failed == {"test_assembles"}, result.stdout.str()
     # The class checks and the installed plugin pass; every server check skips.
-    result.assert_outcomes(passed=3, failed=1, skipped=28)
+    result.assert_outcomes(passed=3, failed=1, skipped=29)
     reason = (
         "the connector does not assemble (see test_assembles): the plugins under test did not "
         "assemble: - [connectors.count]: start is required: set 'start' in [connectors.count]"
