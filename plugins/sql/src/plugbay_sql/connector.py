@@ -21,10 +21,17 @@ from pydantic import Field
 from sqlalchemy import inspect, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
-from typing_extensions import TypedDict
 
 from plugbay import Connector, ToolError, prompt, resource, setting_variable, tool
 from plugbay_sql import schema as introspection
+from plugbay_sql.arguments import (
+    ParamsArgument,
+    Plan,
+    SchemaArgument,
+    SchemaList,
+    SqlArgument,
+    TableList,
+)
 from plugbay_sql.checking import StatementChecker
 from plugbay_sql.database import DESCRIPTION, Database
 from plugbay_sql.keywords import DATABASE_NAMES
@@ -37,7 +44,7 @@ from plugbay_sql.results import (
     read_returning,
 )
 from plugbay_sql.schema import TableDescription, TableSummary
-from plugbay_sql.settings import MAX_STATEMENT_BYTES, SqlSettings
+from plugbay_sql.settings import SqlSettings
 from plugbay_sql.statements import (
     Statement,
     check_explainable,
@@ -61,65 +68,6 @@ SESSION_KEYWORDS = frozenset(
     }
 )  # fmt: skip
 """Statements ``execute`` refuses: their effect would outlive the call on a pooled connection."""
-
-SqlArgument = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=MAX_STATEMENT_BYTES,
-        description=(
-            "One SQL statement. Values go in params as :name placeholders "
-            "(WHERE id = :id); write \\: for a colon that is not a placeholder."
-        ),
-    ),
-]
-ParamsArgument = Annotated[
-    dict[str, Any] | None,
-    Field(
-        description=(
-            'Values for the :name placeholders, e.g. {"id": 42}. Strings, numbers, '
-            "booleans, null and lists."
-        ),
-    ),
-]
-SchemaArgument = Annotated[
-    str | None,
-    Field(
-        min_length=1,
-        description=(
-            "The schema (MariaDB/MySQL: database); the connection's default schema when "
-            "omitted. {tool:list_schemas} shows them."
-        ),
-    ),
-]
-
-
-class SchemaInfo(TypedDict):
-    """One schema."""
-
-    name: str
-    default: bool
-
-
-class SchemaList(TypedDict):
-    """The schemas this instance shows."""
-
-    schemas: list[SchemaInfo]
-    dialect: str
-
-
-class TableList(TypedDict):
-    """Tables and views, with the URIs of their schema resources."""
-
-    tables: list[TableSummary]
-    truncated: bool
-
-
-class Plan(TypedDict):
-    """A query plan as the database explains it."""
-
-    plan: str
-    dialect: str
 
 
 class SqlConnector(Connector[SqlSettings]):
