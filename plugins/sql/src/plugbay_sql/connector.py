@@ -7,7 +7,7 @@ statement timeout and always gives the connection back. Statements are checked b
 """
 
 # The sql, params and schema arguments are described once, in their Annotated types
-# below, rather than in every docstring.
+# (plugbay_sql.arguments), rather than in every docstring.
 # ruff: noqa: D417
 
 from __future__ import annotations
