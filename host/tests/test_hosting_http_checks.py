@@ -14,7 +14,7 @@ from plugbay import Context
 from plugbay.config import parse_config
 from plugbay.errors import ConfigError
 from plugbay.hosting.api_keys import hash_api_key
-from plugbay.hosting.host_check import split_authority
+from plugbay.network import split_authority
 from plugbay.transports import http_app
 
 BASE = "http://127.0.0.1:8000"

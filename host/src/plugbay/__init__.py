@@ -21,10 +21,11 @@ from plugbay.context import Context
 from plugbay.dynamic import Components, DynamicPrompt, DynamicResource, DynamicTool
 from plugbay.errors import AssemblyError, CallCancelled, CallRefused, ConfigError, ToolError
 from plugbay.hookspecs import hookimpl
-from plugbay.middleware import Call, CallNext, Middleware
+from plugbay.middleware import STAGES, Call, CallNext, Middleware, Stage, Visibility
 from plugbay.setting_paths import ConfigPath, resolve_setting_path
 
 __all__ = [
+    "STAGES",
     "AssemblyError",
     "Audio",
     "AuthBackend",
@@ -49,7 +50,9 @@ __all__ = [
     "NoSettings",
     "Principal",
     "Settings",
+    "Stage",
     "ToolError",
+    "Visibility",
     "__version__",
     "hookimpl",
     "prompt",

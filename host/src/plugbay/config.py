@@ -27,9 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from plugbay.errors import ConfigError
 from plugbay.hosting.audit import AUDIT_OFF, AuditConfig
 from plugbay.hosting.authentication import AUTH_OFF, AuthConfig
-from plugbay.hosting.host_check import split_authority
 from plugbay.hosting.limits_config import LIMITS_OFF, LimitsConfig
 from plugbay.hosting.policy import POLICY_OFF, PolicyConfig
+from plugbay.network import split_authority
 from plugbay.setting_paths import ConfigPath, settings_context
 from plugbay.telemetry.config import TELEMETRY_OFF, TelemetryConfig
 

@@ -6,11 +6,14 @@ any of the hooks below with the :data:`hookimpl` marker. Each hook receives a
 keep it. Every hook may also take ``config``, the server configuration; as with any
 pluggy hook, an implementation lists only the arguments it uses.
 
-Hooks run once, when the server is assembled, never while a request is being served.
-The host calls each plugin's implementation on its own, so a plugin whose hook raises
-is reported and the others still load; except for the security hooks,
-``register_auth`` and ``register_middleware``: when one of them fails the server
-refuses to start, naming the plugin and why (fail closed, :mod:`plugbay.fail_closed`).
+Hooks run once, when the server is assembled (``register_config_tables`` when the
+configuration is read, ``register_commands`` when the command line starts), never
+while a request is being served. The host calls each plugin's implementation on its
+own, so a plugin whose hook raises is reported and the others still load; except for
+the security hooks (``register_auth``, ``register_middleware``,
+``register_visibility``, ``register_asgi_wrappers``, ``register_message_middleware``):
+when one of them fails the server refuses to start, naming the plugin and why (fail
+closed, :mod:`plugbay.fail_closed`).
 
 Implementations are called in pluggy's order: ``@hookimpl(tryfirst=True)`` ones
 first, ``trylast`` ones last, and otherwise the plugin registered last first. What
@@ -33,10 +36,11 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from mcp.server.streamable_http import EventStore
+
     from plugbay.auth import AuthBackend
     from plugbay.config import Config
     from plugbay.connector import Connector
-    from plugbay.middleware import Middleware
 
 PROJECT_NAME = "plugbay"
 
@@ -118,7 +122,7 @@ def register_auth(register: Callable[[AuthBackend], None], config: Config) -> No
 
     Called once at assembly. When at least one backend is registered, every HTTP
     request must be accepted by one of them: backends are asked in pluggy's call
-    order (the built-in ``[auth]`` backends are ``tryfirst``) and, within a plugin,
+    order (plugbay-auth's ``[auth]`` backends are ``tryfirst``) and, within a plugin,
     in the order it registers them; the first that returns a
     :class:`plugbay.Principal` wins. A request no backend accepts gets ``401``.
     stdio is local trust and never asks them.
@@ -126,7 +130,7 @@ def register_auth(register: Callable[[AuthBackend], None], config: Config) -> No
     This is a security hook: if it raises, or registers something without an
     ``authenticate`` method, the server refuses to start (stdio too) rather than
     serve without the backend. So does an ``[auth]`` table for which no backend
-    was registered.
+    was registered (plugbay-auth missing, blocked or broken).
 
     Args:
         register: Call it with each :class:`plugbay.AuthBackend` instance.
@@ -136,7 +140,7 @@ def register_auth(register: Callable[[AuthBackend], None], config: Config) -> No
 
 
 @hookspec
-def register_middleware(register: Callable[[Middleware], None], config: Config) -> None:
+def register_middleware(register: Callable[..., None], config: Config) -> None:
     """Register middleware that wraps every tool call, resource read and prompt get.
 
     Called once at assembly; the chain is composed then, so a call pays only for
@@ -145,20 +149,190 @@ def register_middleware(register: Callable[[Middleware], None], config: Config) 
     returns, or raises :class:`plugbay.CallRefused` (a :class:`plugbay.ToolError`
     with an ``outcome``) to refuse the call.
 
-    Order is pluggy's call order, and first is outermost: an implementation marked
-    ``@hookimpl(tryfirst=True)`` wraps the others, one marked ``trylast`` sits
-    innermost, next to the component; within one implementation, what is registered
-    first is outermost. The built-in layers (telemetry, audit, policy, limits,
-    timeout) are ``tryfirst``, so a plain plugin middleware runs inside them, on
-    admitted calls only; a plugin that must see calls before the policy does marks
-    itself ``tryfirst`` (and, registered after the built-ins, it is then outermost).
+    Each middleware belongs to a stage, and the stages nest in a fixed order:
+    ``observe`` (outermost: sees every call and every outcome, refusals included;
+    telemetry, audit logs), then ``admit`` (decides whether the call may run: policy,
+    rate limits, concurrency caps), then ``run`` (innermost, the default: works on
+    admitted calls only; the host's per-call timeout is its outermost layer). Within
+    a stage, pluggy's call order holds and first is outermost: an implementation
+    marked ``@hookimpl(tryfirst=True)`` wraps the others of its stage; within one
+    implementation, what is registered first is outermost.
 
     This is a security hook: middleware is where calls are refused, and a hook that
-    fails cannot say whether it would have refused any, so if it raises, or registers
-    something that is not callable, the server refuses to start (stdio too).
+    fails cannot say whether it would have refused any, so if it raises, registers
+    something that is not callable, or names an unknown stage, the server refuses to
+    start (stdio too).
 
     Args:
-        register: Call it with each middleware callable.
+        register: Call it as ``register(middleware, stage="run")``; ``stage`` is
+            ``"observe"``, ``"admit"`` or ``"run"`` (:data:`plugbay.STAGES`).
         config: The server configuration, read-only; a plugin's own settings are
             ``config.plugin_table("<plugin name>")`` (the ``[plugins.<name>]`` table).
+    """
+
+
+@hookspec
+def register_config_tables(register: Callable[..., None]) -> None:
+    """Claim top-level tables of ``plugbay.toml`` and give the model that validates each.
+
+    Called once, when the configuration is read, before the other hooks (so it takes
+    no ``config``). The host validates every claimed table with its model (``${VAR}``
+    replaced; relative :data:`plugbay.ConfigPath` values start from the file's folder)
+    and reports every problem of every table at once, each with its location. A table
+    no loaded plugin claims is an error that names the distribution to install when
+    the table is a known one (``[auth]`` is ``plugbay-auth``'s). Two plugins claiming
+    one table is an error reported against the second.
+
+    The validated table is ``config.table("<name>")`` in every other hook (``None``
+    when the file has no such table).
+
+    Args:
+        register: Call it as ``register(Model, table="<name>")`` with a pydantic
+            model class; the name is a bare TOML key (``auth``, ``my_cache``) and
+            may not be ``server``, ``connectors`` or ``plugins``.
+    """
+
+
+@hookspec
+def register_routes(register: Callable[..., None], config: Config) -> None:
+    """Add HTTP routes to the server (``/metrics``, OAuth metadata, a webhook).
+
+    Called once at assembly, for HTTP only. A route is authenticated like the MCP
+    endpoint (the registered auth backends, the ASGI wrappers) unless registered
+    ``public=True``. A path the host serves (``[server] path``, ``/healthz``,
+    ``/readyz``, ``/sse``, ``/messages/``) or another plugin registered first is an
+    error reported against the later plugin.
+
+    Args:
+        register: Call it as ``register(endpoint, path="/metrics", methods=["GET"],
+            public=False)``; ``endpoint`` is ``async (starlette.requests.Request) ->
+            starlette.responses.Response``. ``methods`` defaults to ``["GET"]``.
+        config: The server configuration, read-only.
+    """
+
+
+@hookspec
+def register_asgi_wrappers(register: Callable[..., None], config: Config) -> None:
+    """Wrap the MCP endpoints (and non-public routes) in ASGI middleware of the plugin's.
+
+    Called once at assembly, for HTTP only. A wrapper is ``(app) -> app`` in ASGI
+    terms; it runs for every request to the MCP endpoints and to routes registered
+    without ``public=True``, after the Host and Origin checks and **before**
+    authentication, so it can refuse a request before any credential is looked at
+    (a client-address allow-list) or observe every one. First registered is
+    outermost, in pluggy's order.
+
+    This is a security hook: a wrapper may be what refuses requests, so if the hook
+    raises or registers something that is not callable, the server refuses to start.
+
+    Args:
+        register: Call it with each wrapper, ``register(wrapper)``.
+        config: The server configuration, read-only.
+    """
+
+
+@hookspec
+def register_lifespan(register: Callable[..., None], config: Config) -> None:
+    """Run code for as long as the server serves: set up at start, clean up at stop.
+
+    Called once at assembly. Each registered factory is called when serving starts
+    (HTTP, in each worker process; stdio; ``plugbay call``) and must return an async
+    context manager; the host enters them in registration order before the connector
+    instances start and exits them in reverse order after the instances stop. If
+    entering one raises, the server does not start and says which plugin failed.
+
+    Args:
+        register: Call it with a factory, ``register(factory)``, where ``factory()``
+            returns an async context manager (``contextlib.asynccontextmanager``).
+        config: The server configuration, read-only.
+    """
+
+
+@hookspec
+def register_readiness_checks(register: Callable[..., None], config: Config) -> None:
+    """Add checks to ``/readyz``: the server is ready only when every check passes.
+
+    Called once at assembly. A check is ``async () -> None`` that raises when what it
+    checks is not ready; ``/readyz`` runs all of them (with the instances' own health
+    checks) concurrently, each within a few seconds, and answers ``503`` when one
+    fails. The error's text is shown only to authenticated or loopback callers.
+
+    Args:
+        register: Call it as ``register(check, name="redis")``; names are unique per
+            server (a clash is reported against the later plugin).
+        config: The server configuration, read-only.
+    """
+
+
+@hookspec(firstresult=True)
+def provide_event_store(config: Config) -> EventStore | None:
+    """Give the event store that lets clients resume dropped SSE streams (``Last-Event-ID``).
+
+    Called once at assembly; the first plugin (in pluggy's order) that returns one
+    wins, and ``None`` means "not mine". Used in stateful HTTP mode only (stateless
+    requests cannot be resumed). The object is an ``mcp.server.streamable_http.EventStore``;
+    a plugin that opens connections for it closes them in its own
+    :func:`register_lifespan`.
+
+    Args:
+        config: The server configuration, read-only.
+
+    Returns:
+        The event store, or ``None``.
+    """
+
+
+@hookspec
+def register_commands(register: Callable[..., None]) -> None:
+    """Add commands to the ``plugbay`` command line (``plugbay keys``, ``plugbay cache``).
+
+    Called when the command line starts, before any configuration is read (so it takes
+    no ``config``; a command that needs it reads it itself). A command whose name a
+    core command or an earlier plugin has is left out with a warning naming the plugin;
+    a plugin that fails to load does not stop the other commands.
+
+    Args:
+        register: Call it with a ``click.Command`` or ``click.Group``.
+    """
+
+
+@hookspec
+def register_visibility(register: Callable[..., None], config: Config) -> None:
+    """Decide which tools, resources and prompts a caller sees in the lists.
+
+    Called once at assembly. A visibility check is ``(principal, kind, name, instance)
+    -> bool``; the server leaves out of ``tools/list``, ``resources/list``,
+    ``resources/templates/list``, ``prompts/list`` and completions whatever any check
+    answers ``False`` for. It is asked for every item of every list, so it should
+    answer from memory. Hiding is not refusing: pair it with an ``admit`` middleware
+    that refuses the calls.
+
+    This is a security hook: if it raises or registers something that is not
+    callable, the server refuses to start.
+
+    Args:
+        register: Call it with each check, ``register(visible)``; see
+            :data:`plugbay.Visibility`.
+        config: The server configuration, read-only.
+    """
+
+
+@hookspec
+def register_message_middleware(register: Callable[..., None], config: Config) -> None:
+    """Wrap every MCP message the server receives (requests and notifications).
+
+    Called once at assembly. Message middleware is ``async (message, call_next)``:
+    it gets a :class:`plugbay.IncomingMessage` (method, params, session, principal) and
+    returns what ``await call_next(message)`` returns, or raises
+    :class:`plugbay.MessageRefused` to answer the request with an error. It sees
+    ``initialize``, ``tools/list`` and every other method, where call middleware
+    (:func:`register_middleware`) sees only tool calls, resource reads and prompt gets.
+    First registered is outermost, in pluggy's order.
+
+    This is a security hook: if it raises or registers something that is not
+    callable, the server refuses to start.
+
+    Args:
+        register: Call it with each message middleware, ``register(middleware)``.
+        config: The server configuration, read-only.
     """

@@ -13,6 +13,11 @@ if TYPE_CHECKING:
 
 CallKind = Literal["tool", "resource", "prompt"]
 CALL_KINDS: tuple[CallKind, ...] = get_args(CallKind)
+Stage = Literal["observe", "admit", "run"]
+STAGES: tuple[Stage, ...] = get_args(Stage)
+"""The middleware stages, outermost first: ``observe`` sees every call and outcome
+(telemetry, audit), ``admit`` decides whether a call runs (policy, limits), ``run``
+works on admitted calls (the per-call timeout, a plugin's default)."""
 TIMED_OUT = "plugbay.timed_out"
 """``Call.state`` key the built-in timeout sets when it cancels a call."""
 

@@ -22,7 +22,7 @@ import anyio
 import click
 
 from plugbay.assembly import Assembly
-from plugbay.hosting.ip_allow import is_loopback
+from plugbay.network import is_loopback
 from plugbay.redaction import redact_text
 
 strict_option = click.option(

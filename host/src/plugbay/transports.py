@@ -41,11 +41,12 @@ from plugbay.hosting.connections import (
 )
 from plugbay.hosting.host_check import HostCheck, HostCheckMiddleware
 from plugbay.hosting.http_auth import AuthenticationMiddleware
-from plugbay.hosting.ip_allow import ClientAllowList, is_loopback
+from plugbay.hosting.ip_allow import ClientAllowList
 from plugbay.hosting.readiness import DetailViewers, Readiness
 from plugbay.hosting.request_ids import RequestIdGuard
 from plugbay.hosting.resource_metadata import metadata_routes
 from plugbay.hosting.shutdown import GracefulShutdown
+from plugbay.network import is_loopback
 from plugbay.plugins import load_plugins
 from plugbay.redaction import keep_secrets_out_of_logs
 from plugbay.retrying import retrying

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from plugbay.auth import AuthenticationFailed, Principal
-from plugbay.hosting.ip_allow import is_loopback
+from plugbay.network import is_loopback
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:

@@ -11,8 +11,6 @@ headers (name, then a port of digits only) and compares the parts.
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,43 +20,10 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from plugbay.network import split_authority
+
 ANY_PORT = -1
-_PORT = re.compile(r"\d{1,5}")
-_NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 _ORIGIN = re.compile(r"([a-z][a-z0-9+.-]*)://([^/?#@]+)", re.IGNORECASE)
-
-
-def split_authority(value: str) -> tuple[str, int | None] | None:
-    """``host[:port]`` as a lower-case name (IP addresses normalised) and a port.
-
-    ``None`` when it is not one: a name of other than letters, digits, ``-``, ``_`` and
-    dots between them, a port that is not 1 to 5 digits up to 65535, an unbracketed
-    IPv6 address, anything after the port.
-    """
-    port: int | None = None
-    if value.startswith("["):
-        name, bracket, rest = value[1:].partition("]")
-        if not bracket:
-            return None
-        try:
-            name = str(ipaddress.IPv6Address(name))
-        except ValueError:
-            return None
-    else:
-        name, colon, rest = value.partition(":")
-        rest = colon + rest
-        if not _NAME.fullmatch(name):
-            return None
-    if rest:
-        if not rest.startswith(":") or not _PORT.fullmatch(rest[1:]):
-            return None
-        port = int(rest[1:])
-        if port > 65535:
-            return None
-    name = name.lower()
-    with contextlib.suppress(ValueError):  # a name, not an address
-        name = str(ipaddress.ip_address(name))
-    return name, port
 
 
 def _rules(entries: Iterable[str]) -> frozenset[tuple[str, int | None]]:

@@ -13,15 +13,9 @@ import ipaddress
 from collections.abc import Iterable
 from ipaddress import IPv4Network, IPv6Network
 
+from plugbay.network import is_loopback
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (``localhost`` or an IP address) is a loopback address."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+__all__ = ["ClientAllowList", "is_loopback"]
 
 
 class ClientAllowList:

@@ -28,8 +28,8 @@ from plugbay.assembly import Assembly
 from plugbay.auth import AuthBackend, AuthenticationFailed
 from plugbay.hosting.host_check import HostCheck
 from plugbay.hosting.http_auth import principal_of
-from plugbay.hosting.ip_allow import is_loopback
 from plugbay.instances import InstanceState
+from plugbay.network import is_loopback
 
 logger = logging.getLogger(__name__)
 
