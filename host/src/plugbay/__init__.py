@@ -21,6 +21,7 @@ from plugbay.context import Context
 from plugbay.dynamic import Components, DynamicPrompt, DynamicResource, DynamicTool
 from plugbay.errors import AssemblyError, CallCancelled, CallRefused, ConfigError, ToolError
 from plugbay.hookspecs import hookimpl
+from plugbay.messages import IncomingMessage, MessageRefused
 from plugbay.middleware import STAGES, Call, CallNext, Middleware, Stage, Visibility
 from plugbay.setting_paths import ConfigPath, resolve_setting_path
 
@@ -45,7 +46,9 @@ __all__ = [
     "File",
     "HttpRequestInfo",
     "Image",
+    "IncomingMessage",
     "Message",
+    "MessageRefused",
     "Middleware",
     "NoSettings",
     "Principal",

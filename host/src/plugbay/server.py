@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 import mcp_types as types
 from mcp.server import ServerRequestContext
-from mcp.server._otel import OpenTelemetryMiddleware
 from mcp.server.context import CallNext, HandlerResult
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
@@ -22,7 +21,6 @@ from pydantic import ValidationError
 
 from plugbay import __version__
 from plugbay.assembly import Assembly
-from plugbay.auth import LOCAL_PRINCIPAL, Principal
 from plugbay.canonical import readable_values
 from plugbay.catalog import Catalog, PromptEntry, ResourceEntry, ToolEntry
 from plugbay.describing import expand_tool_names
@@ -33,6 +31,7 @@ from plugbay.errors import (
     unexpected_failure_text,
 )
 from plugbay.fail_closed import refuse_if_insecure
+from plugbay.messages import PRINCIPAL_SCOPE_KEY, MessageChain, principal_of
 from plugbay.middleware import Call, CallKind
 from plugbay.notifications import ListChanges, ListChangingServer, ListKind
 
@@ -40,20 +39,11 @@ logger = logging.getLogger(__name__)
 
 RESOURCE_NOT_FOUND = -32002
 """The MCP error code for a resource URI that no resource serves."""
-PRINCIPAL_SCOPE_KEY = "plugbay.principal"
-"""Where the HTTP authentication layer leaves the caller in the ASGI scope."""
 MAX_COMPLETIONS = 100
 
+__all__ = ["PRINCIPAL_SCOPE_KEY", "PlugbayServer", "principal_of"]
+
 T = TypeVar("T")
-
-
-def principal_of(ctx: ServerRequestContext[Any, Any]) -> Principal:
-    """The caller of a request: from the HTTP authentication layer, else local trust."""
-    request = ctx.request
-    if request is None:
-        return LOCAL_PRINCIPAL
-    principal: Principal = request.scope.get(PRINCIPAL_SCOPE_KEY, LOCAL_PRINCIPAL)
-    return principal
 
 
 def _encode_cursor(offset: int) -> str:
@@ -147,7 +137,7 @@ class PlugbayServer:
         Raises:
             plugbay.fail_closed.SecurityHookFailed: See :mod:`plugbay.fail_closed`.
         """
-        refuse_if_insecure(assembly.registry, assembly.config, assembly.auth_backends)
+        refuse_if_insecure(assembly.registry)
         self.assembly = assembly
         self.page_size = assembly.config.server.page_size
         self.list_changes = ListChanges()
@@ -165,38 +155,21 @@ class PlugbayServer:
             on_subscriptions_listen=self.list_changes.listen_handler,
             get_tool_input_schema=self.tool_input_schema,
         )
-        self._set_up_telemetry()
-        self.sdk.middleware.append(_hide_internal_errors)
-        self.sdk.middleware.append(self.list_changes.track_sessions)
+        # The SDK's own list starts with its OpenTelemetry middleware, which costs about
+        # 25 µs per message even when nothing records spans. It is replaced, not
+        # filtered, so plugbay names no SDK internals: a telemetry plugin opens its
+        # spans in its own message middleware (register_message_middleware).
+        layers: list[Any] = [_hide_internal_errors]
+        if assembly.message_middleware:
+            # Inside the error hiding, so a middleware's unexpected exception is never
+            # sent as text; outside the rest, so it sees every message and can refuse it.
+            layers.append(MessageChain(assembly.message_middleware))
+        layers.append(self.list_changes.track_sessions)
+        self.sdk.middleware = layers
         assembly.listeners.append(self._catalog_replaced)
         # Registered directly so the handler may return the result without the SDK's
         # constructor-level typing getting in the way of the fast path.
         self.sdk.add_request_handler("tools/call", types.CallToolRequestParams, self.call_tool)
-
-    def _set_up_telemetry(self) -> None:
-        """Complete the SDK's per-message spans when telemetry is on; drop them when off.
-
-        Off, the SDK's span middleware would cost about 25 µs per message to make spans
-        nobody records.
-        """
-        sdk_spans = [
-            index
-            for index, layer in enumerate(self.sdk.middleware)
-            if isinstance(layer, OpenTelemetryMiddleware)
-        ]
-        if not self.assembly.config.telemetry.enabled:
-            for index in reversed(sdk_spans):
-                del self.sdk.middleware[index]
-            return
-        from plugbay.telemetry.middleware import ServerTelemetry
-
-        # Just inside the SDK's middleware, where its SERVER span is the current one.
-        position = sdk_spans[0] + 1 if sdk_spans else 0
-        self.sdk.middleware.insert(position, ServerTelemetry(self._is_known))
-
-    def _is_known(self, kind: str, name: str) -> bool:
-        catalog = self.assembly.catalog
-        return name in (catalog.tools if kind == "tool" else catalog.prompts)
 
     async def _catalog_replaced(self, previous: Catalog, current: Catalog) -> None:
         def definitions(catalog: Catalog) -> dict[ListKind, list[Any]]:
