@@ -11,6 +11,7 @@ from mcp_types import LoggingLevel
 
 from plugbay.auth import LOCAL_PRINCIPAL, Principal
 from plugbay.errors import CallCancelled
+from plugbay.sessions import log_wanted
 
 
 class Context:
@@ -81,9 +82,11 @@ class Context:
     async def log(self, level: LoggingLevel, data: Any, logger: str | None = None) -> None:
         """Send the client a log message (``notifications/message``) about this call.
 
-        It travels with the call's response. Handshake-era clients receive every
-        message; 2026-07-28 clients only those at or above the level their request
-        opted in to (and none without an opt-in). Outside a request it is a no-op.
+        It travels with the call's response, if the client wants it: a 2025-11-25
+        client gets the messages at or above the level it chose with
+        ``logging/setLevel`` (every one before it chooses); a 2026-07-28 client those
+        at or above the level its request opted in to (none without an opt-in).
+        Outside a request it is a no-op.
 
         Args:
             level: ``debug``, ``info``, ``notice``, ``warning``, ``error``,
@@ -92,7 +95,7 @@ class Context:
             logger: The name of the part that logs.
         """
         request = self._request
-        if request is None:
+        if request is None or not log_wanted(request.session, level):
             return
         # MCP deprecates logging in 2026-07-28 but still delivers it, as above; the
         # warning is raised when the coroutine is made, so only that is wrapped.

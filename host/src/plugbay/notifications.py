@@ -25,6 +25,8 @@ from mcp.server.subscriptions import (
 )
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from plugbay.sessions import connection_of
+
 logger = logging.getLogger(__name__)
 
 ListKind = Literal["tools", "resources", "prompts"]
@@ -64,9 +66,9 @@ class ListChanges:
     ) -> HandlerResult:
         """SDK middleware that remembers each live handshake-era session until it closes."""
         if ctx.request_id is not None and ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
-            # The SDK (2.3) has no public handle on a session's connection; it is the
-            # only key that lives exactly as long as the client stays connected.
-            connection = getattr(ctx.session, "_connection", None)
+            # The connection is the only key that lives exactly as long as the client
+            # stays connected (see plugbay.sessions.connection_of).
+            connection = connection_of(ctx.session)
             if connection is not None and connection not in self._sessions:
                 self._sessions[connection] = ctx.session
                 connection.exit_stack.callback(self._sessions.pop, connection, None)

@@ -34,6 +34,7 @@ from plugbay.fail_closed import refuse_if_insecure
 from plugbay.messages import PRINCIPAL_SCOPE_KEY, MessageChain, principal_of
 from plugbay.middleware import Call, CallKind
 from plugbay.notifications import ListChanges, ListChangingServer, ListKind
+from plugbay.sessions import set_logging_level
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +171,12 @@ class PlugbayServer:
         # Registered directly so the handler may return the result without the SDK's
         # constructor-level typing getting in the way of the fast path.
         self.sdk.add_request_handler("tools/call", types.CallToolRequestParams, self.call_tool)
+        # Serving logging/setLevel is what declares the logging capability. Added here,
+        # not in the constructor, which warns that 2026-07-28 deprecates logging: the
+        # 2025-11-25 era still has it, and 2026-07-28 requests choose their level in _meta.
+        self.sdk.add_request_handler(
+            "logging/setLevel", types.SetLevelRequestParams, set_logging_level
+        )
 
     async def _catalog_replaced(self, previous: Catalog, current: Catalog) -> None:
         def definitions(catalog: Catalog) -> dict[ListKind, list[Any]]:
