@@ -59,6 +59,8 @@ class Connector(Generic[SettingsT]):
         settings_model: The pydantic model of the settings; taken from the type
             argument when not set.
         uri_scheme: The scheme of the connector's resource URIs; defaults to ``name``.
+        announces_updates: ``True`` when the connector calls :meth:`resource_updated`;
+            the server then lets clients subscribe to resources.
         instance: This instance's name; tools are exposed as ``<instance>_<tool>``.
         settings: This instance's validated settings.
     """
@@ -66,6 +68,9 @@ class Connector(Generic[SettingsT]):
     name: ClassVar[str]
     settings_model: ClassVar[type[Settings]] = NoSettings
     uri_scheme: ClassVar[str | None] = None
+    announces_updates: ClassVar[bool] = False
+    _plugbay_updates_listener: Callable[[str], Awaitable[None]] | None = None
+    """Set by the server that announces this instance's updates; the host's business."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -118,6 +123,24 @@ class Connector(Generic[SettingsT]):
         listener = getattr(self, "_plugbay_components_listener", None)
         if listener is not None:
             await listener()
+
+    async def resource_updated(self, uri: str) -> None:
+        """Tell the clients subscribed to the resource ``uri`` that it changed.
+
+        ``uri`` is the URI clients read (``notes://docs/todo.md``), or a path beneath
+        this instance's ``<scheme>://<instance>/`` (``todo.md``). Subscribers then get
+        ``notifications/resources/updated`` (2025-11-25) or an event on their
+        ``subscriptions/listen`` stream (2026-07-28) and read it again. Set
+        ``announces_updates = True`` on the class, or the server offers no
+        subscriptions and this does nothing. Cheap when nobody subscribed; safe to call
+        at any time, from the event loop (not from a worker thread).
+        """
+        listener = self._plugbay_updates_listener
+        if listener is None or not self.announces_updates:
+            return
+        if "://" not in uri:
+            uri = f"{self.uri_scheme or self.name}://{self.instance}/{uri.lstrip('/')}"
+        await listener(uri)
 
     async def canonical_uri(self, uri: str) -> str:
         """The one spelling of the resource ``uri`` names, which a policy decides on.

@@ -1,9 +1,10 @@
-"""Telling connected clients that the lists of tools, resources or prompts changed.
+"""Telling connected clients that lists of tools, resources or prompts, or a resource, changed.
 
 The two protocol eras deliver these differently: handshake-era (2025-11-25) clients hear
-``notifications/*/list_changed`` on their session's standalone channel, so the live
-sessions are tracked here; 2026-07-28 clients subscribe with ``subscriptions/listen``,
-served from a subscription bus. :meth:`ListChanges.publish` reaches both.
+``notifications/*/list_changed`` and ``notifications/resources/updated`` on their
+session's standalone channel, so the live sessions are tracked here; 2026-07-28 clients
+subscribe with ``subscriptions/listen``, served from a subscription bus.
+:meth:`ListChanges.publish` and :meth:`ListChanges.resource_updated` reach both.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Literal
 
+import mcp_types as types
 from mcp.server import NotificationOptions, Server, ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
 from mcp.server.models import InitializationOptions
@@ -21,11 +23,12 @@ from mcp.server.subscriptions import (
     ListenHandler,
     PromptsListChanged,
     ResourcesListChanged,
+    ResourceUpdated,
     ToolsListChanged,
 )
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from plugbay.sessions import connection_of
+from plugbay.sessions import connection_of, subscribed
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +40,12 @@ class ListChangingServer(Server[Any]):
     """The SDK server, advertising ``listChanged`` to handshake-era clients on every transport.
 
     The SDK's transports build initialization options without notification flags;
-    this makes the flags the server's own.
+    this makes the flags the server's own. ``resources.subscribe`` is advertised in
+    both eras only when :attr:`resource_subscriptions` is on (a connector announces
+    updates), where the SDK would advertise it on every 2026-07-28 server.
     """
+
+    resource_subscriptions: bool = False
 
     def create_initialization_options(
         self,
@@ -51,6 +58,25 @@ class ListChangingServer(Server[Any]):
             prompts_changed=True, resources_changed=True, tools_changed=True
         )
         return super().create_initialization_options(options, experimental_capabilities, extensions)
+
+    def get_capabilities(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+        *,
+        protocol_version: str | None = None,
+    ) -> types.ServerCapabilities:
+        """The SDK's capabilities, with ``resources.subscribe`` only where updates come."""
+        capabilities = super().get_capabilities(
+            notification_options,
+            experimental_capabilities,
+            extensions,
+            protocol_version=protocol_version,
+        )
+        if capabilities.resources is not None:
+            capabilities.resources.subscribe = self.resource_subscriptions
+        return capabilities
 
 
 class ListChanges:
@@ -99,3 +125,14 @@ class ListChanges:
                     await session.send_prompt_list_changed()
             except Exception:  # a client that went away must not stop the others hearing it
                 logger.debug("could not notify a session of list changes", exc_info=True)
+
+    async def resource_updated(self, uri: str) -> None:
+        """Tell the clients subscribed to ``uri``, in either era, that it changed."""
+        await self.bus.publish(ResourceUpdated(uri=uri))
+        for connection, session in list(self._sessions.items()):
+            if not subscribed(connection, uri):
+                continue
+            try:
+                await session.send_resource_updated(uri)
+            except Exception:  # a client that went away must not stop the others hearing it
+                logger.debug("could not tell a session that %s changed", uri, exc_info=True)

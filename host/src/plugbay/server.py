@@ -34,7 +34,7 @@ from plugbay.fail_closed import refuse_if_insecure
 from plugbay.messages import PRINCIPAL_SCOPE_KEY, MessageChain, principal_of
 from plugbay.middleware import Call, CallKind
 from plugbay.notifications import ListChanges, ListChangingServer, ListKind
-from plugbay.sessions import set_logging_level
+from plugbay.sessions import set_logging_level, subscribe, unsubscribe
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +177,26 @@ class PlugbayServer:
         self.sdk.add_request_handler(
             "logging/setLevel", types.SetLevelRequestParams, set_logging_level
         )
+        self._offer_subscriptions()
+
+    def _offer_subscriptions(self) -> None:
+        """Let clients subscribe to resources when a configured connector announces updates."""
+        announcing = [
+            state.obj
+            for state in self.assembly.instances.values()
+            if state.obj is not None and state.obj.announces_updates
+        ]
+        if not announcing:
+            return
+        self.sdk.resource_subscriptions = True
+        for connector in announcing:
+            connector._plugbay_updates_listener = self.list_changes.resource_updated
+        self.sdk.add_request_handler(
+            "resources/subscribe", types.SubscribeRequestParams, self.subscribe_resource
+        )
+        self.sdk.add_request_handler(
+            "resources/unsubscribe", types.UnsubscribeRequestParams, self.unsubscribe_resource
+        )
 
     async def _catalog_replaced(self, previous: Catalog, current: Catalog) -> None:
         def definitions(catalog: Catalog) -> dict[ListKind, list[Any]]:
@@ -275,6 +295,30 @@ class PlugbayServer:
         entry, variables = found
         contents = await _run_guarded(entry, _call(ctx, "resource", uri, variables, entry))
         return types.ReadResourceResult(contents=contents)
+
+    async def subscribe_resource(
+        self, ctx: ServerRequestContext[Any, Any], params: types.SubscribeRequestParams
+    ) -> types.EmptyResult:
+        """``resources/subscribe`` (2025-11-25): hear when a readable resource changes."""
+        uri = str(params.uri)
+        found = self.assembly.catalog.find_resource(uri)
+        visible = self._visible(ctx)
+        if found is not None and visible is not None:
+            entry = found[0]
+            name = _template_of(entry) if entry.template is not None else uri
+            if not visible("resource", name, entry.owner.instance):
+                found = None  # what the caller may not see, it may not watch either
+        if found is None:
+            raise MCPError(RESOURCE_NOT_FOUND, f"Resource not found: {uri}", data={"uri": uri})
+        subscribe(ctx.session, uri)
+        return types.EmptyResult()
+
+    async def unsubscribe_resource(
+        self, ctx: ServerRequestContext[Any, Any], params: types.UnsubscribeRequestParams
+    ) -> types.EmptyResult:
+        """``resources/unsubscribe`` (2025-11-25)."""
+        unsubscribe(ctx.session, str(params.uri))
+        return types.EmptyResult()
 
     async def list_prompts(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None

@@ -20,6 +20,8 @@ LOG_LEVELS: Final[tuple[LoggingLevel, ...]] = get_args(LoggingLevel)
 _RANK: Final[dict[str, int]] = {level: rank for rank, level in enumerate(LOG_LEVELS)}
 LOG_LEVEL_KEY = "plugbay.log_level"
 """Where a connection's ``logging/setLevel`` choice is kept in ``Connection.state``."""
+SUBSCRIPTIONS_KEY = "plugbay.subscriptions"
+"""Where a connection's resource subscriptions (a set of URIs) are kept."""
 
 
 def connection_of(session: Any) -> Connection | None:
@@ -56,3 +58,22 @@ def log_wanted(session: Any, level: LoggingLevel) -> bool:
         return True
     minimum = connection.state.get(LOG_LEVEL_KEY)
     return minimum is None or _RANK.get(level, len(LOG_LEVELS)) >= _RANK[minimum]
+
+
+def subscribe(session: Any, uri: str) -> None:
+    """Remember that the client of ``session`` wants to hear when ``uri`` changes."""
+    connection = connection_of(session)
+    if connection is not None:
+        connection.state.setdefault(SUBSCRIPTIONS_KEY, set()).add(uri)
+
+
+def unsubscribe(session: Any, uri: str) -> None:
+    """Forget a subscription of the client of ``session``; unknown ones are ignored."""
+    connection = connection_of(session)
+    if connection is not None:
+        connection.state.get(SUBSCRIPTIONS_KEY, set()).discard(uri)
+
+
+def subscribed(connection: Connection, uri: str) -> bool:
+    """Whether the client on ``connection`` subscribed to ``uri``."""
+    return uri in connection.state.get(SUBSCRIPTIONS_KEY, ())
