@@ -54,7 +54,7 @@ jwks_min_refresh_seconds = 0
 def serving(e2e: Any, site: Path, issuer: Any, workdir: Path) -> Iterator[Any]:
     issuer.resource = RESOURCE  # the audience of the tokens it signs
     (workdir / "plugbay.toml").write_text(config(issuer))
-    with e2e.http_server(workdir, e2e.child_env(["hosted_desk"], [site])) as running:
+    with e2e.http_server(workdir, e2e.child_env(["hosted_desk", "auth"], [site])) as running:
         yield running
 
 

@@ -30,7 +30,19 @@ def test_without_the_table_nothing_is_configured(assembled) -> None:
     assembly = assembled("")
     assert assembly.config.table("auth") is None
     assert assembly.auth_backends == []
-    assert not AuthConfig().enabled
+
+
+@pytest.mark.parametrize(
+    "toml",
+    ["[auth]\n", '[auth]\nresource = "https://mcp.example.com/mcp"\n'],
+    ids=["empty", "no-backend"],
+)
+def test_an_auth_table_that_names_no_backend_is_refused(assembled, toml: str) -> None:
+    # Asking for authentication and getting none would serve everyone as `local`.
+    with pytest.raises(ConfigError) as caught:
+        assembled(toml)
+    (problem,) = caught.value.problems
+    assert problem.startswith("configuration: [auth] names no backend: add [[auth.api_keys]]")
 
 
 def test_a_full_auth_table_parses(assembled) -> None:

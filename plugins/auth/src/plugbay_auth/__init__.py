@@ -82,14 +82,21 @@ def register_auth(register: Callable[[AuthBackend], None], config: Config) -> No
     """The ``[auth]`` backends: JWT bearer tokens, API keys, token introspection.
 
     ``tryfirst``, so they are asked before other plugins' backends. Nothing is
-    registered without an ``[auth]`` table; with one that names no backend, nothing
-    either, and the host refuses to start (it fails closed on an ``[auth]`` table no
-    backend was registered for).
+    registered without an ``[auth]`` table.
+
+    Raises:
+        ValueError: The table names no backend (:class:`AuthConfig` refuses such a
+            table when it is read; this holds for one built another way). This is a
+            security hook, so the server then refuses to start instead of letting
+            everyone in.
     """
     auth = auth_table(config)
     if auth is None:
         return
-    for backend in auth_backends(auth):
+    backends = auth_backends(auth)
+    if not backends:
+        raise ValueError("[auth] names no backend, so it would let every request in")
+    for backend in backends:
         register(backend)
 
 

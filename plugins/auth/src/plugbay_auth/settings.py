@@ -218,6 +218,10 @@ class IntrospectionConfig(BaseModel):
 class AuthConfig(BaseModel):
     """The ``[auth]`` table: who may connect over HTTP.
 
+    It must name at least one backend (``api_keys``, ``jwt`` or ``introspection``): an
+    ``[auth]`` table asks for authentication, so one that names none is an error, not
+    a server that lets everyone in.
+
     Attributes:
         resource: This server's public MCP URL (``https://mcp.example.com/mcp``): the
             audience tokens must name, and the ``resource`` of the RFC 9728 metadata.
@@ -250,6 +254,13 @@ class AuthConfig(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> AuthConfig:
+        if not self.enabled:
+            # An [auth] table is a request for authentication: one that names no backend
+            # must not start a server that lets everyone in.
+            raise ValueError(
+                "names no backend: add [[auth.api_keys]], [auth.jwt] or [auth.introspection] "
+                "(or remove the [auth] table to serve without authentication)"
+            )
         if (self.jwt is not None or self.introspection is not None) and self.resource is None:
             raise ValueError(
                 "bearer tokens need 'resource': the public URL of this server's MCP endpoint "
