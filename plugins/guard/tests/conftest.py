@@ -105,12 +105,14 @@ class Extras:
         connectors: Iterable[type[Connector[Any]]] = (),
         auth: Iterable[Any] = (),
         middleware: Iterable[tuple[Any, str]] = (),
+        routes: Iterable[tuple[Any, dict[str, Any]]] = (),
     ) -> None:
         self.tools = list(tools)
         self.prompts = list(prompts)
         self.connectors = list(connectors)
         self.auth = list(auth)
         self.middleware = list(middleware)
+        self.routes = list(routes)
 
     @hookimpl
     def register_tools(self, register: Callable[..., None]) -> None:
@@ -139,6 +141,11 @@ class Extras:
     def register_middleware(self, register: Callable[..., None]) -> None:
         for layer, stage in self.middleware:
             register(layer, stage=stage)
+
+    @hookimpl
+    def register_routes(self, register: Callable[..., None]) -> None:
+        for endpoint, options in self.routes:
+            register(endpoint, **options)
 
 
 @pytest.fixture
