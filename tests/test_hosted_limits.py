@@ -52,7 +52,7 @@ storage = "redis://127.0.0.1:6379/0"
 key_prefix = "{redis_prefix}"
 """
     )
-    env = e2e.child_env(["hosted_desk"], [hosted_site], CI_KEY=KEY)
+    env = e2e.child_env(["hosted_desk", "auth", "guard"], [hosted_site], CI_KEY=KEY)
     with ExitStack() as stack:
         yield [stack.enter_context(e2e.http_server(tmp_path, env)) for _ in range(2)]
 
@@ -81,7 +81,7 @@ async def test_a_call_in_flight_finishes_when_the_server_is_stopped(
     e2e: Any, hosted_site: Path, tmp_path: Path, mode: str
 ) -> None:
     (tmp_path / "plugbay.toml").write_text(
-        '[connectors.desk]\nplugin = "desk"\n[limits]\nshutdown_grace = 20\n'
+        '[connectors.desk]\nplugin = "desk"\n[server]\nshutdown_grace = 20\n'
     )
     answers: list[types.CallToolResult] = []
     with e2e.http_server(tmp_path, e2e.child_env(["hosted_desk"], [hosted_site])) as server:

@@ -64,7 +64,9 @@ output = "audit/calls.jsonl"
 def server(e2e: Any, hosted_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     workdir = tmp_path_factory.mktemp("hosted-policy")
     (workdir / "plugbay.toml").write_text(CONFIG)
-    env = e2e.child_env(["hosted_desk"], [hosted_site], ALICE_KEY=ALICE_KEY, BOB_KEY=BOB_KEY)
+    env = e2e.child_env(
+        ["hosted_desk", "auth", "guard"], [hosted_site], ALICE_KEY=ALICE_KEY, BOB_KEY=BOB_KEY
+    )
     with e2e.http_server(workdir, env) as running:
         running.workdir = workdir
         yield running

@@ -26,9 +26,11 @@ import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
+import plugbay_auth
+import plugbay_guard
 from plugbay import Call, CallNext, hookimpl
-from plugbay.hosting.api_keys import hash_api_key
 from plugbay.transports import http_app
+from plugbay_auth.api_keys import hash_api_key
 from plugbay_filesystem import FilesystemConnector
 from plugbay_testing.harness import build_assembly
 
@@ -184,7 +186,9 @@ async def serving(
         "auth": {"api_keys": [{"name": "alice", "hash": hash_api_key(ALICE)}]},
         "policy": {"default": default, "rules": policy_rules},
     }
-    assembly = build_assembly(FilesystemConnector, *plugins, config=config)
+    assembly = build_assembly(
+        FilesystemConnector, plugbay_auth, plugbay_guard, *plugins, config=config
+    )
     assert assembly.problems == []
     app = http_app(assembly, stateless=True, json_response=True)
     async with app.router.lifespan_context(app):
@@ -403,7 +407,8 @@ class SwapAfterTheDecision:
     def __init__(self, swap: Callable[[], None]) -> None:
         self.swap = swap
 
-    # Not tryfirst, so it runs inside the host's own (tryfirst) middleware: after the policy.
+    # In the default ``run`` stage, so it runs inside the guard's ``admit`` stage: after the
+    # policy has decided.
     @hookimpl
     def register_middleware(self, register: Callable[[Any], None], config: Any) -> None:
         async def swapping(call: Call, call_next: CallNext) -> Any:
