@@ -15,6 +15,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from plugbay_testing.fakes import free_port
+
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 RESOURCE = "https://mcp.example.test/mcp"
@@ -176,3 +178,19 @@ async def _rotate(server: Any, oauth_issuer: Any) -> None:
     assert response.status_code == 401
     assert "does not publish" in response.json()["error_description"]
     assert post(server, oauth_issuer.token(new_key, scope="desk")).status_code == 200
+
+
+@pytest.mark.parametrize("transport", ["http", "stdio"])
+def test_the_auth_table_with_plugbay_auth_blocked_refuses_to_start(
+    e2e: Any, hosted_site: Path, issuer: Any, tmp_path: Path, transport: str
+) -> None:
+    """Fail closed: without the plugin the table is not read as "no authentication"."""
+    (tmp_path / "plugbay.toml").write_text(config(issuer))
+    env = e2e.child_env(["hosted_desk", "auth"], [hosted_site], PLUGBAY_BLOCK_PLUGINS="auth")
+    args = ["--stdio"] if transport == "stdio" else ["--port", str(free_port())]
+    done = e2e.run_plugbay(["serve", *args], cwd=tmp_path, env=env)
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "[auth] belongs to plugbay-auth, which is blocked" in done.stderr
+    assert "Uvicorn running" not in output
+    assert "Traceback" not in output

@@ -39,3 +39,19 @@ def test_keys_hash_reads_the_key_from_standard_input(cli: click.Group) -> None:
     assert result.stdout.strip() == hash_api_key(KEY)
     empty = CliRunner().invoke(cli, ["keys", "hash"], input="")
     assert empty.exit_code != 0
+
+
+def test_plugbay_keys_comes_from_the_installed_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the real ``plugbay`` command line, which finds plugbay-auth by its entry point."""
+    from plugbay.cli import cli as plugbay
+
+    monkeypatch.setenv("PLUGBAY_PLUGINS", "auth")
+    made = CliRunner().invoke(plugbay, ["keys", "new", "--name", "ops", "--role", "admin"])
+    assert made.exit_code == 0, made.output
+    assert 'roles = ["admin"]' in made.stdout
+    hashed = CliRunner().invoke(plugbay, ["keys", "hash"], input=KEY + "\n")
+    assert hashed.stdout.strip() == hash_api_key(KEY)
+    monkeypatch.setenv("PLUGBAY_BLOCK_PLUGINS", "auth")
+    blocked = CliRunner().invoke(plugbay, ["keys", "new"])
+    assert blocked.exit_code == 2
+    assert "No such command 'keys'" in blocked.stderr
