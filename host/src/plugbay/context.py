@@ -4,14 +4,59 @@ from __future__ import annotations
 
 import threading
 import warnings
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
 
+import mcp_types as types
+from mcp.server.elicitation import render_elicitation_schema
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import LoggingLevel
+from pydantic import BaseModel, ValidationError
 
+from plugbay.asking import Answer, ClientQuestions, Question
 from plugbay.auth import LOCAL_PRINCIPAL, Principal
-from plugbay.errors import CallCancelled
+from plugbay.content import Message
+from plugbay.errors import CallCancelled, ToolError
 from plugbay.sessions import log_wanted
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Sampled:
+    """What the client's model answered to :meth:`Context.sample`.
+
+    Attributes:
+        text: The answer's text (empty when it is an image or audio).
+        model: The model that answered, as the client names it.
+        stop_reason: Why it stopped (``endTurn``, ``maxTokens`` ...), when known.
+        content: The answer as MCP content (``TextContent``, ``ImageContent`` ...).
+    """
+
+    text: str
+    model: str
+    stop_reason: str | None
+    content: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Elicitation(Generic[M]):
+    """The user's answer to :meth:`Context.elicit`.
+
+    Attributes:
+        action: ``accept`` (``data`` holds the answer), ``decline`` (the user said no)
+            or ``cancel`` (the user dismissed the question).
+        data: The answer, validated by the schema; ``None`` unless accepted.
+    """
+
+    action: Literal["accept", "decline", "cancel"]
+    data: M | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the user answered."""
+        return self.action == "accept"
 
 
 class Context:
@@ -28,7 +73,7 @@ class Context:
     before its next side effect.
     """
 
-    __slots__ = ("_cancelled", "_request", "principal")
+    __slots__ = ("_cancelled", "_questions", "_request", "principal")
 
     def __init__(self, request: Any = None, principal: Principal = LOCAL_PRINCIPAL) -> None:
         self._request = request
@@ -36,6 +81,7 @@ class Context:
         """The authenticated caller (``local`` on stdio)."""
         # Set by the event loop, read by the tool's worker thread.
         self._cancelled = threading.Event()
+        self._questions: ClientQuestions | None = None
 
     @property
     def cancelled(self) -> bool:
@@ -105,3 +151,119 @@ class Context:
                 level, data, logger=logger, related_request_id=request.request_id
             )
         await sending
+
+    async def sample(
+        self,
+        messages: str | Sequence[str | Message],
+        *,
+        max_tokens: int = 1000,
+        system_prompt: str | None = None,
+        temperature: float | None = None,
+        stop_sequences: Sequence[str] | None = None,
+        model_hints: Sequence[str] = (),
+    ) -> Sampled:
+        """Ask the client's language model to answer ``messages`` (MCP sampling).
+
+        The client decides which model answers, and may show the request to its user
+        first. See :meth:`ask_client` for how the two protocol eras differ.
+
+        Args:
+            messages: One user message, or a conversation (a ``str`` is a user message).
+            max_tokens: At most this many tokens in the answer.
+            system_prompt: A system prompt the client may use.
+            temperature: Sampling temperature, when the client lets you choose.
+            stop_sequences: Where the model should stop.
+            model_hints: Model names to prefer, best first (``["claude", "gpt"]``).
+
+        Raises:
+            ToolError: The client did not declare sampling, cannot be asked on this
+                connection, or refused.
+        """
+        conversation = [messages] if isinstance(messages, str) else list(messages)
+        params = types.CreateMessageRequestParams(
+            messages=[
+                types.SamplingMessage(
+                    role=item.role if isinstance(item, Message) else "user",
+                    content=types.TextContent(
+                        type="text", text=item.text if isinstance(item, Message) else item
+                    ),
+                )
+                for item in conversation
+            ],
+            max_tokens=max_tokens,
+            system_prompt=system_prompt,
+            temperature=temperature,
+            stop_sequences=list(stop_sequences) if stop_sequences is not None else None,
+            model_preferences=types.ModelPreferences(
+                hints=[types.ModelHint(name=name) for name in model_hints]
+            )
+            if model_hints
+            else None,
+        )
+        answer = await self.ask_client(types.CreateMessageRequest(params=params))
+        assert isinstance(answer, types.CreateMessageResult)
+        content = answer.content
+        return Sampled(
+            text=content.text if isinstance(content, types.TextContent) else "",
+            model=answer.model,
+            stop_reason=answer.stop_reason,
+            content=content,
+        )
+
+    async def elicit(self, message: str, schema: type[M]) -> Elicitation[M]:
+        """Ask the client's user for information, in a form made from ``schema``.
+
+        ``schema`` is a pydantic model of flat fields (``str``, ``int``, ``float``,
+        ``bool``, a ``Literal`` of strings, optional ones with defaults), as MCP
+        forms allow. Never ask for secrets this way: the answer passes through the
+        client. See :meth:`ask_client` for how the two protocol eras differ.
+
+        Returns:
+            The user's answer; check :attr:`Elicitation.accepted` before using
+            ``data``.
+
+        Raises:
+            ToolError: The client did not declare elicitation, cannot be asked on this
+                connection, or answered with something the schema rejects.
+            TypeError: ``schema`` has a field a form cannot ask for.
+        """
+        requested = render_elicitation_schema(schema)
+        answer = await self.ask_client(
+            types.ElicitRequest(
+                params=types.ElicitRequestFormParams(message=message, requested_schema=requested)
+            )
+        )
+        assert isinstance(answer, types.ElicitResult)
+        if answer.action != "accept":
+            return Elicitation(action=answer.action)
+        try:
+            data = schema.model_validate(answer.content or {})
+        except ValidationError as error:
+            details = "; ".join(
+                f"{'.'.join(map(str, problem['loc'])) or 'answer'}: {problem['msg']}"
+                for problem in error.errors(include_url=False)
+            )
+            raise ToolError(f"The user's answer does not fit the question: {details}") from None
+        return Elicitation(action="accept", data=data)
+
+    async def ask_client(self, question: Question) -> Answer:
+        """Send the client an MCP request of its own (sampling, elicitation or roots).
+
+        :meth:`sample` and :meth:`elicit` are the friendly forms; a relay (the
+        proxy) passes an upstream's request on with this. With a 2025-11-25 client
+        the call waits for the answer (the wait counts toward its timeout). A
+        2026-07-28 client is asked between two runs of the call: the call ends with
+        the question, the client calls again with the answer, and the tool **runs
+        again from the start**, getting its earlier answers back at once. So ask
+        before doing anything that must happen only once.
+
+        Raises:
+            ToolError: The client did not declare the capability, cannot be asked
+                on this connection, or refused; or outside an MCP request.
+        """
+        request = self._request
+        if request is None:
+            raise ToolError("There is no client to ask outside an MCP request.")
+        if self._questions is None:
+            self._questions = ClientQuestions(request)
+        return await self._questions.ask(question)

@@ -20,6 +20,7 @@ from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 from pydantic import ValidationError
 
 from plugbay import __version__
+from plugbay.asking import InputRequired
 from plugbay.assembly import Assembly
 from plugbay.canonical import readable_values
 from plugbay.catalog import Catalog, PromptEntry, ResourceEntry, ToolEntry
@@ -264,7 +265,12 @@ class PlugbayServer:
         entry = self.assembly.catalog.tools.get(params.name)
         if entry is None:
             raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}")
-        return await entry.handle(_call(ctx, "tool", params.name, params.arguments or {}, entry))
+        try:
+            return await entry.handle(
+                _call(ctx, "tool", params.name, params.arguments or {}, entry)
+            )
+        except InputRequired as asking:  # 2026-07-28: the tool asks the client first
+            return asking.result  # type: ignore[return-value]
 
     async def list_resources(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
@@ -293,7 +299,10 @@ class PlugbayServer:
         if found is None:
             raise MCPError(RESOURCE_NOT_FOUND, f"Resource not found: {uri}", data={"uri": uri})
         entry, variables = found
-        contents = await _run_guarded(entry, _call(ctx, "resource", uri, variables, entry))
+        try:
+            contents = await _run_guarded(entry, _call(ctx, "resource", uri, variables, entry))
+        except InputRequired as asking:
+            return asking.result  # type: ignore[return-value]
         return types.ReadResourceResult(contents=contents)
 
     async def subscribe_resource(
@@ -338,7 +347,10 @@ class PlugbayServer:
         if entry is None:
             raise MCPError(INVALID_PARAMS, f"Unknown prompt: {params.name}")
         call = _call(ctx, "prompt", params.name, params.arguments or {}, entry)
-        result: types.GetPromptResult = await _run_guarded(entry, call)
+        try:
+            result: types.GetPromptResult = await _run_guarded(entry, call)
+        except InputRequired as asking:
+            return asking.result  # type: ignore[return-value]
         return result
 
     async def complete(
