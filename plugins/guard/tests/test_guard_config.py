@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from plugbay.cli import cli
 from plugbay.errors import ConfigError
 from plugbay_guard import AuditConfig, LimitsConfig, PolicyConfig
+from plugbay_testing.harness import build_assembly
 
 
 def test_without_the_tables_the_guard_adds_nothing(build, extras) -> None:
@@ -92,3 +93,23 @@ def test_config_check_reports_guard_problems(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert f"error: {path}: [limits] per_principal: '10/fortnight' is not a rate" in result.stderr
     assert f"error: {path}: [policy] default:" in result.stderr
+
+
+@pytest.mark.parametrize("table", ["policy", "limits", "audit"])
+def test_a_guard_table_with_the_guard_blocked_is_refused_naming_it(table: str) -> None:
+    environ = {"PLUGBAY_PLUGINS": "guard", "PLUGBAY_BLOCK_PLUGINS": "guard"}
+    with pytest.raises(ConfigError) as caught:
+        build_assembly(config={table: {}}, environ=environ, entry_points=True)
+    (problem,) = caught.value.problems
+    assert f"[{table}] belongs to plugbay-guard, which is blocked" in problem
+
+
+def test_the_installed_guard_is_found_by_its_entry_point() -> None:
+    assembly = build_assembly(
+        config={"policy": {"default": "deny"}},
+        environ={"PLUGBAY_PLUGINS": "guard"},
+        entry_points=True,
+    )
+    info = assembly.registry.plugins["guard"]
+    assert (info.status, info.distribution) == ("loaded", "plugbay-guard")
+    assert [type(layer).__name__ for layer in assembly.middleware][0] == "Policy"
