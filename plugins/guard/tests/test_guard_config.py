@@ -90,7 +90,7 @@ def test_config_check_reports_guard_problems(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     result = CliRunner().invoke(cli, ["config", "check", "--config", str(path)])
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 1, result.output
     assert f"error: {path}: [limits] per_principal: '10/fortnight' is not a rate" in result.stderr
     assert f"error: {path}: [policy] default:" in result.stderr
 
