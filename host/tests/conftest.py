@@ -41,6 +41,13 @@ class Bundle:
         connectors: Iterable[Any] = (),
         middleware: Iterable[Any] = (),
         auth: Iterable[Any] = (),
+        tables: Iterable[Any] = (),
+        routes: Iterable[Any] = (),
+        wrappers: Iterable[Any] = (),
+        lifespans: Iterable[Any] = (),
+        readiness: Iterable[Any] = (),
+        visibility: Iterable[Any] = (),
+        event_store: Any = None,
     ) -> None:
         self.tools = list(tools)
         self.resources = list(resources)
@@ -48,6 +55,13 @@ class Bundle:
         self.connectors = list(connectors)
         self.middleware = list(middleware)
         self.auth = list(auth)
+        self.tables = list(tables)
+        self.routes = list(routes)
+        self.wrappers = list(wrappers)
+        self.lifespans = list(lifespans)
+        self.readiness = list(readiness)
+        self.visibility = list(visibility)
+        self.event_store = event_store
 
     @hookimpl
     def register_tools(self, register: Callable[..., None]) -> None:
@@ -72,6 +86,34 @@ class Bundle:
     @hookimpl
     def register_auth(self, register: Callable[..., None]) -> None:
         _register_all(register, self.auth)
+
+    @hookimpl
+    def register_config_tables(self, register: Callable[..., None]) -> None:
+        _register_all(register, self.tables)
+
+    @hookimpl
+    def register_routes(self, register: Callable[..., None]) -> None:
+        _register_all(register, self.routes)
+
+    @hookimpl
+    def register_asgi_wrappers(self, register: Callable[..., None]) -> None:
+        _register_all(register, self.wrappers)
+
+    @hookimpl
+    def register_lifespan(self, register: Callable[..., None]) -> None:
+        _register_all(register, self.lifespans)
+
+    @hookimpl
+    def register_readiness_checks(self, register: Callable[..., None]) -> None:
+        _register_all(register, self.readiness)
+
+    @hookimpl
+    def register_visibility(self, register: Callable[..., None]) -> None:
+        _register_all(register, self.visibility)
+
+    @hookimpl
+    def provide_event_store(self) -> Any:
+        return self.event_store
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
+from pydantic import BaseModel
 
-from plugbay import Call, CallNext, CallRefused, ToolError, hookimpl
+from plugbay import Call, CallNext, CallRefused, ConfigError, ToolError, hookimpl
 from plugbay.assembly import Assembly, assemble
 from plugbay.config import parse_config
 from plugbay.fail_closed import SecurityHookFailed, security_problems
@@ -33,7 +34,7 @@ def _assemble(
 
 
 def _problems(assembly: Assembly) -> list[str]:
-    return security_problems(assembly.registry, assembly.config, assembly.auth_backends)
+    return security_problems(assembly.registry)
 
 
 class BrokenAuth:
@@ -119,26 +120,72 @@ def test_blocking_the_builtin_plugin_leaves_out_its_middleware() -> None:
     )
 
 
+def test_a_plugin_table_whose_plugin_is_missing_refuses_to_assemble() -> None:
+    # plugbay-auth is not loaded here: its [auth] table is nobody's, so nothing serves
+    # as if it were not there.
+    with pytest.raises(ConfigError) as refused:
+        _assemble({}, API_KEYS)
+    (problem,) = refused.value.problems
+    assert problem == (
+        "configuration: [auth] belongs to plugbay-auth, which is not installed: "
+        "pip install plugbay-auth"
+    )
+
+
+class KeysSettings(BaseModel):
+    key: str
+
+
+class KeyAuth:
+    """A third-party authentication plugin with a table of its own."""
+
+    @hookimpl
+    def register_config_tables(self, register: Callable[..., None]) -> None:
+        register(KeysSettings, table="keys")
+
+    @hookimpl
+    def register_auth(self, register: Callable[..., None], config: Any) -> None:
+        settings = config.table("keys")
+        if settings is not None:
+            register(SimpleNamespace(authenticate=lambda request: None, key=settings.key))
+
+
+def test_a_plugin_table_and_its_backend_serve() -> None:
+    assembly = _assemble({"keyauth": KeyAuth()}, '[keys]\nkey = "k"\n')
+    (backend,) = assembly.auth_backends
+    assert backend.key == "k"
+    assert _problems(assembly) == []
+
+
 @pytest.mark.parametrize(
-    ("toml", "table"),
+    ("hook", "item", "expected"),
     [
-        (API_KEYS, "[auth]"),
-        ('[policy]\ndefault = "deny"\n', "[policy]"),
-        ("[limits]\nmax_concurrent_calls = 2\n", "[limits]"),
+        ("register_visibility", "not callable", "is not a visibility check"),
+        ("register_asgi_wrappers", 7, "is not an ASGI wrapper"),
+        ("register_message_middleware", None, "is not a message middleware callable"),
     ],
 )
-def test_a_security_table_whose_plugin_is_blocked_refuses_to_serve(toml: str, table: str) -> None:
-    assembly = _assemble({}, toml, {"PLUGBAY_BLOCK_PLUGINS": "builtin"})
+def test_unusable_registrations_of_the_other_security_hooks_stop_the_server(
+    hook: str, item: object, expected: str
+) -> None:
+    plugin = SimpleNamespace(**{hook: hookimpl(lambda register: register(item))})
+    assembly = _assemble({"sloppy": plugin})
     (problem,) = _problems(assembly)
-    assert problem.startswith(f"{table} is configured but ")
+    assert problem.startswith(f"plugin 'sloppy': {hook}: ")
+    assert expected in problem
     with pytest.raises(SecurityHookFailed):
         PlugbayServer(assembly)
 
 
-def test_an_auth_table_whose_backend_plugin_is_loaded_serves() -> None:
-    assembly = _assemble({}, API_KEYS)
-    assert len(assembly.auth_backends) == 1
-    assert _problems(assembly) == []
+def test_a_raising_visibility_hook_stops_the_server() -> None:
+    def register_visibility(register: Callable[..., None]) -> None:
+        raise RuntimeError("no role store")
+
+    assembly = _assemble(
+        {"roles": SimpleNamespace(register_visibility=hookimpl(register_visibility))}
+    )
+    (problem,) = _problems(assembly)
+    assert problem.startswith("plugin 'roles': register_visibility: RuntimeError: no role store")
 
 
 def _layer(label: str, events: list[str]) -> Any:
@@ -198,19 +245,15 @@ async def test_call_refused_is_public_and_a_tool_error() -> None:
     assert (refusal.outcome, refusal.retry_after, str(refusal)) == ("denied", 2.0, "not for you")
 
 
-async def test_a_visibility_filter_that_raises_lists_nothing() -> None:
-    class Broken:
-        async def __call__(self, call: Call, call_next: CallNext) -> Any:
-            return await call_next(call)
-
-        def visible(self, principal: Any, kind: str, name: str, instance: str | None) -> bool:
-            raise RuntimeError("the role store is unreachable")
+async def test_a_visibility_check_that_raises_lists_nothing() -> None:
+    def broken(principal: Any, kind: str, name: str, instance: str | None) -> bool:
+        raise RuntimeError("the role store is unreachable")
 
     def secret() -> str:
         return "s"
 
     plugin = SimpleNamespace(
-        register_middleware=hookimpl(lambda register: register(Broken())),
+        register_visibility=hookimpl(lambda register: register(broken)),
         register_tools=hookimpl(lambda register: register(secret)),
     )
     server = PlugbayServer(_assemble({"roles": plugin}))

@@ -91,7 +91,7 @@ def test_builtins_and_in_process_plugins() -> None:
     builtin = registry.plugins["builtin"]
     assert builtin.status == "builtin"
     assert builtin.module == "plugbay.builtin"
-    assert builtin.hooks == ["register_auth", "register_middleware"]
+    assert builtin.hooks == ["register_middleware"]
     info = registry.plugins["hello"]
     assert info.status == "loaded"
     assert info.module == "HelloPlugin"

@@ -221,15 +221,22 @@ async def test_extra_checks_are_reported_beside_the_instances(build, bundle) -> 
     assert document["not_ready"] == ["event_store"]
 
 
-def test_an_unreachable_event_store_makes_the_server_not_ready(build, bundle) -> None:
-    pytest.importorskip("redis", reason="the event store needs plugbay[redis]")
-    toml = _toml("healthy") + '[server]\nevent_store = "redis://127.0.0.1:9/0"\n'
-    app = http_app(build(bundle(connectors=[Healthy]), toml=toml))
+def test_a_failing_plugin_readiness_check_makes_the_server_not_ready(build, bundle) -> None:
+    async def unreachable() -> None:
+        raise ConnectionError("the queue is unreachable")
+
+    async def fine() -> None:
+        return None
+
+    checks = [(unreachable, {"name": "queue"}), (fine, {"name": "cache"})]
+    app = http_app(build(bundle(connectors=[Healthy], readiness=checks), toml=_toml("healthy")))
     with TestClient(app, base_url=BASE, client=LOCAL) as http:
         response = http.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"]["event_store"]["ready"] is False
-    assert response.json()["checks"]["event_store"]["reason"].startswith("health check failed (")
+    document = response.json()
+    assert document["checks"]["queue"]["ready"] is False
+    assert document["checks"]["queue"]["reason"].startswith("health check failed (")
+    assert document["checks"]["cache"]["ready"] is True
 
 
 def test_readiness_needs_no_authentication(build, bundle) -> None:

@@ -1,16 +1,18 @@
 """Path settings: relative values start from the configuration file's folder."""
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from pydantic import ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ValidationError, ValidationInfo, field_validator
 
-from plugbay import ConfigPath, Connector, Settings, resolve_setting_path, tool
+from plugbay import ConfigPath, Connector, Settings, hookimpl, resolve_setting_path, tool
 from plugbay.assembly import assemble
 from plugbay.config import load_config, parse_config
 from plugbay.plugins import load_plugins
 from plugbay.setting_paths import settings_context
+from plugbay.tables import claim_tables
 
 
 class PathSettings(Settings):
@@ -134,14 +136,21 @@ def test_without_a_file_the_context_has_no_base() -> None:
     assert config.settings_context("a")["plugbay_settings_from_environment"] == {"folder"}
 
 
-def test_a_relative_audit_file_starts_from_the_config_files_folder(
+class ArchiveTable(BaseModel):
+    folder: ConfigPath
+
+
+def test_a_relative_path_in_a_plugin_table_starts_from_the_config_files_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "conf"
     folder.mkdir()
     config_file = folder / "plugbay.toml"
-    config_file.write_text('[audit]\noutput = "logs/audit.jsonl"\n', encoding="utf-8")
+    config_file.write_text('[archive]\nfolder = "logs"\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    assert load_config(config_file, environ={}).audit.output == str(folder / "logs/audit.jsonl")
-    config_file.write_text('[audit]\noutput = "stderr"\n', encoding="utf-8")
-    assert load_config(config_file, environ={}).audit.output == "stderr"
+    plugin = SimpleNamespace(
+        register_config_tables=hookimpl(lambda register: register(ArchiveTable, table="archive"))
+    )
+    registry = load_plugins({}, extra={"archive": plugin}, entry_points=False)
+    config = claim_tables(registry, load_config(config_file, environ={}))
+    assert config.table("archive").folder == folder / "logs"

@@ -14,7 +14,6 @@ from plugbay.startup import (
     exposure_problem,
     port_in_use,
     strict_problems,
-    workers_warning,
 )
 
 API_KEY = '[[auth.api_keys]]\nname = "ci"\nhash = "sha256:' + "0" * 64 + '"\n'
@@ -44,23 +43,6 @@ def test_other_addresses_need_authentication_or_consent(build: Any, bundle: Any,
     assert problem.startswith(f"refusing to serve on {host} without authentication")
     assert exposure_problem(build(bundle()), host, allowed=True) is None
     assert exposure_problem(build(bundle(), toml=API_KEY), host) is None
-
-
-@pytest.mark.parametrize(
-    ("limits", "workers", "warned"),
-    [
-        ('per_tool = "5/minute"', 2, True),
-        ('[limits.principals]\n"ci-*" = "5/minute"', 3, True),
-        ('per_tool = "5/minute"', 1, False),
-        ('per_tool = "5/minute"\nstorage = "redis://127.0.0.1:6379/0"', 2, False),
-        ("max_concurrent_calls = 4", 2, False),
-    ],
-)
-def test_workers_warning(build: Any, bundle: Any, limits: str, workers: int, warned: bool) -> None:
-    warning = workers_warning(build(bundle(), toml=f"[limits]\n{limits}\n"), workers)
-    assert (warning is not None) is warned
-    if warning is not None:
-        assert warning.startswith(f"warning: {workers} workers each count [limits] rates")
 
 
 def test_a_port_in_use_is_refused_with_its_number() -> None:

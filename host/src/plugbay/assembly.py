@@ -25,7 +25,6 @@ from plugbay.components import (
     ToolSpec,
     prompt,
     prompt_spec,
-    resource,
     resource_spec,
     tool,
     tool_spec,
@@ -35,10 +34,18 @@ from plugbay.connector import Connector
 from plugbay.describing import instance_facts
 from plugbay.dynamic import Components, build_dynamic, merge_leniently, without
 from plugbay.errors import AssemblyError
+from plugbay.extensions import (
+    Extensions,
+    collect_extensions,
+    staged_middleware,
+    visibility_checks,
+)
 from plugbay.fail_closed import security_registrations
+from plugbay.freestanding import freestanding, resource_mark
 from plugbay.instances import InstanceState, InstanceStatus
-from plugbay.middleware import Middleware, Visibility, visibility_filters
+from plugbay.middleware import Middleware, Visibility
 from plugbay.plugins import PluginRegistry
+from plugbay.tables import claim_tables
 from plugbay.threads import WorkerThreads
 
 logger = logging.getLogger(__name__)
@@ -64,8 +71,11 @@ class Assembly:
     listeners: list[Callable[[Catalog, Catalog], Awaitable[None]]] = field(default_factory=list)
     """Called with the old and the new catalog whenever :meth:`replace_catalog` swaps them."""
     visibility: list[Visibility] = field(default_factory=list)
-    """List filters: the ``visible`` methods of the registered middleware (see
-    :data:`plugbay.middleware.Visibility`)."""
+    """List filters registered through ``register_visibility``."""
+    message_middleware: list[Any] = field(default_factory=list)
+    """Registered through ``register_message_middleware``, outermost first."""
+    extensions: Extensions = field(default_factory=Extensions)
+    """Routes, ASGI wrappers, lifespans, readiness checks and the event store."""
     declared: dict[str, Catalog] = field(default_factory=dict)
     """Each instance's decorated components as assembled: withdrawn while it is failed,
     put back when it starts (see :meth:`start_instance`)."""
@@ -348,42 +358,19 @@ def _add_components(
             )
 
 
-def _freestanding(
-    registry: PluginRegistry,
-    config: Config,
-    hook: str,
-    mark: Callable[..., Any],
-    spec_of: Callable[[Any], Any],
-) -> list[tuple[str, Callable[..., Any], Any]]:
-    found = []
-    for registration in registry.collect(hook, config=config):
-        function = registration.item
-        if not callable(function):
-            registry.fail(registration.plugin, f"{hook}: {function!r} is not callable")
-            continue
-        try:
-            if registration.options or spec_of(function) is None:
-                function = (
-                    mark(**registration.options)(function)
-                    if registration.options
-                    else mark(function)
-                )
-        except TypeError as error:
-            registry.fail(registration.plugin, f"{hook}: {error}")
-            continue
-        found.append((registration.plugin, function, spec_of(function)))
-    return found
-
-
 def assemble(registry: PluginRegistry, config: Config) -> Assembly:
     """Build the server's catalog from the registry and configuration.
 
     Problems that belong to one plugin or instance (a broken hook, missing
     settings, a name clash) are recorded and that piece is left out; the rest is
     assembled. ``Assembly.problems`` lists them all.
+
+    Raises:
+        ConfigError: A plugin table is unclaimed or invalid (:func:`plugbay.tables.claim_tables`).
     """
     problems: list[str] = []
-    middleware: list[Middleware] = security_registrations(registry, "register_middleware", config)
+    config = claim_tables(registry, config)
+    middleware: list[Middleware] = staged_middleware(registry, config)
     auth_backends = security_registrations(registry, "register_auth", config)
     connectors = _collect_connectors(registry, config)
 
@@ -434,10 +421,10 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
     plugin_threads: dict[str, WorkerThreads] = {}
     for hook, mark, spec_of in (
         ("register_tools", tool, tool_spec),
-        ("register_resources", _resource_mark, resource_spec),
+        ("register_resources", resource_mark, resource_spec),
         ("register_prompts", prompt, prompt_spec),
     ):
-        for plugin, function, spec in _freestanding(registry, config, hook, mark, spec_of):
+        for plugin, function, spec in freestanding(registry, config, hook, mark, spec_of):
             if plugin not in plugin_threads:
                 plugin_threads[plugin] = WorkerThreads(
                     f"plugin {plugin!r}",
@@ -468,6 +455,9 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
             except AssemblyError as error:
                 registry.fail(plugin, str(error))
 
+    visibility = visibility_checks(registry, config)
+    message_middleware = security_registrations(registry, "register_message_middleware", config)
+    extensions = collect_extensions(registry, config)
     problems.extend(
         f"plugin {info.name!r}: {error}"
         for info in registry.plugins.values()
@@ -481,16 +471,8 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
         middleware=middleware,
         auth_backends=auth_backends,
         problems=problems,
-        visibility=visibility_filters(middleware),
+        visibility=visibility,
+        message_middleware=message_middleware,
+        extensions=extensions,
         declared=declared,
     )
-
-
-def _resource_mark(function: Callable[..., Any] | None = None, /, **options: Any) -> Any:
-    """``register(fn, uri=...)`` for resources: the URI is required."""
-    if function is not None:
-        raise TypeError(
-            f"{getattr(function, '__name__', function)!r}: register resources decorated with "
-            "@resource(uri) or as register(fn, uri=...)"
-        )
-    return resource(**options)

@@ -1,8 +1,8 @@
 """The host's own behaviour, registered through the same hooks as any plugin.
 
-Each piece is on only when its table is configured (``[telemetry]``, ``[auth]``,
-``[policy]``, ``[limits]``, ``[audit]``), so a server without them pays nothing for
-them per call; see :mod:`plugbay.hosting`.
+Only what every server needs is here: the per-call timeout. Authentication, access
+policy, limits, the audit log, telemetry and the Redis event store are plugins of their
+own (plugbay-auth, plugbay-guard, plugbay-telemetry, plugbay-redis) on public hooks.
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ from typing import Any
 
 import anyio
 
-from plugbay.auth import AuthBackend
-from plugbay.config import Config
 from plugbay.errors import ToolError
 from plugbay.hookspecs import hookimpl
-from plugbay.middleware import TIMED_OUT, Call, CallNext, Middleware
+from plugbay.middleware import TIMED_OUT, Call, CallNext
 
 logger = logging.getLogger(__name__)
 
@@ -57,66 +55,13 @@ async def enforce_timeout(call: Call, call_next: CallNext) -> Any:
 
 
 @hookimpl(tryfirst=True)
-def register_middleware(register: Callable[[Middleware], None], config: Config) -> None:
-    """Telemetry, the hosting middleware (see :func:`hosting_middleware`), per-call timeouts.
+def register_middleware(register: Callable[..., None]) -> None:
+    """The per-call timeout: the outermost layer of the ``run`` stage.
 
-    ``tryfirst``, so these wrap other plugins' middleware: a plugin's layer runs only
-    for calls the policy and limits admitted, and inside the timeout. Telemetry (when
-    ``[telemetry]`` is on) comes first, outermost, so that it sees every outcome; the
-    timeout is the tool's own, else the connector instance's ``call_timeout``, else
-    ``[server] call_timeout``.
+    ``tryfirst``, so other plugins' ``run`` middleware runs inside it and is timed with
+    the call; ``observe`` and ``admit`` layers (telemetry, audit, policy, limits) are
+    outside it, so a call waiting for admission does not use up its time. The timeout
+    is the tool's own, else the connector instance's ``call_timeout``, else ``[server]
+    call_timeout``.
     """
-    if config.telemetry.enabled:
-        from plugbay.telemetry.middleware import CallTelemetry
-
-        register(CallTelemetry())
-    for layer in hosting_middleware(config):
-        register(layer)
-    register(enforce_timeout)
-
-
-def hosting_middleware(config: Config) -> list[Middleware]:
-    """The audit log, policy, rate limits and concurrency cap, in this order.
-
-    The audit log is outermost so it records every refusal; the policy refuses before
-    a call counts against a rate; the concurrency cap holds a slot only for calls
-    that will run; the timeout (registered last) times the call alone.
-    """
-    layers: list[Middleware] = []
-    if config.audit.enabled:
-        from plugbay.hosting.audit import AuditLog
-
-        layers.append(AuditLog(config.audit))
-    if config.policy.enabled:
-        from plugbay.hosting.policy import Policy
-
-        layers.append(Policy(config.policy))
-    if config.limits.rate_limited:
-        from plugbay.hosting.rate_limits import RateLimits
-
-        if config.limits.storage == "memory" and config.server.workers > 1:
-            logger.warning(
-                "[limits] storage is 'memory': each of the %d workers counts on its own; "
-                "set it to a redis:// URL to share the limits",
-                config.server.workers,
-            )
-        layers.append(RateLimits(config.limits))
-    if config.limits.max_concurrent_calls is not None:
-        from plugbay.hosting.concurrency import ConcurrencyCap
-
-        layers.append(
-            ConcurrencyCap(config.limits.max_concurrent_calls, config.limits.queue_timeout)
-        )
-    return layers
-
-
-@hookimpl(tryfirst=True)
-def register_auth(register: Callable[[AuthBackend], None], config: Config) -> None:
-    """The ``[auth]`` backends: JWT bearer tokens, API keys, token introspection.
-
-    ``tryfirst``, so they are asked before other plugins' backends.
-    """
-    from plugbay.hosting.authentication import auth_backends
-
-    for backend in auth_backends(config.auth):
-        register(backend)
+    register(enforce_timeout, stage="run")

@@ -25,13 +25,8 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from plugbay.errors import ConfigError
-from plugbay.hosting.audit import AUDIT_OFF, AuditConfig
-from plugbay.hosting.authentication import AUTH_OFF, AuthConfig
-from plugbay.hosting.limits_config import LIMITS_OFF, LimitsConfig
-from plugbay.hosting.policy import POLICY_OFF, PolicyConfig
 from plugbay.network import split_authority
 from plugbay.setting_paths import ConfigPath, settings_context
-from plugbay.telemetry.config import TELEMETRY_OFF, TelemetryConfig
 
 CONFIG_ENV = "PLUGBAY_CONFIG"
 DEFAULT_CONFIG_NAME = "plugbay.toml"
@@ -80,13 +75,8 @@ class ServerConfig(BaseModel):
     allowed_hosts: list[str] = Field(default_factory=list)
     workers: int = Field(default=1, ge=1)
     """Worker processes for HTTP; more than one implies stateless mode."""
-    event_store: str | None = None
-    """Where stateful sessions keep their SSE events so clients can resume a dropped
-    stream (``Last-Event-ID``): a ``redis://`` / ``rediss://`` / ``unix://`` URL."""
-    event_store_ttl: float = Field(default=3600.0, gt=0)
-    """Seconds a stream's events are kept after its last event."""
-    event_store_max_events: int = Field(default=1000, ge=1)
-    """Events kept per stream (about; older ones are trimmed)."""
+    event_store: None = Field(default=None, exclude=True, repr=False)
+    """Moved in 0.2 to plugbay-redis's ``[redis]`` table; named here for a clear error."""
     sse_retry_ms: int | None = Field(default=None, ge=0)
     """The reconnection delay suggested to clients in resumable SSE streams."""
     relay_lane: None = Field(default=None, exclude=True, repr=False)
@@ -102,6 +92,9 @@ class ServerConfig(BaseModel):
     """Seconds a request may take to send its body; then it gets ``408`` and is closed."""
     max_connections: int = Field(default=1000, ge=1)
     """Open HTTP connections at most; more are closed as they arrive."""
+    shutdown_grace: float = Field(default=30.0, ge=0)
+    """Seconds calls in flight may take to finish once the server is told to stop; new
+    calls are refused meanwhile (see :mod:`plugbay.hosting.shutdown`)."""
     retry_initial: float = Field(default=1.0, gt=0)
     """Seconds before the first new start of an instance that failed to start; each
     further wait doubles, with jitter (see :mod:`plugbay.retrying`)."""
@@ -145,12 +138,10 @@ class ServerConfig(BaseModel):
     def _relay_lane_was_removed(cls, value: object) -> None:
         raise ValueError("relay_lane was removed in 0.2; delete this setting")
 
-    @field_validator("event_store")
+    @field_validator("event_store", mode="before")
     @classmethod
-    def _event_store_is_redis(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must be a redis://, rediss:// or unix:// URL")
-        return value
+    def _event_store_moved(cls, value: object) -> None:
+        raise ValueError("moved in 0.2: install plugbay-redis and set [redis] url (see its README)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,16 +171,16 @@ class Config:
     source: Path | None = None
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """The ``[plugins.<name>]`` tables: settings of plugins that are not connectors."""
-    telemetry: TelemetryConfig = TELEMETRY_OFF
-    """The ``[telemetry]`` table; disabled when the table is absent."""
-    auth: AuthConfig = AUTH_OFF
-    """The ``[auth]`` table: authentication backends for HTTP; none when absent."""
-    policy: PolicyConfig = POLICY_OFF
-    """The ``[policy]`` table: who may use what; everything allowed when absent."""
-    limits: LimitsConfig = LIMITS_OFF
-    """The ``[limits]`` table: rate limits, concurrency cap, shutdown grace."""
-    audit: AuditConfig = AUDIT_OFF
-    """The ``[audit]`` table: the audit log; off when absent."""
+    tables: Mapping[str, Any] = field(default_factory=dict)
+    """The top-level tables plugins claimed (``register_config_tables``), validated by
+    their models; see :meth:`table`."""
+    raw_tables: Mapping[str, Any] = field(default_factory=dict)
+    """The file's other top-level tables as written, before a plugin claims and
+    validates them (:func:`plugbay.tables.claim_tables`)."""
+
+    def table(self, name: str) -> Any:
+        """The validated ``[name]`` table a plugin claimed; ``None`` when the file has none."""
+        return self.tables.get(name)
 
     def plugin_table(self, name: str) -> Mapping[str, Any]:
         """The ``[plugins.<name>]`` table (``${VAR}`` already replaced), empty when absent."""
@@ -265,24 +256,9 @@ def parse_config(
     """Build a :class:`Config` from a parsed TOML document; see :func:`load_config`."""
     where = str(source) if source else "configuration"
     problems: list[str] = []
-    unknown = sorted(set(document) - {"server", "connectors", "plugins", *_TABLES})
-    problems.extend(f"{where}: unknown table [{key}]" for key in unknown)
     base = source.parent if source is not None else None
     server = _read_server(document.get("server", {}), where, environ, problems, base)
-    telemetry = TELEMETRY_OFF
-    if "telemetry" in document:
-        try:
-            telemetry = TelemetryConfig.model_validate(
-                _interpolate(document["telemetry"], environ, [])
-            )
-        except ValidationError as error:
-            problems.extend(f"{where}: [telemetry] {line}" for line in validation_messages(error))
-    # Relative paths in these tables ([audit] output) start from the file's folder.
-    context = settings_context(source.parent if source is not None else None)
-    tables = {
-        name: _read_table(document, name, (model, default), where, environ, context, problems)
-        for name, (model, default) in _HOSTING_TABLES.items()
-    }
+    raw_tables = {name: table for name, table in document.items() if name not in _HOST_TABLES}
     instances: tuple[InstanceConfig, ...] | None = None
     if "connectors" in document:
         instances = tuple(_read_instances(document["connectors"], where, environ, problems))
@@ -298,19 +274,12 @@ def parse_config(
         environ=environ,
         source=source,
         plugins=_interpolate(plugins, environ, []),
-        telemetry=telemetry,
-        **tables,
+        raw_tables=raw_tables,
     )
 
 
-_HOSTING_TABLES: dict[str, tuple[type[BaseModel], BaseModel]] = {
-    "auth": (AuthConfig, AUTH_OFF),
-    "policy": (PolicyConfig, POLICY_OFF),
-    "limits": (LimitsConfig, LIMITS_OFF),
-    "audit": (AuditConfig, AUDIT_OFF),
-}
-_TABLES = {"telemetry", *_HOSTING_TABLES}
-"""Top-level tables besides ``[server]``, ``[connectors]`` and ``[plugins]``."""
+_HOST_TABLES = frozenset({"server", "connectors", "plugins"})
+"""The tables the host reads itself; every other one belongs to a plugin."""
 
 
 def _read_server(
@@ -373,19 +342,22 @@ def _from_variable(key: str, value: str) -> Any:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _read_table(
+def read_table(
     document: Mapping[str, Any],
     name: str,
-    model_and_default: tuple[type[BaseModel], BaseModel],
+    model: type[BaseModel],
     where: str,
     environ: Mapping[str, str],
     context: dict[str, Any],
     problems: list[str],
 ) -> Any:
-    """One optional table validated by its model; its problems are added with their location."""
-    model, default = model_and_default
+    """One table validated by its model; its problems are added with their location.
+
+    Returns:
+        The validated model, or ``None`` when the table is absent or invalid.
+    """
     if name not in document:
-        return default
+        return None
     missing: list[str] = []
     values = _interpolate(document[name], environ, missing)
     problems.extend(
@@ -396,7 +368,7 @@ def _read_table(
         return model.model_validate(values, context=context)
     except ValidationError as error:
         problems.extend(f"{where}: [{name}] {line}" for line in validation_messages(error))
-        return default
+        return None
 
 
 def _read_instances(

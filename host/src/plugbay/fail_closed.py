@@ -13,12 +13,11 @@ serve knowingly without it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from plugbay.errors import AssemblyError
-from plugbay.hosting.authentication import AUTH_OFF
-from plugbay.plugins import BLOCK_ENV, BUILTIN
+from plugbay.plugins import BLOCK_ENV
 
 if TYPE_CHECKING:
     from plugbay.config import Config
@@ -36,23 +35,32 @@ _USABLE: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda item: callable(getattr(item, "authenticate", None)),
         "an AuthBackend (it has no authenticate method)",
     ),
+    "register_visibility": (callable, "a visibility check (principal, kind, name, instance)"),
+    "register_asgi_wrappers": (callable, "an ASGI wrapper, (app) -> app"),
+    "register_message_middleware": (callable, "a message middleware callable"),
 }
 
 
-def security_registrations(registry: PluginRegistry, hook: str, config: Config) -> list[Any]:
+def security_registrations(
+    registry: PluginRegistry, hook: str, config: Config, *, with_options: bool = False
+) -> list[Any]:
     """What the plugins register through a security hook, in pluggy's call order.
 
     Something unusable (a middleware that is not callable, a backend without
     ``authenticate``) is recorded as a security failure of its plugin, not dropped.
+    With ``with_options``, each item comes as ``(plugin, item, options)``.
     """
     usable, expected = _USABLE[hook]
-    items = []
+    items: list[Any] = []
     for registration in registry.collect(hook, config=config):
-        if usable(registration.item):
-            items.append(registration.item)
-        else:
+        if not usable(registration.item):
             message = f"{hook}: {registration.item!r} is not {expected}"
             registry.fail(registration.plugin, message, security=True)
+        elif with_options:
+            options: Mapping[str, Any] = registration.options
+            items.append((registration.plugin, registration.item, options))
+        else:
+            items.append(registration.item)
     return items
 
 
@@ -68,46 +76,24 @@ class SecurityHookFailed(AssemblyError):
         super().__init__("refusing to serve: " + "; ".join(problems))
 
 
-def security_problems(
-    registry: PluginRegistry, config: Config, auth_backends: Sequence[object]
-) -> list[str]:
+def security_problems(registry: PluginRegistry) -> list[str]:
     """Why an assembly must not be served; empty when nothing stands in the way.
 
-    These are: a plugin whose security hook (``register_auth``, ``register_middleware``)
+    These are: a plugin whose security hook (:data:`plugbay.plugins.SECURITY_HOOKS`)
     raised or registered something unusable, or that implements one and could not be
-    registered; an ``[auth]`` table while no plugin registered an authentication
-    backend; ``[policy]``, ``[limits]`` or ``[audit]`` while the built-in plugin that
-    enforces them is blocked.
+    registered. (A table such as ``[auth]`` whose plugin is missing, blocked or
+    broken never gets this far: nobody claims it, and the configuration is refused,
+    :mod:`plugbay.tables`.)
     """
-    problems = list(registry.security_failures)
-    if config.auth != AUTH_OFF and not auth_backends:
-        problems.append(
-            "[auth] is configured but no plugin registered an authentication backend: the "
-            "plugin that provides it is missing, blocked or broken, or the table names no "
-            "backend ([[auth.api_keys]], [auth.jwt] or [auth.introspection])"
-        )
-    if registry.manager.get_plugin(BUILTIN) is None:
-        enforced = {
-            "policy": config.policy.enabled,
-            "limits": config.limits.rate_limited or config.limits.max_concurrent_calls is not None,
-            "audit": config.audit.enabled,
-        }
-        problems.extend(
-            f"[{table}] is configured but the plugin {BUILTIN!r} that enforces it is not loaded"
-            for table, on in enforced.items()
-            if on
-        )
-    return problems
+    return list(registry.security_failures)
 
 
-def refuse_if_insecure(
-    registry: PluginRegistry, config: Config, auth_backends: Sequence[object]
-) -> None:
+def refuse_if_insecure(registry: PluginRegistry) -> None:
     """Raise :class:`SecurityHookFailed` when :func:`security_problems` finds any.
 
     Raises:
         SecurityHookFailed: With every problem, each naming its plugin or table.
     """
-    problems = security_problems(registry, config, auth_backends)
+    problems = security_problems(registry)
     if problems:
         raise SecurityHookFailed([*problems, REMEDY])

@@ -24,12 +24,21 @@ BLOCK_ENV = "PLUGBAY_BLOCK_PLUGINS"
 """Comma-separated plugin names: never load these, built-ins included (``builtin``)."""
 BUILTIN = "builtin"
 """The name the host's own plugin (:mod:`plugbay.builtin`) is registered and blocked under."""
-SECURITY_HOOKS = frozenset({"register_auth", "register_middleware"})
+SECURITY_HOOKS = frozenset(
+    {
+        "register_auth",
+        "register_middleware",
+        "register_visibility",
+        "register_asgi_wrappers",
+        "register_message_middleware",
+    }
+)
 """Hooks whose failure stops the server instead of being skipped (fail closed).
 
-Authentication backends decide who gets in; middleware is where calls are admitted or
-refused, and a hook that raised cannot say whether it was about to register an
-admitting layer or an observing one, so both count.
+Authentication backends and ASGI wrappers decide who gets in; middleware (call and
+message) is where requests are admitted or refused, and a hook that raised cannot say
+whether it was about to register an admitting layer or an observing one, so every
+middleware counts; visibility decides what a caller may see.
 """
 
 PluginStatus = Literal["loaded", "failed", "blocked", "builtin"]

@@ -102,19 +102,6 @@ def exposure_problem(assembly: Assembly, host: str, *, allowed: bool = False) ->
     )
 
 
-def workers_warning(assembly: Assembly, workers: int) -> str | None:
-    """A warning when several workers would each count the ``[limits]`` rates alone."""
-    limits = assembly.config.limits
-    rated = limits.per_principal or limits.per_tool or limits.principals or limits.tools
-    if workers < 2 or not rated or limits.storage != "memory":
-        return None
-    return (
-        f"warning: {workers} workers each count [limits] rates in their own memory, so up to "
-        f"{workers} times the rate gets through; set [limits] storage to a redis:// URL "
-        "to share them"
-    )
-
-
 def port_in_use(port: int) -> str:
     """The line that says ``port`` is taken."""
     return f"port {port} is already in use: stop what listens there or choose another with --port"
@@ -216,8 +203,6 @@ def checked_start(
         )
     except StartupRefused as refused:
         _refuse(refused, strict=strict)
-    if (warning := workers_warning(assembly, workers)) is not None:
-        click.echo(warning, err=True)
     return sock
 
 

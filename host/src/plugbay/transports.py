@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 from mcp.server.sse import SseServerTransport
@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -41,19 +41,14 @@ from plugbay.hosting.connections import (
 )
 from plugbay.hosting.host_check import HostCheck, HostCheckMiddleware
 from plugbay.hosting.http_auth import AuthenticationMiddleware
-from plugbay.hosting.ip_allow import ClientAllowList
 from plugbay.hosting.readiness import DetailViewers, Readiness
 from plugbay.hosting.request_ids import RequestIdGuard
-from plugbay.hosting.resource_metadata import metadata_routes
 from plugbay.hosting.shutdown import GracefulShutdown
 from plugbay.network import is_loopback
 from plugbay.plugins import load_plugins
 from plugbay.redaction import keep_secrets_out_of_logs
 from plugbay.retrying import retrying
 from plugbay.server import PlugbayServer
-
-if TYPE_CHECKING:
-    from plugbay.hosting.event_store import RedisEventStore
 
 logger = logging.getLogger(__name__)
 
@@ -78,18 +73,19 @@ async def serve_stdio(assembly: Assembly, on_started: Started | None = None) -> 
     """Serve one client over standard input and output until it closes them."""
     keep_secrets_out_of_logs(assembly)
     server = PlugbayServer(assembly)
-    await assembly.start()
-    try:
-        if on_started is not None:
-            on_started(assembly)
-        async with stdio_server() as streams, retrying(assembly):
-            # Unreadable lines and reused request ids get answers (plugbay.answers).
-            read_stream, write_stream = answering(*streams)
-            await server.sdk.run(
-                read_stream, write_stream, server.sdk.create_initialization_options()
-            )
-    finally:
-        await assembly.stop()
+    async with assembly.extensions.lifespan():
+        await assembly.start()
+        try:
+            if on_started is not None:
+                on_started(assembly)
+            async with stdio_server() as streams, retrying(assembly):
+                # Unreadable lines and reused request ids get answers (plugbay.answers).
+                read_stream, write_stream = answering(*streams)
+                await server.sdk.run(
+                    read_stream, write_stream, server.sdk.create_initialization_options()
+                )
+        finally:
+            await assembly.stop()
 
 
 def transport_security(assembly: Assembly, host: str) -> TransportSecuritySettings | None:
@@ -132,13 +128,11 @@ def http_app(
     # Host and Origin are checked in front of the MCP endpoints (exactly), not by the SDK.
     host_check = HostCheck.from_settings(security) if security is not None else None
     stateless = settings.stateless if stateless is None else stateless
-    event_store = _event_store(assembly, stateless=stateless)
-    manager_class = StreamableHTTPSessionManager
-    if event_store is not None:
-        from plugbay.hosting.event_store import ResumableSessionManager
-
-        manager_class = ResumableSessionManager
-    manager = manager_class(
+    extensions = assembly.extensions
+    # The SDK never uses an event store without sessions: each request is its own
+    # stream and no later request could resume it.
+    event_store = None if stateless else extensions.event_store
+    manager = StreamableHTTPSessionManager(
         app=server.sdk,
         event_store=event_store,
         json_response=settings.json_response if json_response is None else json_response,
@@ -150,17 +144,22 @@ def http_app(
     backends: list[AuthBackend] = list(assembly.auth_backends)
     readiness = Readiness(
         assembly,
-        checks={"event_store": event_store.ping} if event_store is not None else {},
+        checks=dict(extensions.readiness_checks),
         viewers=DetailViewers(backends, host_check),
     )
-    ip_allow = assembly.config.policy.ip_allow
-    allow_list = ClientAllowList(ip_allow) if ip_allow else None
 
     def guarded(app: ASGIApp) -> ASGIApp:
-        checked: ASGIApp = AuthenticationMiddleware(app, backends, allow_list=allow_list)
-        return checked if host_check is None else HostCheckMiddleware(checked, host_check)
+        # Outermost first: Host/Origin check, the plugins' ASGI wrappers (a client
+        # allow-list refuses before any credential is read), then authentication.
+        checked: ASGIApp = AuthenticationMiddleware(app, backends)
+        for wrapper in reversed(extensions.asgi_wrappers):
+            checked = wrapper(checked)
+        if host_check is not None:
+            return HostCheckMiddleware(checked, host_check)
+        # Starlette takes a plain function as a request handler, not an ASGI app.
+        return _AsgiEndpoint(checked)
 
-    shutdown = GracefulShutdown(assembly.config.limits.shutdown_grace)
+    shutdown = GracefulShutdown(settings.shutdown_grace)
     server.sdk.middleware.append(shutdown.track)
     streamable = guarded(
         RequestIdGuard(StreamableHTTPASGIApp(manager), max_body=settings.max_request_body_bytes)
@@ -169,8 +168,10 @@ def http_app(
         Route(settings.path, endpoint=streamable, methods=["GET", "POST", "DELETE"]),
         Route("/healthz", endpoint=_healthz, methods=["GET"]),
         Route("/readyz", endpoint=readiness.endpoint, methods=["GET"]),
-        *metadata_routes(assembly.config.auth, settings.path),
     ]
+    for route in extensions.routes:
+        endpoint = route.endpoint if route.public else guarded(request_response(route.endpoint))
+        routes.append(Route(route.path, endpoint=endpoint, methods=list(route.methods)))
     if settings.legacy_sse:
         sse = SseServerTransport(
             SSE_MESSAGES_PATH,
@@ -191,20 +192,22 @@ def http_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        await assembly.start()
-        try:
-            if on_started is not None:
-                on_started(assembly)
-            async with manager.run(), retrying(assembly), anyio.create_task_group() as background:
-                background.start_soon(shutdown.hold_streams_until_drained)
-                yield
-                background.cancel_scope.cancel()
-        finally:
-            with anyio.CancelScope(shield=True):
-                await assembly.stop()
-                if event_store is not None:
-                    await event_store.aclose()
-                _flush_telemetry()
+        async with extensions.lifespan():
+            await assembly.start()
+            try:
+                if on_started is not None:
+                    on_started(assembly)
+                async with (
+                    manager.run(),
+                    retrying(assembly),
+                    anyio.create_task_group() as background,
+                ):
+                    background.start_soon(shutdown.hold_streams_until_drained)
+                    yield
+                    background.cancel_scope.cancel()
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await assembly.stop()
 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=_connection_middleware(settings))
     app.state.assembly = assembly
@@ -247,32 +250,14 @@ def uvicorn_options(assembly: Assembly) -> dict[str, Any]:
     }
 
 
-def _event_store(assembly: Assembly, *, stateless: bool) -> RedisEventStore | None:
-    settings = assembly.config.server
-    if settings.event_store is None:
-        return None
-    if stateless:
-        # The SDK never uses an event store without sessions: each request is its own
-        # stream and no later request could resume it.
-        logger.info("[server] event_store is not used in stateless mode")
-        return None
-    from plugbay.hosting.event_store import RedisEventStore
+class _AsgiEndpoint:
+    """An ASGI app as a route endpoint, whatever shape the plugins' wrappers gave it."""
 
-    return RedisEventStore.from_url(
-        settings.event_store,
-        ttl=settings.event_store_ttl,
-        max_events=settings.event_store_max_events,
-    )
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-
-def _flush_telemetry() -> None:
-    if "plugbay.telemetry.setup" not in sys.modules:
-        return  # telemetry was never installed in this process
-    from plugbay.telemetry.setup import installed
-
-    telemetry = installed()
-    if telemetry is not None:
-        telemetry.flush()
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 async def _healthz(request: Request) -> Response:
@@ -329,10 +314,10 @@ def run_http(
 def _shutdown_timeout(assembly: Assembly) -> int:
     """How long uvicorn waits for connections at shutdown: the calls' grace, and a margin.
 
-    Calls in flight get ``[limits] shutdown_grace`` (see
+    Calls in flight get ``[server] shutdown_grace`` (see
     :mod:`plugbay.hosting.shutdown`); the margin lets their answers go out.
     """
-    return math.ceil(assembly.config.limits.shutdown_grace) + 5
+    return math.ceil(assembly.config.server.shutdown_grace) + 5
 
 
 def _exit_quietly(signum: int, frame: FrameType | None) -> None:
@@ -368,17 +353,13 @@ def create_app() -> Starlette:
         )
     try:
         config = load_config()
+        assembly = assemble(load_plugins(config.environ), config)
     except ConfigError as error:
         for problem in error.problems:
             logger.error("configuration: %s", problem)
         raise
-    assembly = assemble(load_plugins(config.environ), config)
     for problem in assembly.problems:
         logger.warning("%s", problem)
-    if config.telemetry.enabled:
-        from plugbay.telemetry.setup import install
-
-        install(config.telemetry, environ=config.environ)
     return http_app(
         assembly,
         host=os.environ.get(HOST_ENV) or config.server.host,

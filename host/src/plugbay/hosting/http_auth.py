@@ -15,7 +15,6 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from plugbay.auth import AuthBackend, AuthenticationFailed, HttpRequestInfo, Principal
-from plugbay.hosting.ip_allow import ClientAllowList
 from plugbay.server import PRINCIPAL_SCOPE_KEY
 
 CREDENTIAL_HEADERS = (b"authorization", b"x-api-key", b"proxy-authorization")
@@ -70,35 +69,19 @@ class AuthenticationMiddleware:
     """Asks the registered auth backends who is calling; refuses the request if none knows.
 
     With no backend registered every request passes as the local principal: that is
-    the single-user default on a loopback address. With an ``allow_list``, requests
-    from other client addresses are refused (403) before any backend is asked. A
-    request with a credential header twice is refused (400).
+    the single-user default on a loopback address. A request with a credential header
+    twice is refused (400). (Client-address allow-lists are plugbay-guard's, an ASGI
+    wrapper that runs before this.)
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        backends: list[AuthBackend],
-        *,
-        allow_list: ClientAllowList | None = None,
-    ) -> None:
+    def __init__(self, app: ASGIApp, backends: list[AuthBackend]) -> None:
         self.app = app
         self.backends = backends
-        self.allow_list = allow_list
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Authenticate an HTTP request, then pass it on with the principal in its scope."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
-            return
-        client = scope.get("client")
-        client_host = client[0] if client else None
-        if self.allow_list is not None and not self.allow_list.allows(client_host):
-            refusal = JSONResponse(
-                {"error": "forbidden", "error_description": "This address may not use this server"},
-                status_code=403,
-            )
-            await refusal(scope, receive, send)
             return
         if (repeated := repeated_credential(scope["headers"])) is not None:
             refusal = JSONResponse(
