@@ -97,5 +97,5 @@ def test_config_check_reports_auth_problems(
         encoding="utf-8",
     )
     result = CliRunner().invoke(cli, ["config", "check", "--config", str(path)])
-    assert result.exit_code == 2
+    assert result.exit_code == 1, result.output
     assert f"error: {path}: [auth] bearer tokens need 'resource'" in result.stderr
