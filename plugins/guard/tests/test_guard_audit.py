@@ -196,3 +196,22 @@ def test_a_relative_audit_file_starts_from_the_configuration_folder(tmp_path: Pa
     path.write_text('[audit]\noutput = "logs/audit.jsonl"\n', encoding="utf-8")
     assembly = build_assembly(plugbay_guard, config=load_config(path, environ={}))
     assert assembly.config.table("audit").output == str(tmp_path / "logs" / "audit.jsonl")
+
+
+async def test_the_line_carries_the_trace_of_the_call(tmp_path: Path) -> None:
+    from opentelemetry import trace
+
+    target = tmp_path / "audit.jsonl"
+    audit = AuditLog(AuditConfig(output=str(target)))
+    context = trace.SpanContext(
+        trace_id=0x4BF92F3577B34DA6A3CE929D0E0E4736, span_id=0x00F067AA0BA902B7, is_remote=False
+    )
+
+    async def answer(call: Call) -> str:
+        return "fine"
+
+    # What plugbay-telemetry's span (or any OpenTelemetry span around the call) makes current.
+    with trace.use_span(trace.NonRecordingSpan(context)):
+        await audit(Call(kind="tool", name="t", arguments={}), answer)
+    (record,) = lines(target)
+    assert record["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
