@@ -118,6 +118,16 @@ def test_no_token_gets_the_challenge_and_the_metadata_explains_it(server: Any, i
     assert document["resource"] == RESOURCE
     assert document["authorization_servers"] == [issuer.issuer]
     assert document["scopes_supported"] == ["desk"]
+    # Public routes of plugbay-auth: the bare path too, and browsers' CORS preflight.
+    bare = httpx.get(f"{server.base}/.well-known/oauth-protected-resource", timeout=5)
+    assert bare.json() == document
+    preflight = httpx.options(
+        f"{server.base}/.well-known/oauth-protected-resource/mcp",
+        headers={"Origin": "http://localhost:6274", "Access-Control-Request-Method": "GET"},
+        timeout=5,
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
 
 
 @pytest.mark.parametrize(
