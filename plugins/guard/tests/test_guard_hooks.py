@@ -235,3 +235,22 @@ def test_the_allow_list_passes_the_lifespan_through(guard_config: Any, registere
     )
     with TestClient(wrapper(app)):
         assert started == ["up"]
+
+
+def test_the_compiled_policy_is_shared_per_table_and_a_few_are_kept() -> None:
+    from plugbay_guard.plugin import _Policies
+
+    policies = _Policies(size=2)
+    first, second, third = (PolicyConfig.model_validate({"default": "deny"}) for _ in range(3))
+    compiled = policies.of(first)
+    assert policies.of(first) is compiled
+    assert policies.of(second) is not compiled
+    policies.of(third)  # the oldest, first's, is let go
+    assert policies.of(first) is not compiled
+
+
+def test_a_redis_storage_url_is_accepted_and_another_scheme_is_not() -> None:
+    for url in ("redis://127.0.0.1:6379/0", "rediss://cache.internal:6380/1"):
+        assert LimitsConfig.model_validate({"storage": url}).storage == url
+    with pytest.raises(ValidationError, match="must be 'memory' or a redis://"):
+        LimitsConfig.model_validate({"storage": "memcached://cache"})
