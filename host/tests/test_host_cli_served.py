@@ -64,7 +64,7 @@ class Plugin:
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(
-        "plugbay.cli.load_plugins",
+        "plugbay.cli_common.load_plugins",
         lambda environ: load_plugins({}, extra={"test": Plugin()}, entry_points=False),
     )
     path = tmp_path / "plugbay.toml"
@@ -79,7 +79,7 @@ def test_tools_lists_what_serve_offers_and_names_the_failed_instance(config: Pat
     done = CliRunner().invoke(cli, ["tools", "--config", str(config)])
     assert done.exit_code == 0, done.output
     head, _, tail = done.stdout.partition("\n\n")
-    assert [line.split()[0] for line in head.splitlines()] == ["clock_now"]
+    assert [line.split()[0] for line in head.splitlines()[1:]] == ["clock_now"]
     assert tail.splitlines()[0] == "failed instances (their components are not listed):"
     row = tail.splitlines()[1].split(None, 3)
     assert row[:3] == ["books", "ledger", "failed:"]
@@ -109,7 +109,7 @@ def test_once_the_database_exists_every_command_sees_the_tool(config: Path) -> N
         db.executemany("INSERT INTO entries VALUES (?)", [(1,), (2,), (3,)])
     db.close()
     listed = CliRunner().invoke(cli, ["tools", "--config", str(config)])
-    assert [line.split()[0] for line in listed.stdout.splitlines()] == [
+    assert [line.split()[0] for line in listed.stdout.splitlines()[1:]] == [
         "books_entries",
         "clock_now",
     ]

@@ -12,6 +12,7 @@ quote a URL with its password.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 import click
 
@@ -25,7 +26,9 @@ def endpoint_url(host: str, port: int, path: str) -> str:
     return f"http://{shown}:{port}{path}"
 
 
-def banner_lines(assembly: Assembly, where: str, *, started: bool = True) -> list[str]:
+def banner_lines(
+    assembly: Assembly, where: str, *, started: bool = True, note: Sequence[str] = ()
+) -> list[str]:
     """The banner: ``where`` (a URL or ``stdio``) first, then a line per instance.
 
     Args:
@@ -34,11 +37,13 @@ def banner_lines(assembly: Assembly, where: str, *, started: bool = True) -> lis
         started: Whether the instances have been started; if not (the parent of
             ``--workers``, whose workers each start their own), ready counts are the
             tools each instance declares.
+        note: Lines to show right after the first (``serve --demo`` says it is a demo).
     """
     lines = [
         f"plugbay: serving MCP at {where}"
         if where != "stdio"
-        else "plugbay: serving MCP over stdio"
+        else "plugbay: serving MCP over stdio",
+        *note,
     ]
     counts = Counter(entry.owner.instance for entry in assembly.catalog.tools.values())
     unconfigured: list[str] = []
@@ -64,7 +69,9 @@ def banner_lines(assembly: Assembly, where: str, *, started: bool = True) -> lis
     return lines
 
 
-def echo_banner(assembly: Assembly, where: str, *, started: bool = True) -> None:
+def echo_banner(
+    assembly: Assembly, where: str, *, started: bool = True, note: Sequence[str] = ()
+) -> None:
     """Write :func:`banner_lines` to standard error."""
-    for line in banner_lines(assembly, where, started=started):
+    for line in banner_lines(assembly, where, started=started, note=note):
         click.echo(line, err=True)

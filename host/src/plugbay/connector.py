@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
@@ -209,6 +210,19 @@ class Connector(Generic[SettingsT]):
     def _plugbay_listen(self, listener: Callable[[], Awaitable[None]] | None) -> None:
         """Set (or clear) what :meth:`components_changed` calls; the host's business."""
         self._plugbay_components_listener = listener
+
+    @classmethod
+    def demo(cls) -> AbstractAsyncContextManager[Mapping[str, Any]] | None:
+        """A way to try this connector with no account, for ``plugbay serve --demo``.
+
+        Return an async context manager that starts a fake of the backend on a loopback
+        address, with sample data, yields the settings (as ``plugbay.toml`` would give
+        them) that reach it, and stops the fake on exit; :func:`plugbay.demo.serve_on_loopback`
+        serves an ASGI fake. The host names the instance after the connector and says
+        in the banner and in each tool description that it is a demo. ``None`` (the
+        default) means the connector has no demo.
+        """
+        return None
 
     @classmethod
     def describe(cls) -> str:

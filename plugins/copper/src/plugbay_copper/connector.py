@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
 from plugbay import Connector
 from plugbay_copper.activities import ActivityTools
 from plugbay_copper.client import CopperClient
@@ -57,3 +61,20 @@ class CopperConnector(
     async def check_health(self) -> None:
         """Raise unless Copper answers ``GET /account`` with these credentials."""
         await self.copper.get_json("/account")
+
+    @classmethod
+    def demo(cls) -> AbstractAsyncContextManager[Mapping[str, Any]]:
+        """The bundled fake Copper API, with its sample account, on a loopback port."""
+        return _demo()
+
+
+@asynccontextmanager
+async def _demo() -> AsyncIterator[Mapping[str, Any]]:
+    # Imported here: the connector itself never needs the fake (plugbay-copper[fake]).
+    from plugbay.demo import serve_on_loopback
+    from plugbay_copper.fake import CopperFake
+
+    fake = CopperFake()
+    async with serve_on_loopback(fake.app) as url:
+        fake.base_url = url
+        yield fake.settings()

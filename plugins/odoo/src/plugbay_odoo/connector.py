@@ -17,7 +17,8 @@ their arguments in :mod:`~plugbay_odoo.arguments` and their results in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -151,3 +152,32 @@ class OdooConnector(BusinessMethods, RecordWriting, RecordReading, ModelDiscover
     def _check_model_name(model: str) -> None:
         if not MODEL_NAME.match(model):
             raise ToolError(f"{model!r} is not a model name such as res.partner")
+
+    @classmethod
+    def demo(cls) -> AbstractAsyncContextManager[Mapping[str, Any]]:
+        """The bundled fake Odoo 18, with its sample company, on a loopback port."""
+        return _demo()
+
+
+DEMO_MODELS = {
+    "res.partner": ["read", "write", "create"],
+    "product.product": ["read"],
+    "sale.order": ["read", "write", "create"],
+    "sale.order.line": ["read"],
+    "crm.lead": ["read", "write", "create"],
+    "crm.stage": ["read"],
+    "crm.tag": ["read"],
+}
+"""What the demo instance may do: the sample data's models, nothing destructive."""
+
+
+@asynccontextmanager
+async def _demo() -> AsyncIterator[Mapping[str, Any]]:
+    # Imported here: the connector itself never needs the fake (plugbay-odoo[fake]).
+    from plugbay.demo import serve_on_loopback
+    from plugbay_odoo.fake import OdooFake
+
+    fake = OdooFake()
+    async with serve_on_loopback(fake.app) as url:
+        fake.url = url
+        yield fake.settings("admin", models=DEMO_MODELS)

@@ -1,0 +1,89 @@
+"""What the ``plugbay`` commands share: options, assembling the server, errors, suggestions."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from plugbay.assembly import Assembly, assemble
+from plugbay.config import load_config
+from plugbay.errors import ConfigError
+from plugbay.fail_closed import SecurityHookFailed, refuse_if_insecure
+from plugbay.plugins import load_plugins
+from plugbay.redaction import keep_secrets_out_of_logs
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Configuration file (default: $PLUGBAY_CONFIG, else ./plugbay.toml if present).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def assemble_from(config_path: Path | None, *, exit_code: int = 2) -> Assembly:
+    """Read the configuration, load the plugins and assemble the server (nothing started).
+
+    A configuration that cannot be read ends the command with ``exit_code``, every
+    problem on its own line.
+    """
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        exit_with(error, code=exit_code)
+    registry = load_plugins(config.environ)
+    try:
+        assembly = assemble(registry, config)
+    except ConfigError as error:  # a table no plugin claims, or one its model refuses
+        exit_with(error, code=exit_code)
+    keep_secrets_out_of_logs(assembly)
+    return assembly
+
+
+def exit_with(error: ConfigError, *, code: int = 2) -> NoReturn:
+    """Print each of ``error``'s problems as ``error: ...`` on stderr and exit with ``code``."""
+    for problem in error.problems:
+        click.echo(f"error: {problem}", err=True)
+    raise SystemExit(code) from None
+
+
+def report_plugins(assembly: Assembly) -> None:
+    """Warn on stderr of each plugin that failed to load or register."""
+    # Instances are reported by the start-up banner (plugbay.banner), once they started.
+    for info in assembly.registry.plugins.values():
+        if info.status == "failed":
+            for error in info.errors:
+                click.echo(f"warning: plugin {info.name} failed: {error}", err=True)
+
+
+def refuse_if_broken(assembly: Assembly) -> None:
+    """Exit 2, saying which plugin and why, when a security plugin is broken or missing."""
+    try:
+        refuse_if_insecure(assembly.registry)
+    except SecurityHookFailed as error:
+        click.echo("error: refusing to serve: a security plugin is broken or missing", err=True)
+        exit_with(ConfigError(error.problems))
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the names closest to ``name``, else ``""``."""
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return "; did you mean " + " or ".join(repr(match) for match in close) + "?"
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> list[str]:
+    """Rows as aligned columns under ``headers``; the last column is not padded."""
+    every = [headers, *rows]
+    widths = [max(len(row[column]) for row in every) for column in range(len(headers) - 1)]
+    lines = []
+    for row in every:
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return lines
