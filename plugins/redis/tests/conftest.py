@@ -6,11 +6,15 @@ Without a Redis the tests are skipped with how to start one (``redis-server``, o
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import anyio
@@ -101,3 +105,23 @@ async def _serving(app: ASGIApp) -> AsyncIterator[str]:
 def serve() -> Any:
     """``async with serve(app) as base_url``: ``app`` served by uvicorn on 127.0.0.1."""
     return _serving
+
+
+def _load_wire() -> ModuleType:
+    """``wire.py`` beside this file (``--import-mode=importlib`` cannot import it by name)."""
+    name = "plugbay_redis_tests_wire"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("wire.py"))
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def wire() -> ModuleType:
+    """The raw streamable-HTTP client of ``wire.py``."""
+    return _load_wire()
