@@ -136,6 +136,13 @@ async def test_only_what_exists_and_is_visible_can_be_subscribed(build) -> None:
             with pytest.raises(MCPError) as refused:
                 await client.subscribe_resource(uri)
             assert refused.value.error.code == RESOURCE_NOT_FOUND
+    async with (
+        Client(server.sdk) as client,
+        client.listen(
+            resource_subscriptions=[NOTE_B, "notes://n/index", "nothing://at/all"]
+        ) as events,
+    ):
+        assert events.honored.resource_subscriptions == [NOTE_B]
 
 
 async def test_modern_clients_hear_it_on_their_listen_stream(build) -> None:

@@ -154,7 +154,7 @@ class PlugbayServer:
             on_list_prompts=self.list_prompts,
             on_get_prompt=self.get_prompt,
             on_completion=self.complete,
-            on_subscriptions_listen=self.list_changes.listen_handler,
+            on_subscriptions_listen=self.listen,
             get_tool_input_schema=self.tool_input_schema,
         )
         # The SDK's own list starts with its OpenTelemetry middleware, which costs about
@@ -305,22 +305,44 @@ class PlugbayServer:
             return asking.result  # type: ignore[return-value]
         return types.ReadResourceResult(contents=contents)
 
+    def _watchable(self, ctx: ServerRequestContext[Any, Any], uri: str) -> bool:
+        """Whether a resource serves ``uri`` and the caller may see it, so may watch it."""
+        found = self.assembly.catalog.find_resource(uri)
+        if found is None:
+            return False
+        visible = self._visible(ctx)
+        if visible is None:
+            return True
+        entry = found[0]
+        name = _template_of(entry) if entry.template is not None else uri
+        return visible("resource", name, entry.owner.instance)
+
     async def subscribe_resource(
         self, ctx: ServerRequestContext[Any, Any], params: types.SubscribeRequestParams
     ) -> types.EmptyResult:
         """``resources/subscribe`` (2025-11-25): hear when a readable resource changes."""
         uri = str(params.uri)
-        found = self.assembly.catalog.find_resource(uri)
-        visible = self._visible(ctx)
-        if found is not None and visible is not None:
-            entry = found[0]
-            name = _template_of(entry) if entry.template is not None else uri
-            if not visible("resource", name, entry.owner.instance):
-                found = None  # what the caller may not see, it may not watch either
-        if found is None:
+        if not self._watchable(ctx, uri):
             raise MCPError(RESOURCE_NOT_FOUND, f"Resource not found: {uri}", data={"uri": uri})
         subscribe(ctx.session, uri)
         return types.EmptyResult()
+
+    async def listen(
+        self, ctx: ServerRequestContext[Any, Any], params: types.SubscriptionsListenRequestParams
+    ) -> types.SubscriptionsListenResult:
+        """``subscriptions/listen`` (2026-07-28): the SDK's stream, for what the caller may see.
+
+        A resource subscription the caller could not make in 2025-11-25 (nothing serves
+        the URI, or the caller may not see it) is left out of what is honored.
+        """
+        wanted = params.notifications.resource_subscriptions
+        if wanted:
+            honored = [uri for uri in wanted if self._watchable(ctx, uri)]
+            notifications = params.notifications.model_copy(
+                update={"resource_subscriptions": honored}
+            )
+            params = params.model_copy(update={"notifications": notifications})
+        return await self.list_changes.listen_handler(ctx, params)
 
     async def unsubscribe_resource(
         self, ctx: ServerRequestContext[Any, Any], params: types.UnsubscribeRequestParams
