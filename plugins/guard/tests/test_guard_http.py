@@ -88,6 +88,18 @@ async def test_a_plugins_private_route_is_behind_the_allow_list_and_a_public_one
                 assert (await http.get("/public-report")).text == "report"
 
 
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_the_one_checked(
+    build, extras, served
+) -> None:
+    config = '[server]\ntrusted_proxies = ["127.0.0.1"]\n' + toml(["10.0.0.0/8"])
+    forwarded = {"x-forwarded-for": "10.1.2.3"}
+    async with served(build(extras(tools=[whoami]), config=config)) as app:
+        assert (await post(app, "127.0.0.1", forwarded)).status_code == 200
+        assert (await post(app, "127.0.0.1")).status_code == 403  # the proxy itself
+        # From anyone but the proxy the header is ignored: no claiming an allowed address.
+        assert (await post(app, "192.0.2.9", forwarded)).status_code == 403
+
+
 async def test_without_ip_allow_every_address_is_let_through(build, extras, served) -> None:
     config = '[policy]\ndefault = "allow"\n'
     async with served(build(extras(tools=[whoami]), config=config)) as app:
