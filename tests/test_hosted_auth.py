@@ -204,3 +204,21 @@ def test_the_auth_table_with_plugbay_auth_blocked_refuses_to_start(
     assert "[auth] belongs to plugbay-auth, which is blocked" in done.stderr
     assert "Uvicorn running" not in output
     assert "Traceback" not in output
+
+
+def test_the_auth_table_with_plugbay_auth_broken_refuses_to_start(
+    e2e: Any, hosted_site: Path, issuer: Any, tmp_path: Path
+) -> None:
+    """A plugbay-auth that fails to import (shadowed on PYTHONPATH) stops the server too."""
+    broken = tmp_path / "broken-site" / "plugbay_auth"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text('raise RuntimeError("a half-upgraded install")\n')
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / "plugbay.toml").write_text(config(issuer))
+    env = e2e.child_env(["hosted_desk", "auth"], [broken.parent, hosted_site])
+    done = e2e.run_plugbay(["serve", "--port", str(free_port())], cwd=workdir, env=env)
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "[auth] belongs to plugbay-auth, which is failed" in done.stderr
+    assert "Uvicorn running" not in output
