@@ -91,6 +91,14 @@ def _declared(capabilities: types.ClientCapabilities | None, question: Question)
     return elicitation.form is not None or elicitation.url is None
 
 
+def _no_way_back(question: Question) -> ToolError:
+    return ToolError(
+        f"This needs to ask the client {_what_is_asked(question)}, which cannot be done on "
+        "this connection: stateless HTTP and JSON responses leave no way back to a "
+        "2025-11-25 client (a 2026-07-28 client can be asked)."
+    )
+
+
 class ClientQuestions:
     """The questions one run of a call asks its client, in either era.
 
@@ -114,12 +122,16 @@ class ClientQuestions:
             InputRequired: (2026-07-28) The question goes to the client first.
         """
         request = self._request
+        modern = request.protocol_version in MODERN_PROTOCOL_VERSIONS
+        if not modern and not request.session.can_send_request:
+            # Before the capabilities: stateless HTTP has no session that declared any.
+            raise _no_way_back(question)
         if not _declared(request.session.client_capabilities, question):
             raise ToolError(
                 f"This needs to ask the client {_what_is_asked(question)}, and the client "
                 "did not declare that it can; use a client that supports it."
             )
-        if request.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        if modern:
             return self._ask_by_round_trip(question)
         return await self._ask_by_request(question)
 
@@ -136,10 +148,7 @@ class ClientQuestions:
                     question, answer_type, metadata=metadata
                 )
         except NoBackChannelError:
-            raise ToolError(
-                f"This needs to ask the client {_what_is_asked(question)}, which cannot be done "
-                "on this connection (stateless HTTP has no way back to the client)."
-            ) from None
+            raise _no_way_back(question) from None
         except MCPError as error:
             raise ToolError(
                 f"The client did not answer when asked {_what_is_asked(question)}: "
