@@ -26,7 +26,7 @@ METRICS = InMemoryMetricReader()
 
 
 @pytest.fixture(scope="session")
-def otel() -> None:
+def otel() -> type[Otel]:
     """Global SDK providers with in-memory exporters (OpenTelemetry globals are set once).
 
     Tests that install telemetry themselves (``install``, the lifespan) then find these
@@ -41,10 +41,11 @@ def otel() -> None:
         pytest.fail("a global meter provider was installed before these tests could install theirs")
     metrics.set_meter_provider(MeterProvider(metric_readers=[METRICS]))
     install_log_correlation()
+    return Otel
 
 
 @pytest.fixture
-def spans(otel: None) -> Iterator[InMemorySpanExporter]:
+def spans(otel: type[Otel]) -> Iterator[InMemorySpanExporter]:
     """The finished spans of one test."""
     SPANS.clear()
     yield SPANS
@@ -82,6 +83,14 @@ def metric_point(name: str, reader: InMemoryMetricReader = METRICS, **attributes
     return found[0]
 
 
+class Otel:
+    """The helpers above as one namespace (``--import-mode=importlib`` cannot import conftest)."""
+
+    named_span = staticmethod(named_span)
+    metric_point = staticmethod(metric_point)
+    metric_points = staticmethod(metric_points)
+
+
 class Tools:
     """A plugin object that registers freestanding tools (and call middleware, if given)."""
 
@@ -103,6 +112,12 @@ class Tools:
 
 
 Build = Callable[..., Assembly]
+
+
+@pytest.fixture
+def tools() -> type[Tools]:
+    """The :class:`Tools` plugin class."""
+    return Tools
 
 
 @pytest.fixture
