@@ -54,4 +54,4 @@ def test_plugbay_keys_comes_from_the_installed_plugin(monkeypatch: pytest.Monkey
     monkeypatch.setenv("PLUGBAY_BLOCK_PLUGINS", "auth")
     blocked = CliRunner().invoke(plugbay, ["keys", "new"])
     assert blocked.exit_code == 2
-    assert "No such command 'keys'" in blocked.stderr
+    assert "no such command 'keys'" in blocked.stderr.lower()
