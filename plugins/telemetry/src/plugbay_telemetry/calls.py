@@ -104,7 +104,8 @@ class CallTelemetry:
         active = {"plugbay.call.kind": call.kind}
         self._active.add(1, active)
         started = time.perf_counter()
-        outcome, error_type = "ok", None
+        outcome: str = "ok"
+        error_type: str | None = None
         with self._tracer.start_as_current_span(
             span_name,
             kind=SpanKind.INTERNAL,

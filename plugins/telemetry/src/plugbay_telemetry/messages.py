@@ -22,7 +22,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import ValidationError
 
-from plugbay import IncomingMessage
+from plugbay import IncomingMessage, MessageRefused
 from plugbay.messages import MessageNext
 from plugbay_telemetry.semconv import (
     DURATION_BUCKETS,
@@ -116,6 +116,12 @@ class ServerTelemetry:
         ) as span:
             try:
                 result = await call_next(message)
+            except MessageRefused as refused:
+                # Refused by message middleware inside this one: the client gets this code.
+                code = str(refused.code)
+                attributes["error.type"] = attributes["rpc.response.status_code"] = code
+                span.set_status(StatusCode.ERROR, refused.message)
+                raise
             except MCPError as error:
                 code = str(error.error.code)
                 attributes["error.type"] = attributes["rpc.response.status_code"] = code

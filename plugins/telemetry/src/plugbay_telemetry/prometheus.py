@@ -66,7 +66,7 @@ def metrics_endpoint(
         registry = registry_of()
         if registry is None:
             return PlainTextResponse("telemetry is not running in this process\n", 503)
-        encode, content_type = choose_encoder(request.headers.get("accept"))
+        encode, content_type = choose_encoder(request.headers.get("accept", ""))
         return Response(encode(registry), media_type=content_type)
 
     return metrics
