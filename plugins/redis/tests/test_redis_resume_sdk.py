@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import Context, MCPServer
 from redis.asyncio import Redis
 
@@ -133,3 +134,34 @@ async def test_a_session_resumes_the_stream_that_opened_it(
         "x: while the client was away",
         "x: done",
     ]
+
+
+async def test_the_sdk_client_resumes_a_stream_the_server_closed(
+    store: RedisEventStore, serve: Any
+) -> None:
+    """The SDK's own client reconnects with ``Last-Event-ID`` and gets the rest from Redis."""
+    server = MCPServer("closing")
+
+    @server.tool()
+    async def interrupted(ctx: Context) -> str:
+        """Report progress, close the client's stream, report more while it is away."""
+        await ctx.report_progress(1, 2, "before the break")
+        await ctx.close_sse_stream()
+        # The client waits retry_interval before it reconnects: only Redis has this.
+        await ctx.report_progress(2, 2, "while the client was away")
+        await anyio.sleep(0.3)
+        return "done"
+
+    notes: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        notes.append(message)
+
+    app = server.streamable_http_app(event_store=store, retry_interval=100)
+    async with serve(session_scoped(app)) as base:
+        with anyio.fail_after(15):
+            async with Client(f"{base}/mcp", mode="legacy") as client:
+                result = await client.call_tool("interrupted", {}, progress_callback=on_progress)
+    assert not result.is_error
+    assert [getattr(block, "text", None) for block in result.content] == ["done"]
+    assert notes == ["before the break", "while the client was away"]
