@@ -23,9 +23,13 @@ import anyio
 import httpx
 import httpx2
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
@@ -333,3 +337,47 @@ def test_serve_refuses_a_setup_the_workers_could_not_install(
     assert done.returncode != 0
     assert "opentelemetry-exporter-otlp-proto-grpc" in done.stderr
     assert "Started" not in done.stderr  # no worker was started
+
+
+async def test_over_stdio_telemetry_is_installed_and_flushed_when_the_client_leaves(
+    tmp_path: Path, plugin_site: Path, collector: OtlpCollector
+) -> None:
+    config = _write_config(
+        tmp_path,
+        f"""
+        [telemetry]
+        service_name = "stdio-e2e"
+        otlp_endpoint = "{collector.endpoint}"
+        metric_interval = 3600
+        """,
+    )
+    parameters = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "plugbay.cli", "serve", "--stdio", "--config", str(config)],
+        cwd=tmp_path,
+        env=_env(plugin_site),
+    )
+    with anyio.fail_after(START_TIMEOUT):
+        async with Client(parameters) as client:
+            assert not (await client.call_tool("quick", {})).is_error
+    # The client closed the pipe; the server's lifespan ended and exported what it had.
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while not collector.bodies("/v1/traces") and time.monotonic() < deadline:
+        await anyio.sleep(0.1)
+    spans = {
+        (span.name, span.kind)
+        for body in collector.bodies("/v1/traces")
+        for resource in ExportTraceServiceRequest.FromString(body).resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    }
+    assert ("tools/call quick", Span.SpanKind.SPAN_KIND_SERVER) in spans
+    assert ("execute_tool quick", Span.SpanKind.SPAN_KIND_INTERNAL) in spans
+    metric_names = {
+        metric.name
+        for body in collector.bodies("/v1/metrics")
+        for resource in ExportMetricsServiceRequest.FromString(body).resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+    }
+    assert {"plugbay.calls", "mcp.server.operation.duration"} <= metric_names
