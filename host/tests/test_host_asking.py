@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any, Literal
 
+import anyio
 import mcp_types as types
 import pytest
 from mcp import Client
@@ -58,6 +59,20 @@ async def order_coffee(ctx: Context) -> str:
     return f"ordered {again.data.count} {again.data.size}"
 
 
+@tool
+async def ask_from_a_task(ctx: Context) -> str:
+    """Ask from a task of the tool's own task group."""
+    answers: list[str] = []
+
+    async def ask() -> None:
+        answer = await ctx.elicit("Size?", Order)
+        answers.append(answer.data.size if answer.data else answer.action)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(ask)
+    return answers[0]
+
+
 @resource("ask://poem")
 async def poem(ctx: Context) -> str:
     """A poem the client's model writes."""
@@ -80,6 +95,7 @@ class AskingPlugin:
     def register_tools(self, register: Callable[..., None]) -> None:
         register(suggest_title)
         register(order_coffee)
+        register(ask_from_a_task)
 
     @hookimpl
     def register_resources(self, register: Callable[..., None]) -> None:
@@ -150,6 +166,14 @@ async def test_a_tool_asks_the_user_and_gets_every_answer(server: PlugbayServer,
     assert RUNS.count("ordered") == 1
     # 2025-11-25 asks while the call waits; 2026-07-28 runs the tool again per answer.
     assert RUNS.count("run") == (1 if era == "legacy" else 3)
+
+
+@ERAS
+async def test_a_tool_may_ask_from_its_own_tasks(server: PlugbayServer, era: str) -> None:
+    _, elicit = answering(types.ElicitResult(action="accept", content={"size": "small"}))
+    async with Client(server.sdk, mode=era, elicitation_callback=elicit) as client:
+        result = await client.call_tool("ask_from_a_task", {})
+    assert result.content[0].text == "small"  # type: ignore[union-attr]
 
 
 @ERAS

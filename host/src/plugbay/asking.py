@@ -20,8 +20,8 @@ import hashlib
 import json
 import re
 import warnings
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Mapping
+from typing import Any, TypeVar
 
 import mcp_types as types
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError, NoBackChannelError
@@ -40,6 +40,7 @@ _ANSWER_TYPES: dict[str, type[BaseModel]] = {
     "roots/list": types.ListRootsResult,
 }
 _STATE_VERSION = 1
+T = TypeVar("T")
 _KEY = re.compile(r"q[0-9]{1,4}")
 
 
@@ -54,6 +55,27 @@ class InputRequired(BaseException):
     def __init__(self, result: types.InputRequiredResult) -> None:
         super().__init__("the call asks the client a question first")
         self.result = result
+
+
+async def answer_or_question(run: Awaitable[T]) -> T | types.InputRequiredResult:
+    """What ``run`` returns, or the question it stopped at (2026-07-28).
+
+    The question may come wrapped in an exception group, when the tool asked from a
+    task of its own task group.
+    """
+    try:
+        return await run
+    except InputRequired as asking:
+        return asking.result
+    except BaseExceptionGroup as group:
+        asking_group, _ = group.split(InputRequired)
+        if asking_group is None:
+            raise
+        first: BaseException = asking_group
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        assert isinstance(first, InputRequired)
+        return first.result
 
 
 def _digest(value: Any) -> str:

@@ -20,7 +20,7 @@ from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 from pydantic import ValidationError
 
 from plugbay import __version__
-from plugbay.asking import InputRequired
+from plugbay.asking import answer_or_question
 from plugbay.assembly import Assembly
 from plugbay.canonical import readable_values
 from plugbay.catalog import Catalog, PromptEntry, ResourceEntry, ToolEntry
@@ -260,17 +260,16 @@ class PlugbayServer:
 
     async def call_tool(
         self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
-        """``tools/call``: look the tool up and run it through the middleware chain."""
+    ) -> types.CallToolResult | types.InputRequiredResult:
+        """``tools/call``: look the tool up and run it through the middleware chain.
+
+        A 2026-07-28 call whose tool asks the client first is answered with the question.
+        """
         entry = self.assembly.catalog.tools.get(params.name)
         if entry is None:
             raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}")
-        try:
-            return await entry.handle(
-                _call(ctx, "tool", params.name, params.arguments or {}, entry)
-            )
-        except InputRequired as asking:  # 2026-07-28: the tool asks the client first
-            return asking.result  # type: ignore[return-value]
+        call = _call(ctx, "tool", params.name, params.arguments or {}, entry)
+        return await answer_or_question(entry.handle(call))
 
     async def list_resources(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
@@ -292,17 +291,18 @@ class PlugbayServer:
 
     async def read_resource(
         self, ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
-    ) -> types.ReadResourceResult:
+    ) -> types.ReadResourceResult | types.InputRequiredResult:
         """``resources/read``: find the resource or template serving the URI and read it."""
         uri = str(params.uri)
         found = self.assembly.catalog.find_resource(uri)
         if found is None:
             raise MCPError(RESOURCE_NOT_FOUND, f"Resource not found: {uri}", data={"uri": uri})
         entry, variables = found
-        try:
-            contents = await _run_guarded(entry, _call(ctx, "resource", uri, variables, entry))
-        except InputRequired as asking:
-            return asking.result  # type: ignore[return-value]
+        contents = await answer_or_question(
+            _run_guarded(entry, _call(ctx, "resource", uri, variables, entry))
+        )
+        if isinstance(contents, types.InputRequiredResult):
+            return contents
         return types.ReadResourceResult(contents=contents)
 
     def _watchable(self, ctx: ServerRequestContext[Any, Any], uri: str) -> bool:
@@ -363,16 +363,15 @@ class PlugbayServer:
 
     async def get_prompt(
         self, ctx: ServerRequestContext[Any, Any], params: types.GetPromptRequestParams
-    ) -> types.GetPromptResult:
+    ) -> types.GetPromptResult | types.InputRequiredResult:
         """``prompts/get``."""
         entry = self.assembly.catalog.prompts.get(params.name)
         if entry is None:
             raise MCPError(INVALID_PARAMS, f"Unknown prompt: {params.name}")
         call = _call(ctx, "prompt", params.name, params.arguments or {}, entry)
-        try:
-            result: types.GetPromptResult = await _run_guarded(entry, call)
-        except InputRequired as asking:
-            return asking.result  # type: ignore[return-value]
+        result: types.GetPromptResult | types.InputRequiredResult = await answer_or_question(
+            _run_guarded(entry, call)
+        )
         return result
 
     async def complete(
