@@ -68,6 +68,19 @@ async def test_events_replay_in_order_after_the_last_one_seen(store: RedisEventS
         assert nothing.events == []
 
 
+async def test_priming_events_on_the_way_are_not_replayed(store: RedisEventStore) -> None:
+    """A resumed stream gets a priming event of its own; a later replay skips it."""
+    with bound_session(SessionKeys()):
+        first = await store.store_event("3", None)
+        await store.store_event("3", _progress(1))
+        resumed = await store.store_event("3", None)
+        await store.store_event("3", _progress(2))
+        replayed = Replayed()
+        assert await store.replay_events_after(first, replayed) == "3"
+        assert replayed.steps == [1, 2]
+        assert resumed not in [event_id for event_id, _ in replayed.events]
+
+
 async def test_sessions_reusing_request_ids_each_replay_only_their_own(
     store: RedisEventStore,
 ) -> None:

@@ -88,12 +88,15 @@ def test_without_the_table_the_plugin_adds_nothing() -> None:
         assert _call(hook, config).items == [], hook
 
 
-def test_with_the_event_store_off_only_the_lifespan_is_registered() -> None:
+async def test_with_the_event_store_off_only_the_lifespan_is_registered() -> None:
     config = _config(url="redis://127.0.0.1:6379/0", event_store=False)
     assert plugbay_redis.provide_event_store(config) is None
     assert _call("register_asgi_wrappers", config).items == []
     assert _call("register_readiness_checks", config).items == []
-    assert len(_call("register_lifespan", config).items) == 1
+    ((factory, _),) = _call("register_lifespan", config).items
+    async with factory():
+        pass
+    assert not config.table("redis").connected  # nothing was made, nothing to close
 
 
 def test_the_store_follows_the_table_and_is_made_once() -> None:
