@@ -182,6 +182,17 @@ def serving(workdir: Path, site: Path, *args: str) -> Iterator[Served]:
             process.wait(STOP_TIMEOUT)
 
 
+def _spans(collector: OtlpCollector) -> list[Span]:
+    """Every span the collector received."""
+    return [
+        span
+        for body in collector.bodies("/v1/traces")
+        for resource in ExportTraceServiceRequest.FromString(body).resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+
+
 def _samples(text: str) -> list[Sample]:
     return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
 
@@ -262,13 +273,7 @@ async def test_metrics_are_scraped_from_a_served_app_and_spans_are_flushed_at_st
     assert _value(after, "target_info", service_name="metrics-e2e") == 1
 
     # Shut down at stop: what was buffered reached the collector.
-    names = {
-        span.name
-        for body in collector.bodies("/v1/traces")
-        for resource in ExportTraceServiceRequest.FromString(body).resource_spans
-        for scope in resource.scope_spans
-        for span in scope.spans
-    }
+    names = {span.name for span in _spans(collector)}
     assert {"tools/call quick", "execute_tool quick", "execute_tool slow"} <= names
 
 
@@ -364,13 +369,7 @@ async def test_over_stdio_telemetry_is_installed_and_flushed_when_the_client_lea
     deadline = time.monotonic() + STOP_TIMEOUT
     while not collector.bodies("/v1/traces") and time.monotonic() < deadline:
         await anyio.sleep(0.1)
-    spans = {
-        (span.name, span.kind)
-        for body in collector.bodies("/v1/traces")
-        for resource in ExportTraceServiceRequest.FromString(body).resource_spans
-        for scope in resource.scope_spans
-        for span in scope.spans
-    }
+    spans = {(span.name, span.kind) for span in _spans(collector)}
     assert ("tools/call quick", Span.SpanKind.SPAN_KIND_SERVER) in spans
     assert ("execute_tool quick", Span.SpanKind.SPAN_KIND_INTERNAL) in spans
     metric_names = {
@@ -381,3 +380,30 @@ async def test_over_stdio_telemetry_is_installed_and_flushed_when_the_client_lea
         for metric in scope.metrics
     }
     assert {"plugbay.calls", "mcp.server.operation.duration"} <= metric_names
+
+
+def test_plugbay_call_is_traced_and_exported_before_it_exits(
+    tmp_path: Path, plugin_site: Path, collector: OtlpCollector
+) -> None:
+    config = _write_config(
+        tmp_path,
+        f"""
+        [telemetry]
+        service_name = "call-e2e"
+        otlp_endpoint = "{collector.endpoint}"
+        """,
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "plugbay.cli", "call", "--config", str(config), "quick"],
+        cwd=tmp_path,
+        env=_env(plugin_site),
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT * 2,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "done" in done.stdout
+    names = {span.name for span in _spans(collector)}
+    # No MCP message, so no SERVER span: the call itself.
+    assert names == {"execute_tool quick"}

@@ -14,8 +14,6 @@ INSTRUMENTATION_NAME = "plugbay"
 """The instrumentation scope of every span and metric (``otel_scope_name`` in Prometheus)."""
 DURATION_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
 """Bucket boundaries the MCP conventions give for operation durations, in seconds."""
-SESSION_DURATION_BUCKETS = (0.01, 0.1, 1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 28800)
-"""Bucket boundaries for ``mcp.server.session.duration``: sessions last minutes to hours."""
 OTHER = "_OTHER"
 """Stands in for names the catalog does not know, to keep metric cardinality bounded."""
 SESSION_HEADER = "mcp-session-id"
@@ -30,14 +28,3 @@ def session_id(http_request: Any) -> str | None:
         value = http_request.query_params.get("session_id")
     return str(value) if value is not None else None
 
-
-def transport_attributes(http_request: Any) -> dict[str, Any]:
-    """``network.*`` attributes: ``tcp``/``http`` for HTTP requests, ``pipe`` otherwise."""
-    if http_request is None:
-        # stdio, or the SDK's in-process memory transport: both are pipes.
-        return {"network.transport": "pipe"}
-    attributes: dict[str, Any] = {"network.transport": "tcp", "network.protocol.name": "http"}
-    version = http_request.scope.get("http_version")
-    if version:
-        attributes["network.protocol.version"] = version
-    return attributes
