@@ -27,4 +27,3 @@ def session_id(http_request: Any) -> str | None:
     if value is None:
         value = http_request.query_params.get("session_id")
     return str(value) if value is not None else None
-
