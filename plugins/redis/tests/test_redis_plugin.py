@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -143,3 +146,13 @@ async def test_the_lifespan_closes_the_client_it_used(redis_url: str, redis_keys
     with anyio.fail_after(5):
         while await redis_keys.client_list(client_id=[connection]):
             await anyio.sleep(0.05)
+
+
+def test_the_readme_tables_are_valid() -> None:
+    readme = Path(__file__).parents[1] / "README.md"
+    blocks = re.findall(r"```toml\n(.*?)```", readme.read_text(encoding="utf-8"), re.DOTALL)
+    tables = [tomllib.loads(block)["redis"] for block in blocks if "[redis]" in block]
+    assert len(tables) == 2
+    for table in tables:
+        url = table["url"].replace("${REDIS_URL}", "redis://cache.internal:6379/0")
+        RedisSettings.model_validate({**table, "url": url})
