@@ -59,9 +59,11 @@ def broken() -> str:
     raise ToolError("not today")
 
 
-async def slow(seconds: float) -> str:
-    """Take a while."""
-    await anyio.sleep(seconds)
+async def slow(release: str) -> str:
+    """Wait until the file ``release`` exists (at most 30 seconds)."""
+    with anyio.fail_after(30):
+        while not await anyio.Path(release).exists():
+            await anyio.sleep(0.05)
     return "late"
 
 
@@ -242,10 +244,17 @@ async def test_metrics_are_scraped_from_a_served_app_and_spans_are_flushed_at_st
                 for _ in range(2):
                     assert not (await client.call_tool("quick", {})).is_error
                 assert (await client.call_tool("broken", {})).is_error
+                release = tmp_path / "release"
                 async with anyio.create_task_group() as group:
-                    group.start_soon(client.call_tool, "slow", {"seconds": 1.5})
-                    await anyio.sleep(0.5)
-                    during = await _scrape(http, served)
+                    group.start_soon(client.call_tool, "slow", {"release": str(release)})
+                    with anyio.fail_after(START_TIMEOUT):
+                        while True:  # until the call has started
+                            during = await _scrape(http, served)
+                            active = [s for s in during if s.name == "plugbay_calls_active"]
+                            if active and active[0].value:
+                                break
+                            await anyio.sleep(0.05)
+                    release.touch()
             after = await _scrape(http, served)
         status = served.stop()
     output = served.output()
@@ -260,7 +269,7 @@ async def test_metrics_are_scraped_from_a_served_app_and_spans_are_flushed_at_st
     assert _value(after, "plugbay_calls_total", **{tool: "broken", outcome: "tool_error"}) == 1
     assert _value(after, "plugbay_calls_total", **{tool: "slow", outcome: "ok"}) == 1
     assert _value(after, "plugbay_call_duration_seconds_count", **{tool: "slow"}) == 1
-    assert _value(after, "plugbay_call_duration_seconds_sum", **{tool: "slow"}) >= 1.5
+    assert _value(after, "plugbay_call_duration_seconds_sum", **{tool: "slow"}) > 0
     served_calls = _value(
         after,
         "mcp_server_operation_duration_seconds_count",
