@@ -348,7 +348,7 @@ def e2e() -> type[E2E]:
 # --- hosted-server tests (tests/test_hosted_*.py) ------------------------------------------
 
 HOSTED_DESK = TESTS / "fixtures" / "hosted" / "plugbay_hosted_desk.py"
-OAUTH_ISSUER = ROOT / "host" / "tests" / "oauth_issuer.py"
+OAUTH_ISSUER = ROOT / "plugins" / "auth" / "tests" / "oauth_issuer.py"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -371,7 +371,7 @@ def hosted_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def oauth() -> Any:
-    """The local OAuth issuer module (JWKS, introspection on 127.0.0.1): host/tests/oauth_issuer.py.
+    """The local OAuth issuer (JWKS, introspection on 127.0.0.1): plugins/auth/tests/oauth_issuer.py.
 
     ``oauth.Issuer()`` makes one; ``add_key()``, then ``start()`` it and ``stop()`` it after.
     """

@@ -178,20 +178,20 @@ def test_an_auth_table_with_its_provider_blocked_refuses_to_start(
     e2e: Any, site: Path, tmp_path: Path, transport: str
 ) -> None:
     (tmp_path / "plugbay.toml").write_text(AUTH_TOML)
-    env = _env(e2e, site, tmp_path, ["acme_middle"], PLUGBAY_BLOCK_PLUGINS="builtin")
+    env = _env(e2e, site, tmp_path, ["acme_middle", "auth"], PLUGBAY_BLOCK_PLUGINS="auth")
     args = ["--stdio"] if transport == "stdio" else ["--port", str(free_port())]
     stderr = _refused(e2e, args, tmp_path, env)
-    assert "[auth] is configured but no plugin registered an authentication backend" in stderr
+    assert "[auth] belongs to plugbay-auth, which is blocked" in stderr
     checked = e2e.run_plugbay(["config", "check"], cwd=tmp_path, env=env)
     assert checked.returncode == 1
-    assert "[auth] is configured but no plugin registered" in checked.stderr
+    assert "[auth] belongs to plugbay-auth, which is blocked" in checked.stderr
 
 
 async def test_the_same_auth_table_with_its_provider_loaded_serves_behind_auth(
     e2e: Any, site: Path, tmp_path: Path
 ) -> None:
     (tmp_path / "plugbay.toml").write_text(AUTH_TOML)
-    env = _env(e2e, site, tmp_path, ["acme_middle"])
+    env = _env(e2e, site, tmp_path, ["acme_middle", "auth"])
     with e2e.http_server(tmp_path, env) as server:
         anonymous = httpx.post(server.url, json={}, timeout=10)
         assert anonymous.status_code == 401

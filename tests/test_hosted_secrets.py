@@ -66,7 +66,7 @@ async def test_no_configured_secret_reaches_any_log_or_audit_line(
     gateway_dir.mkdir()
     audit = gateway_dir / "audit.jsonl"
     env = e2e.child_env(
-        ["hosted_desk", "proxy"],
+        ["hosted_desk", "proxy", "auth", "guard"],
         [hosted_site],
         UP_TOKEN=upstream_token,
         UP_HEADER=upstream_header,

@@ -182,37 +182,6 @@ def connector_cls() -> type[Any]:
     return CalcConnector
 
 
-def _load_oauth_issuer() -> Any:
-    """``oauth_issuer.py`` beside this file (``--import-mode=importlib`` cannot import it)."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    name = "plugbay_host_tests_oauth_issuer"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("oauth_issuer.py"))
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-oauth = _load_oauth_issuer()
-
-
-@pytest.fixture
-def issuer() -> Any:
-    """A local OAuth issuer on 127.0.0.1 with one published RS256 key (see oauth_issuer.py)."""
-    running = oauth.Issuer()
-    running.add_key("RS256")
-    running.start()
-    yield running
-    running.stop()
-
-
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 

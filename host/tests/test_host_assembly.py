@@ -706,13 +706,21 @@ def test_assemble_directly_with_the_documented_api(bundle) -> None:
     registry = load_plugins({}, extra={"echo": bundle(tools=[echo])}, entry_points=False)
     assembly = assemble(registry, parse_config({}, environ={}))
     assert assembly.catalog.tools["echo"].owner.plugin == "echo"
+    # The test bundle implements every hook but register_commands and message middleware.
     assert assembly.registry.plugins["echo"].hooks == [
+        "provide_event_store",
+        "register_asgi_wrappers",
         "register_auth",
+        "register_config_tables",
         "register_connectors",
+        "register_lifespan",
         "register_middleware",
         "register_prompts",
+        "register_readiness_checks",
         "register_resources",
+        "register_routes",
         "register_tools",
+        "register_visibility",
     ]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from starlette.responses import PlainTextResponse
 
 from plugbay import Context
 from plugbay.hosting.connections import open_connections
@@ -34,9 +35,9 @@ async def whoami(ctx: Context) -> str:
 
 
 @contextmanager
-def serving(build: Any, bundle: Any, toml: str) -> Iterator[int]:
+def serving(build: Any, bundle: Any, toml: str, wrappers: Any = ()) -> Iterator[int]:
     """The assembly served by uvicorn with plugbay's options, on a free loopback port."""
-    assembly = build(bundle(tools=[whoami]), toml=toml)
+    assembly = build(bundle(tools=[whoami], wrappers=wrappers), toml=toml)
     options = {**uvicorn_options(assembly), "log_level": "warning"}
     server = uvicorn.Server(
         uvicorn.Config(http_app(assembly, stateless=True), host="127.0.0.1", port=0, **options)
@@ -171,12 +172,20 @@ def test_connections_over_the_cap_are_refused_as_they_arrive(build, bundle) -> N
     ("toml", "status"),
     [("", 403), ('[server]\ntrusted_proxies = ["127.0.0.1"]\n', 200)],
 )
-def test_a_forged_forwarded_for_from_loopback_does_not_pass_ip_allow(
+def test_a_forged_forwarded_for_from_loopback_does_not_pass_an_allow_list(
     build, bundle, toml: str, status: int
 ) -> None:
     # uvicorn on its own trusts X-Forwarded-For from 127.0.0.1; plugbay only from its list.
-    toml += '[policy]\nip_allow = ["10.0.0.0/8"]\n'
-    with serving(build, bundle, toml) as port:
+    def only_from_ten(app: Any) -> Any:
+        async def checked(scope: Any, receive: Any, send: Any) -> None:
+            if not scope["client"][0].startswith("10."):
+                await PlainTextResponse("not from there", status_code=403)(scope, receive, send)
+                return
+            await app(scope, receive, send)
+
+        return checked
+
+    with serving(build, bundle, toml, wrappers=[only_from_ten]) as port:
         answer = httpx.post(
             f"http://127.0.0.1:{port}/mcp",
             json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},

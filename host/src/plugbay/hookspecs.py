@@ -129,8 +129,9 @@ def register_auth(register: Callable[[AuthBackend], None], config: Config) -> No
 
     This is a security hook: if it raises, or registers something without an
     ``authenticate`` method, the server refuses to start (stdio too) rather than
-    serve without the backend. So does an ``[auth]`` table for which no backend
-    was registered (plugbay-auth missing, blocked or broken).
+    serve without the backend. (An ``[auth]`` table with plugbay-auth missing, blocked
+    or broken is refused before this: no plugin claims it, see
+    :func:`register_config_tables`; plugbay-auth refuses one that names no backend.)
 
     Args:
         register: Call it with each :class:`plugbay.AuthBackend` instance.

@@ -1,15 +1,11 @@
-"""Running plugbay as a hosted, multi-user server.
+"""What the host's HTTP transport guards itself with, whatever plugins are installed.
 
-Each concern is one small module, registered by the built-in plugin through the same
-hooks any plugin uses (see :mod:`plugbay.builtin`): authentication backends
-(:mod:`~plugbay.hosting.api_keys`, :mod:`~plugbay.hosting.jwt_bearer`,
-:mod:`~plugbay.hosting.introspection`), RFC 9728 metadata
-(:mod:`~plugbay.hosting.resource_metadata`), authorization
-(:mod:`~plugbay.hosting.policy`, :mod:`~plugbay.hosting.ip_allow`), limits
-(:mod:`~plugbay.hosting.rate_limits`, :mod:`~plugbay.hosting.concurrency`,
-:mod:`~plugbay.hosting.shutdown`), the audit log (:mod:`~plugbay.hosting.audit`),
-and, for scale-out, readiness and the resumable-stream event store.
-
-Nothing here is imported unless its table is configured, except the configuration
-models themselves.
+Exact Host and Origin checks (:mod:`~plugbay.hosting.host_check`), slow-client and
+connection limits (:mod:`~plugbay.hosting.connections`), request bodies and reused
+request ids (:mod:`~plugbay.hosting.bodies`, :mod:`~plugbay.hosting.request_ids`), the
+enforcement of the registered authentication backends (:mod:`~plugbay.hosting.http_auth`),
+``/readyz`` (:mod:`~plugbay.hosting.readiness`) and graceful draining at shutdown
+(:mod:`~plugbay.hosting.shutdown`). Authentication backends, policy, limits, the audit
+log, telemetry and the event store are plugins (plugbay-auth, plugbay-guard,
+plugbay-telemetry, plugbay-redis).
 """
