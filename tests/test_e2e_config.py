@@ -45,7 +45,13 @@ def test_default_configuration_is_ok(e2e: Any, echo_site: Path, tmp_path: Path) 
         ["config", "check"], cwd=tmp_path, env=e2e.child_env(["e2e_echo"], [echo_site])
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "configuration OK: 1 connector instance(s) (echo), 3 tool(s)"
+    assert done.stdout.splitlines()[:3] == [
+        "configuration OK: no file (the defaults)",
+        "  plugins loaded: e2e_echo",
+        "  connector instances: 1 (echo), 3 tool(s) declared",
+    ]
+    # It says what it checked, and that it started nothing and connected nowhere.
+    assert "Nothing was started and nothing was connected to" in done.stdout
 
 
 def test_every_problem_is_reported_at_once_without_secrets(
@@ -72,7 +78,7 @@ def test_explicit_config_file_and_syntax_errors(
     broken = tmp_path / "elsewhere.toml"
     broken.write_text("[connectors.good\nplugin = 'echo'\n")
     done = e2e.run_plugbay(["config", "check", "--config", str(broken)], cwd=tmp_path, env=env)
-    assert done.returncode != 0
+    assert done.returncode == 1  # as for every other problem
     assert f"{broken}: not valid TOML" in done.stderr
 
 
@@ -100,7 +106,7 @@ def test_credentials_from_the_environment_configure_it_and_stay_secret(
     env = {**env, "PLUGBAY_VAULT__API_KEY": SECRET}
     checked = e2e.run_plugbay(["-v", "config", "check"], cwd=tmp_path, env=env)
     assert checked.returncode == 0, checked.stderr
-    assert "2 connector instance(s) (echo, vault), 4 tool(s)" in checked.stdout
+    assert "  connector instances: 2 (echo, vault), 4 tool(s) declared" in checked.stdout
     called = e2e.run_plugbay(["-v", "call", "vault_whoami"], cwd=tmp_path, env=env)
     assert called.returncode == 0, called.stderr
     assert called.stdout.strip() == "http://127.0.0.1:9/vault"

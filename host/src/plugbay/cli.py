@@ -129,7 +129,10 @@ def serve(
                 raise click.UsageError("--demo serves from one process: drop --workers")
             build, note = stack.enter_context(_demo_assembly())
         else:
-            build, note = partial(assemble_from, config_path), []
+            # Plugins see --workers as [server] workers (plugbay-guard warns of
+            # per-worker rate limits from it).
+            served = {"workers": workers} if workers is not None else None
+            build, note = partial(assemble_from, config_path, server=served), []
         _serve(
             build,
             note=note,

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 
 import click
 
+from plugbay.cli_common import did_you_mean
 from plugbay.plugins import PluginRegistry, load_plugins
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,17 @@ class PluginCommandGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         """The core commands and the plugins' commands, sorted."""
         return sorted({*self.commands, *self._plugin_commands(ctx)})
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """As click's, but "did you mean" also suggests the plugins' commands."""
+        name = args[0] if args else ""
+        unknown = name and not name.startswith("-") and self.get_command(ctx, name) is None
+        if unknown and not ctx.resilient_parsing:
+            suggestion = did_you_mean(name, self.list_commands(ctx))
+            raise click.UsageError(f"no such command {name!r}{suggestion}", ctx)
+        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """A core command without loading plugins; otherwise a plugin's command, or ``None``."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -26,16 +27,21 @@ config_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-def assemble_from(config_path: Path | None, *, exit_code: int = 2) -> Assembly:
+def assemble_from(
+    config_path: Path | None, *, exit_code: int = 2, server: Mapping[str, Any] | None = None
+) -> Assembly:
     """Read the configuration, load the plugins and assemble the server (nothing started).
 
     A configuration that cannot be read ends the command with ``exit_code``, every
-    problem on its own line.
+    problem on its own line. ``server`` overrides ``[server]`` values (``serve
+    --workers 2``), so plugins see what will be served.
     """
     try:
         config = load_config(config_path)
     except ConfigError as error:
         exit_with(error, code=exit_code)
+    if server:
+        config = dataclasses.replace(config, server=config.server.model_copy(update=dict(server)))
     registry = load_plugins(config.environ)
     try:
         assembly = assemble(registry, config)
