@@ -6,7 +6,9 @@ cancellation, structured content, a long tool name and a catalog that grows.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +19,6 @@ import httpx
 import mcp_types as types
 import pytest
 
-from plugbay.hosting.api_keys import hash_api_key, new_api_key
 from plugbay_testing import PROTOCOL_MODES, RawSession, answer_of, events_of
 
 if TYPE_CHECKING:
@@ -285,9 +286,12 @@ async def test_list_changes_upstream_reach_the_clients(
 async def test_bearer_token_from_the_environment(
     gateway: ServeGateway, peer_server: Callable[..., PeerServer]
 ) -> None:
-    key = new_api_key()
+    # plugbay-auth's API keys on the upstream (its stored form is the key's SHA-256).
+    key = "pbk_" + secrets.token_urlsafe(32)
+    stored = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
     upstream = peer_server(
-        f'[[auth.api_keys]]\nname = "gateway"\nhash = "{hash_api_key(key)}"\nscopes = []\n'
+        f'[[auth.api_keys]]\nname = "gateway"\nhash = "{stored}"\nscopes = []\n',
+        PLUGBAY_PLUGINS="peer,auth",
     )
     settings = {"url": upstream.url, "bearer_token": "${UPSTREAM_KEY}"}
     async with gateway({"up": settings}, environ={"UPSTREAM_KEY": key}) as gw:

@@ -2,11 +2,14 @@
 the generic canonical form: no spelling of a denied upstream resource gets through.
 
 A real plugbay peer over stdio behind a proxy instance, served over streamable HTTP with
-an API key and a policy, read by a real MCP client.
+an API key and a policy, read by a real MCP client. The key and the policy are
+plugbay-auth's and plugbay-guard's, loaded by entry point as an operator's server would
+(this plugin imports neither: they must be installed, as the workspace installs them).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -19,7 +22,6 @@ import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
-from plugbay.hosting.api_keys import hash_api_key
 from plugbay.transports import http_app
 from plugbay_proxy import ProxyConnector
 from plugbay_testing import build_assembly
@@ -29,15 +31,22 @@ ALICE = "pbk_" + "c" * 43
 NOTES = "peer://up/peer/notes"
 
 
+def _stored_form(key: str) -> str:
+    """How plugbay-auth's ``[[auth.api_keys]]`` stores a key (``plugbay keys hash``)."""
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 @asynccontextmanager
 async def serving(upstream: dict[str, Any], rules: list[dict[str, Any]]) -> AsyncIterator[Client]:
     upstream = {key: value for key, value in upstream.items() if key != "pidfile"}
     config = {
         "connectors": {"up": {"plugin": "proxy", **upstream}},
-        "auth": {"api_keys": [{"name": "alice", "hash": hash_api_key(ALICE)}]},
+        "auth": {"api_keys": [{"name": "alice", "hash": _stored_form(ALICE)}]},
         "policy": {"default": "deny", "rules": rules},
     }
-    assembly = build_assembly(ProxyConnector, config=config)
+    assembly = build_assembly(
+        ProxyConnector, config=config, entry_points=True, environ={"PLUGBAY_PLUGINS": "auth,guard"}
+    )
     assert not assembly.problems, assembly.problems
     app = http_app(assembly, stateless=True, json_response=True)
     async with app.router.lifespan_context(app):
