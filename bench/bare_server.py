@@ -24,7 +24,6 @@ from typing import Any
 import mcp_types as types
 import uvicorn
 from mcp.server import Server, ServerRequestContext
-from mcp.server._otel import OpenTelemetryMiddleware
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
@@ -100,9 +99,9 @@ def build_app(*, stateless: bool, json_response: bool, spans: bool = True) -> St
         on_call_tool=call_tool,
     )
     if not spans:
-        server.middleware = [
-            layer for layer in server.middleware if not isinstance(layer, OpenTelemetryMiddleware)
-        ]
+        # The SDK's default list holds only its OpenTelemetry layer: an empty list drops it
+        # without naming a class from a private module (as plugbay's server does).
+        server.middleware = []
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],

@@ -59,7 +59,7 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def env(e2e: Any, plugin_site: Path) -> dict[str, str]:
-    return e2e.child_env(["pidtest"], [plugin_site])
+    return e2e.child_env(["pidtest", "telemetry"], [plugin_site])
 
 
 @pytest.fixture

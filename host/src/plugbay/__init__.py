@@ -22,11 +22,12 @@ from plugbay.dynamic import Components, DynamicPrompt, DynamicResource, DynamicT
 from plugbay.errors import AssemblyError, CallCancelled, CallRefused, ConfigError, ToolError
 from plugbay.hookspecs import hookimpl
 from plugbay.messages import IncomingMessage, MessageRefused
-from plugbay.middleware import STAGES, Call, CallNext, Middleware, Stage, Visibility
+from plugbay.middleware import STAGES, TIMED_OUT, Call, CallNext, Middleware, Stage, Visibility
 from plugbay.setting_paths import ConfigPath, resolve_setting_path
 
 __all__ = [
     "STAGES",
+    "TIMED_OUT",
     "AssemblyError",
     "Audio",
     "AuthBackend",

@@ -33,7 +33,7 @@ from plugbay.config import Config, InstanceConfig, setting_variable, validation_
 from plugbay.connector import Connector
 from plugbay.describing import instance_facts
 from plugbay.dynamic import Components, build_dynamic, merge_leniently, without
-from plugbay.errors import AssemblyError
+from plugbay.errors import AssemblyError, ConfigError
 from plugbay.extensions import (
     Extensions,
     collect_extensions,
@@ -366,7 +366,8 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
     assembled. ``Assembly.problems`` lists them all.
 
     Raises:
-        ConfigError: A plugin table is unclaimed or invalid (:func:`plugbay.tables.claim_tables`).
+        ConfigError: A plugin table is unclaimed or invalid (:func:`plugbay.tables.claim_tables`),
+            or a plugin's hook said the configuration is wrong (raised ``ConfigError``).
     """
     problems: list[str] = []
     config = claim_tables(registry, config)
@@ -458,6 +459,8 @@ def assemble(registry: PluginRegistry, config: Config) -> Assembly:
     visibility = visibility_checks(registry, config)
     message_middleware = security_registrations(registry, "register_message_middleware", config)
     extensions = collect_extensions(registry, config)
+    if registry.config_problems:
+        raise ConfigError(registry.config_problems)
     problems.extend(
         f"plugin {info.name!r}: {error}"
         for info in registry.plugins.values()

@@ -93,13 +93,13 @@ class Demos:
 
 
 def demo_connectors(registry: PluginRegistry, config: Config) -> dict[str, type[Connector[Any]]]:
-    """The installed connectors that offer a demo, by connector name."""
+    """The installed connectors that offer a demo, by connector name, in name order."""
     found: dict[str, type[Connector[Any]]] = {}
     for registration in registry.collect("register_connectors", config=config):
         cls = registration.item
         if isinstance(cls, type) and issubclass(cls, Connector) and cls.demo() is not None:
             found.setdefault(cls.name, cls)
-    return found
+    return dict(sorted(found.items()))
 
 
 @contextlib.contextmanager

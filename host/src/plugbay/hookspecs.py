@@ -15,6 +15,9 @@ the security hooks (``register_auth``, ``register_middleware``,
 when one of them fails the server refuses to start, naming the plugin and why (fail
 closed, :mod:`plugbay.fail_closed`).
 
+A hook that finds the configuration wrong raises :class:`plugbay.ConfigError`: that
+stops the server with its problems, as any configuration error does.
+
 Implementations are called in pluggy's order: ``@hookimpl(tryfirst=True)`` ones
 first, ``trylast`` ones last, and otherwise the plugin registered last first. What
 they register keeps that order; for middleware, first means outermost.

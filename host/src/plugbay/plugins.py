@@ -14,6 +14,7 @@ from typing import Any, Literal
 import pluggy
 
 from plugbay import hookspecs
+from plugbay.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,9 @@ class PluginRegistry:
         self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.manager.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
+        self.config_problems: list[str] = []
+        """Configuration problems plugins reported by raising :class:`plugbay.ConfigError`
+        from a hook; the assembly refuses the configuration with them."""
         self.security_failures: list[str] = []
         """Failures of security hooks (:data:`SECURITY_HOOKS`), each naming the plugin:
         a server with any of them refuses to serve (:mod:`plugbay.fail_closed`)."""
@@ -252,6 +256,13 @@ class PluginRegistry:
             arguments = {name: offered[name] for name in implementation.argnames if name in offered}
             try:
                 implementation.function(**arguments)
+            except ConfigError as error:
+                # The plugin says the configuration is wrong: a configuration problem,
+                # which stops the server like any other, not a plugin to skip.
+                for problem in error.problems:
+                    self.fail(plugin, f"{hook_name}: {problem}")
+                    self.config_problems.append(f"plugin {plugin!r}: {problem}")
+                continue
             except Exception as error:
                 self.fail(
                     plugin,

@@ -307,11 +307,6 @@ async def test_a_public_metrics_route_needs_no_credentials(
     assert moved.status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the host reports a register_lifespan ConfigError as a plugin problem and serves on; "
-    "the lead makes it stop the server (then drop this mark)",
-)
 def test_serve_refuses_a_setup_the_workers_could_not_install(
     tmp_path: Path, plugin_site: Path
 ) -> None:
