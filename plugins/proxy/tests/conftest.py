@@ -75,10 +75,15 @@ def peer_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
+def python_path(site: Path) -> str:
+    """``PYTHONPATH`` for a peer: its site first, then the tests' own (if they have one)."""
+    return os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+
+
 def peer_environment(site: Path, **variables: str) -> dict[str, str]:
     """The environment of a plugbay subprocess that serves only the peer plugin."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PLUGBAY_")}
-    env["PYTHONPATH"] = str(site)
+    env["PYTHONPATH"] = python_path(site)
     env["PLUGBAY_PLUGINS"] = "peer"
     env["PYTHONUNBUFFERED"] = "1"
     env.update(variables)
@@ -106,7 +111,7 @@ def stdio_peer(peer_site: Path, tmp_path: Path) -> dict[str, Any]:
     return {
         "command": sys.executable,
         "args": [str(PIDEXEC), str(pidfile), *serve],
-        "env": {"PYTHONPATH": str(peer_site), "PLUGBAY_PLUGINS": "peer"},
+        "env": {"PYTHONPATH": python_path(peer_site), "PLUGBAY_PLUGINS": "peer"},
         "cwd": str(tmp_path),
         "pidfile": str(pidfile),
     }
@@ -219,6 +224,17 @@ def everything_server() -> str:
 def filesystem_server() -> str:
     """``@modelcontextprotocol/server-filesystem`` (directories as arguments)."""
     return npm_peer("mcp-server-filesystem")
+
+
+@pytest.fixture(scope="session")
+def conformance_suite() -> Path:
+    """The entry script of ``@modelcontextprotocol/conformance``, pinned in tests/peers."""
+    if shutil.which("node") is None:
+        missing_peer("node is not installed, so the conformance suite cannot run")
+    script = NPM_BIN.parent / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+    if not script.exists():
+        missing_peer(f"{script} is missing; run `python scripts/setup_peers.py`")
+    return script
 
 
 @pytest.fixture(scope="session")

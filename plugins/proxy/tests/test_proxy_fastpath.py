@@ -46,7 +46,8 @@ class Scripted:
                 while (line := await reader.readline()) not in (b"\r\n", b""):
                     name, _, value = line.decode().partition(":")
                     headers[name.strip().lower()] = value.strip()
-                body = json.loads(await reader.readexactly(int(headers["content-length"])))
+                length = int(headers.get("content-length", "0"))
+                body = json.loads(await reader.readexactly(length)) if length else None
                 request = {"line": request_line.decode().strip(), "headers": headers, "body": body}
                 self.requests.append(request)
                 make = self.replies.pop(0)
@@ -268,6 +269,139 @@ async def test_json_rpc_errors_and_broken_streams() -> None:
         with pytest.raises(UpstreamGone):
             await fast.call_tool(fast.request_id(), "t", {}, ignore)
         await fast.aclose()
+
+
+def event_stream(*events: bytes, end: bool = True) -> bytes:
+    """A chunked ``text/event-stream`` response of these raw events (left open: ``end``)."""
+    head = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    )
+    body = b"".join(f"{len(event):x}\r\n".encode() + event + b"\r\n" for event in events)
+    return head + body + (b"0\r\n\r\n" if end else b"")
+
+
+def message_event(message: dict[str, Any], event_id: str) -> bytes:
+    return f"event: message\nid: {event_id}\ndata: {json.dumps(message)}\n\n".encode()
+
+
+async def test_a_stream_cut_after_an_event_id_is_resumed_with_last_event_id() -> None:
+    heard: list[Any] = []
+
+    async def on_notification(method: str, params: Mapping[str, Any]) -> None:
+        heard.append(params.get("progress"))
+
+    def progress_of(request: dict[str, Any], value: int) -> dict[str, Any]:
+        return {
+            "jsonrpc": "2.0",
+            "method": "notifications/progress",
+            "params": {"progressToken": "pb-1", "progress": value},
+        }
+
+    def cut(request: dict[str, Any]) -> bytes:
+        progress = progress_of(request, 1)
+        # A priming event with the wait, then the connection drops in the middle of the
+        # next event: after its id, before the blank line that completes it.
+        unfinished = message_event(progress, "e2")[:-1]
+        return event_stream(b"id: e1\nretry: 10\ndata:\n\n", unfinished, end=False)
+
+    cut.closes = True  # type: ignore[attr-defined]
+
+    def resumed(request: dict[str, Any]) -> bytes:
+        answer = result_of("resumed")({"body": {"id": "pb-1"}})
+        replayed = message_event(progress_of(request, 1), "e2")
+        return event_stream(replayed, message_event(answer, "e4"), end=False)
+
+    async with scripted(cut, resumed) as server:
+        fast = caller(server.port, protocol="2025-11-25", session="s1")
+        result = await fast.call_tool(fast.request_id(), "t", {}, on_notification)
+        await fast.aclose()
+    assert result["content"][0]["text"] == "resumed"
+    post, get = server.requests
+    assert post["line"] == "POST /mcp HTTP/1.1"
+    assert get["line"] == "GET /mcp HTTP/1.1"
+    assert get["body"] is None
+    headers = get["headers"]
+    # The last id that arrived whole: the message cut in the middle never counted.
+    assert headers["last-event-id"] == "e1"
+    assert headers["accept"] == "text/event-stream"
+    assert headers["mcp-session-id"] == "s1"
+    assert headers["mcp-protocol-version"] == "2025-11-25"
+    assert headers["authorization"] == "Bearer t0ken"
+    assert "content-type" not in headers
+    assert heard == [1]  # the event cut off came again, and once only
+
+
+async def test_a_stream_ended_by_the_server_is_resumed_until_the_answer() -> None:
+    def ended(request: dict[str, Any]) -> bytes:
+        return event_stream(b"id: 1\nretry: 10\ndata:\n\n")
+
+    log = {"jsonrpc": "2.0", "method": "notifications/message", "params": {"data": "x"}}
+
+    def polled(request: dict[str, Any]) -> bytes:
+        return event_stream(b"id: 2\ndata:\n\n", message_event(log, "3"))
+
+    def answered(request: dict[str, Any]) -> bytes:
+        answer = result_of("polled")({"body": {"id": "pb-1"}})
+        return event_stream(message_event(answer, "4"), end=False)
+
+    heard: list[str] = []
+
+    async def on_notification(method: str, params: Mapping[str, Any]) -> None:
+        heard.append(method)
+
+    async with scripted(ended, polled, answered) as server:
+        fast = caller(server.port, protocol="2025-11-25", session="s1")
+        result = await fast.call_tool(fast.request_id(), "t", {}, on_notification)
+        await fast.aclose()
+    assert result["content"][0]["text"] == "polled"
+    assert [r["headers"].get("last-event-id") for r in server.requests] == [None, "1", "3"]
+    assert heard == ["notifications/message"]
+
+
+async def test_a_resumption_refused_by_the_server_ends_the_call_at_once() -> None:
+    def ended(request: dict[str, Any]) -> bytes:
+        return event_stream(b"id: 1\nretry: 10\ndata:\n\n")
+
+    async with scripted(ended, json_reply(lambda request: {}, "404 Not Found")) as server:
+        fast = caller(server.port, protocol="2025-11-25", session="s1")
+        with pytest.raises(UpstreamGone, match=r"refused to resume it \(HTTP 404\)"):
+            await fast.call_tool(fast.request_id(), "t", {}, ignore)
+        await fast.aclose()
+    assert len(server.requests) == 2
+
+
+async def test_resumptions_that_bring_nothing_new_give_up() -> None:
+    def ended(request: dict[str, Any]) -> bytes:
+        return event_stream(b"id: 1\nretry: 10\ndata:\n\n")
+
+    def empty(request: dict[str, Any]) -> bytes:
+        return event_stream()
+
+    async with scripted(ended, empty, empty, empty) as server:
+        fast = caller(server.port, protocol="2025-11-25", session="s1")
+        with pytest.raises(UpstreamGone, match="3 attempts to resume it failed"):
+            await fast.call_tool(fast.request_id(), "t", {}, ignore)
+        await fast.aclose()
+    assert len(server.requests) == 4
+
+
+async def test_streams_without_an_id_or_of_the_2026_era_are_not_resumed() -> None:
+    def ended(request: dict[str, Any]) -> bytes:
+        return event_stream(b"id: 1\nretry: 10\ndata:\n\n")
+
+    def anonymous(request: dict[str, Any]) -> bytes:
+        return event_stream(b"retry: 10\ndata:\n\n")
+
+    async with scripted(ended, anonymous) as server:
+        modern = caller(server.port)
+        with pytest.raises(UpstreamGone, match="ended without an answer"):
+            await modern.call_tool(modern.request_id(), "t", {}, ignore)
+        legacy = caller(server.port, protocol="2025-11-25", session="s1")
+        with pytest.raises(UpstreamGone, match="ended without an answer"):
+            await legacy.call_tool(legacy.request_id(), "t", {}, ignore)
+        await modern.aclose()
+        await legacy.aclose()
+    assert [request["line"].split()[0] for request in server.requests] == ["POST", "POST"]
 
 
 async def test_nothing_listens() -> None:

@@ -26,7 +26,6 @@ from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from plugbay_proxy.errors import describe_error
 from plugbay_proxy.fastpath import HttpTarget, HttpToolCaller, tool_needs_sdk
 from plugbay_proxy.forwarding import RequestForwarding
 from plugbay_proxy.state import CLOSE_TIMEOUT
@@ -188,7 +187,7 @@ class UpstreamConnection(RequestForwarding):
         async with anyio.create_task_group() as group:
             group.start_soon(self._relister, client, receive, lost)
             if self.settings.ping_interval > 0:
-                group.start_soon(self._pinger, client, lost, modern)
+                group.start_soon(self._pinger)
             capabilities = self._capabilities
             if modern and any(
                 getattr(capability, "list_changed", False)
@@ -241,16 +240,8 @@ class UpstreamConnection(RequestForwarding):
         if fast is not None:
             await fast.aclose()
 
-    async def _pinger(self, client: Client, lost: anyio.Event, modern: bool) -> None:
-        session = client.session
+    async def _pinger(self) -> None:
         while True:
             await anyio.sleep(self.settings.ping_interval)
-            try:
-                with anyio.fail_after(self.settings.connect_timeout):
-                    if modern:
-                        await session.send_discover(client.protocol_version)
-                    else:
-                        await session.send_ping()
-            except Exception as error:
-                self._connection_lost(f"failed a health probe: {describe_error(error)}")
+            if not await self.probe():
                 return

@@ -13,6 +13,11 @@ Covered: plain ``http://`` and ``https://`` URLs without an HTTP proxy in the
 environment, tools whose input schema does not ask for ``Mcp-Param`` headers.
 Anything unexpected on the wire raises :class:`FastPathUnsupported` before the
 upstream can have acted on the request, and the caller falls back to the SDK.
+
+A handshake-era server may end a call's event stream before the answer once it has
+sent an event id (to poll a long call, or because the network dropped it); the call
+is then resumed as the 2025-11-25 transport says: after the ``retry`` the server
+asked for, a ``GET`` with ``Last-Event-ID`` brings the rest of the stream.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import ssl
 import time
 import urllib.request
@@ -35,6 +41,10 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import encode_header_value
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from plugbay_proxy.wire import Body, ClosedBeforeAnswer, Cursor, next_message, response_head
+
+logger = logging.getLogger(__name__)
+
 IDLE_LIMIT = 4.0
 """Seconds a pooled connection may idle before it is dropped: below uvicorn's default
 keep-alive (5 s), so a request rarely meets a connection the server is closing."""
@@ -42,6 +52,10 @@ DRAIN_TIMEOUT = 1.0
 """Seconds to wait for the rest of a response body after the result, before giving up
 on reusing the connection."""
 MAX_IDLE_CONNECTIONS = 32
+DEFAULT_RETRY = 1.0
+"""Seconds to wait before resuming an event stream whose server gave no ``retry``."""
+RESUME_ATTEMPTS = 3
+"""Reconnections in a row that bring nothing new before a call is given up."""
 
 OnNotification = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 
@@ -51,7 +65,19 @@ class FastPathUnsupported(Exception):
 
 
 class UpstreamGone(Exception):
-    """The connection to the upstream failed, or it ended the session."""
+    """The connection to the upstream failed, or it ended the session.
+
+    Whether the upstream is down is for the caller to find out (the SDK client's own
+    connection is the judge): one call's stream can fail while the server is fine.
+    """
+
+
+class _ResumeRefused(Exception):
+    """The server answered a resumption with an HTTP error."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +174,10 @@ class HttpToolCaller:
             fixed["mcp-session-id"] = session_id
         fixed.update({name.lower(): value for name, value in headers.items()})
         self._head = "".join(f"{name}: {value}\r\n" for name, value in fixed.items())
+        # A resumption is a GET without a body: it asks for the event stream only.
+        fixed["accept"] = "text/event-stream"
+        del fixed["content-type"]
+        self._resume_head = "".join(f"{name}: {value}\r\n" for name, value in fixed.items())
 
     def request_id(self) -> str:
         """A JSON-RPC id that cannot collide with the SDK client's integer ids."""
@@ -185,12 +215,32 @@ class HttpToolCaller:
         body = pydantic_core.to_json(
             {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
         )
+        cursor = Cursor()
+        result = await self._post(body, extra, request_id, on_notification, cursor)
+        if result is None:
+            result = await self._resume(request_id, on_notification, cursor)
+        return result
+
+    async def _post(
+        self,
+        body: bytes,
+        extra: str,
+        request_id: str,
+        on_notification: OnNotification,
+        cursor: Cursor,
+    ) -> dict[str, Any] | None:
+        """Send the request; its result, or ``None`` when its event stream ended early."""
         for attempt in (1, 2):
             connection = await self._connection()
             reused = connection.used
+            head = (
+                f"POST {self.target.path} HTTP/1.1\r\n{self._head}{extra}"
+                f"content-length: {len(body)}\r\n\r\n"
+            )
             try:
-                return await self._exchange(connection, body, extra, request_id, on_notification)
-            except _ClosedBeforeAnswer:
+                connection.writer.write(head.encode("latin-1") + body)
+                return await self._exchange(connection, request_id, on_notification, cursor)
+            except ClosedBeforeAnswer:
                 connection.close()
                 # A kept-alive connection the server had closed: nothing was processed,
                 # so one more try on a fresh connection is safe.
@@ -200,6 +250,59 @@ class HttpToolCaller:
                 connection.close()
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _resume(
+        self, request_id: str, on_notification: OnNotification, cursor: Cursor
+    ) -> dict[str, Any]:
+        """Reconnect to a call's interrupted event stream until its result arrives.
+
+        Each attempt waits the server's ``retry`` (or :data:`DEFAULT_RETRY`), then asks
+        for the events after the last one received. An attempt that brings no new
+        event counts as a failure; :data:`RESUME_ATTEMPTS` of them in a row end the call.
+        """
+        failures = 0
+        problem = "it sent nothing new"
+        while True:
+            if self.modern or cursor.last_event_id is None:
+                # Nothing to resume from (2026-07-28 streams cannot be resumed at all).
+                raise UpstreamGone("the upstream's event stream ended without an answer")
+            if failures >= RESUME_ATTEMPTS:
+                raise UpstreamGone(
+                    "the upstream's event stream ended without an answer, and "
+                    f"{RESUME_ATTEMPTS} attempts to resume it failed (the last: {problem})"
+                )
+            await asyncio.sleep(cursor.retry if cursor.retry is not None else DEFAULT_RETRY)
+            seen = cursor.last_event_id
+            logger.debug("resuming the event stream of %s after event %s", request_id, seen)
+            try:
+                connection = await self._open()
+            except UpstreamGone as error:
+                failures, problem = failures + 1, str(error)
+                continue
+            head = f"GET {self.target.path} HTTP/1.1\r\n{self._resume_head}last-event-id: {seen}"
+            try:
+                connection.writer.write(f"{head}\r\n\r\n".encode("latin-1"))
+                result = await self._exchange(
+                    connection, request_id, on_notification, cursor, resumed=True
+                )
+            except _ResumeRefused as refused:
+                # A client error (the session ended, GET not offered, no such event) is
+                # final; a server error or a rate limit may pass.
+                if 400 <= refused.status < 500 and refused.status not in (408, 429):
+                    raise UpstreamGone(
+                        "the upstream's event stream ended without an answer, and it "
+                        f"refused to resume it (HTTP {refused.status})"
+                    ) from None
+                failures, problem = failures + 1, f"HTTP {refused.status}"
+                continue
+            except (UpstreamGone, ClosedBeforeAnswer) as error:
+                failures, problem = failures + 1, str(error) or "the connection closed"
+                continue
+            finally:
+                connection.close()  # a resumed stream stays open after the answer
+            if result is not None:
+                return result
+            failures = 0 if cursor.last_event_id != seen else failures + 1
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
@@ -214,6 +317,9 @@ class HttpToolCaller:
             if now - connection.idle_since < IDLE_LIMIT and not connection.reader.at_eof():
                 return connection
             connection.close()
+        return await self._open()
+
+    async def _open(self) -> _Connection:
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(
@@ -239,35 +345,50 @@ class HttpToolCaller:
     async def _exchange(
         self,
         connection: _Connection,
-        body: bytes,
-        extra: str,
         request_id: str,
         on_notification: OnNotification,
-    ) -> dict[str, Any]:
-        head = (
-            f"POST {self.target.path} HTTP/1.1\r\n{self._head}{extra}"
-            f"content-length: {len(body)}\r\n\r\n"
-        )
+        cursor: Cursor,
+        *,
+        resumed: bool = False,
+    ) -> dict[str, Any] | None:
+        """Read the answer to the request just written; ``None`` if its stream ended early.
+
+        A stream that ends (or whose connection drops) after an event id is left for
+        :meth:`_resume`; one without an id cannot be resumed and raises
+        :class:`UpstreamGone`, as does a connection that fails before the answer.
+        """
+        streaming = False
         try:
-            connection.writer.write(head.encode("latin-1") + body)
-            reader = connection.reader
-            status, headers = await _response_head(reader)
-            body_reader = _Body(reader, headers)
+            status, headers = await response_head(connection.reader)
+            body_reader = Body(connection.reader, headers)
             content_type = headers.get("content-type", "").lower()
             if status != 200:
-                return await self._refusal(status, content_type, await body_reader.read_all())
-            if content_type.startswith("application/json"):
+                refusal = await body_reader.read_all()
+                if resumed:
+                    raise _ResumeRefused(status)
+                return await self._refusal(status, content_type, refusal)
+            if content_type.startswith("application/json") and not resumed:
                 message = pydantic_core.from_json(await body_reader.read_all())
-                result = self._result_of(message, request_id)
+                result: dict[str, Any] | None = self._result_of(message, request_id)
             elif content_type.startswith("text/event-stream"):
-                result = await self._from_events(body_reader, request_id, on_notification)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(body_reader.drain(), DRAIN_TIMEOUT)
+                streaming = True
+                result = await self._from_events(body_reader, request_id, on_notification, cursor)
+                if result is not None and not resumed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(body_reader.drain(), DRAIN_TIMEOUT)
             else:
                 raise MCPError(types.INTERNAL_ERROR, f"the upstream answered with {content_type!r}")
         except (ConnectionError, asyncio.IncompleteReadError, OSError) as error:
+            if streaming and cursor.last_event_id is not None and not self.modern:
+                connection.close()
+                return None  # dropped mid-stream after an id: resumable
             raise UpstreamGone(f"{type(error).__name__}: {error}") from None
-        if body_reader.complete and headers.get("connection", "").lower() != "close":
+        if (
+            result is not None
+            and not resumed
+            and body_reader.complete
+            and headers.get("connection", "").lower() != "close"
+        ):
             self._release(connection)
         else:
             connection.close()
@@ -298,110 +419,12 @@ class HttpToolCaller:
         return result
 
     async def _from_events(
-        self, body: _Body, request_id: str, on_notification: OnNotification
-    ) -> dict[str, Any]:
-        data: list[str] = []
-        while (line := await body.readline()) is not None:
-            if line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-                continue
-            if line or not data:
-                continue  # "event:", "id:", "retry:", comments; or an empty event
-            text = "\n".join(data)
-            data = []
-            if not text.strip():
-                continue  # a priming event (an id for resumption, no message)
-            message = json.loads(text)
-            if not isinstance(message, dict):
-                continue
+        self, body: Body, request_id: str, on_notification: OnNotification, cursor: Cursor
+    ) -> dict[str, Any] | None:
+        """Notifications go to ``on_notification``; the result, or ``None`` at the end."""
+        while (message := await next_message(body, cursor)) is not None:
             if "method" in message and "id" not in message:
                 await on_notification(message["method"], message.get("params") or {})
             elif "id" in message and ("result" in message or "error" in message):
                 return self._result_of(message, request_id)
-        raise UpstreamGone("the upstream's event stream ended without an answer")
-
-
-async def _response_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
-    """The status and headers (names in lower case) of an HTTP/1.1 response."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")  # one read for all of it: lines cost
-    except asyncio.IncompleteReadError as error:
-        if not error.partial:
-            raise _ClosedBeforeAnswer from None
-        raise
-    except asyncio.LimitOverrunError:
-        raise ConnectionError("the upstream's response head is too large") from None
-    status_line, *lines = head[:-4].decode("latin-1").split("\r\n")
-    headers: dict[str, str] = {}
-    for line in lines:
-        key, _, value = line.partition(":")
-        headers[key.strip().lower()] = value.strip()
-    return int(status_line.split(" ", 2)[1]), headers
-
-
-class _ClosedBeforeAnswer(Exception):
-    """The connection closed before the first byte of a response."""
-
-
-class _Body:
-    """A response body read as it arrives: by length, chunked, or to the end of the stream."""
-
-    def __init__(self, reader: asyncio.StreamReader, headers: Mapping[str, str]) -> None:
-        self._reader = reader
-        self._chunked = headers.get("transfer-encoding", "").lower() == "chunked"
-        length = headers.get("content-length")
-        self._remaining = int(length) if length is not None and not self._chunked else None
-        self.complete = False
-        self._buffer = b""
-
-    async def _chunk(self) -> bytes:
-        """The next piece of the body; ``b""`` at its end."""
-        reader = self._reader
-        if self._chunked:
-            size_line = (await reader.readline()).split(b";", 1)[0].strip()
-            if not size_line:
-                raise asyncio.IncompleteReadError(b"", None)  # the connection ended mid-body
-            size = int(size_line, 16)
-            if size == 0:
-                while await reader.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                self.complete = True
-                return b""
-            piece = await reader.readexactly(size)
-            await reader.readexactly(2)
-            return piece
-        if self._remaining is not None:
-            if self._remaining == 0:
-                self.complete = True
-                return b""
-            piece = await reader.read(min(self._remaining, 65536))
-            if not piece:
-                raise asyncio.IncompleteReadError(b"", self._remaining)
-            self._remaining -= len(piece)
-            return piece
-        return await reader.read(65536)  # no length: the body ends with the connection
-
-    async def read_all(self) -> bytes:
-        parts = [self._buffer]
-        self._buffer = b""
-        while piece := await self._chunk():
-            parts.append(piece)
-        return b"".join(parts)
-
-    async def readline(self) -> str | None:
-        """The body's next line (without its ending) as it arrives; ``None`` at the end."""
-        while b"\n" not in self._buffer:
-            piece = await self._chunk()
-            if not piece:
-                if not self._buffer:
-                    return None
-                line, self._buffer = self._buffer, b""
-                return line.rstrip(b"\r").decode("utf-8")
-            self._buffer += piece
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return line.rstrip(b"\r").decode("utf-8")
-
-    async def drain(self) -> None:
-        self._buffer = b""
-        while await self._chunk():
-            pass
+        return None

@@ -2,9 +2,14 @@
 
 A call goes out on the lean HTTP path (:mod:`plugbay_proxy.fastpath`) when the
 connection has one and the tool does not need the SDK, otherwise through the MCP
-SDK's session. Either way the caller's progress and log messages come back to it,
-and a connection that fails mid-call is reported as lost, so the supervisor
-reconnects while the caller gets a message that names the upstream.
+SDK's session. Either way the caller's progress and log messages come back to it.
+
+A call that fails on the wire does not by itself say the upstream is down: one
+response stream can break while the server and its session are fine. The
+connection is probed at once; only when the probe fails too is it reported as
+lost, so that the supervisor reconnects while the caller gets a message that
+names the upstream. Transport failures of the SDK client's own streams (the stdio
+process exited, its write stream broke) mark it lost directly.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import anyio
 import mcp_types as types
 from mcp import Client
 from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import TypeAdapter, ValidationError
 
 from plugbay import Context, ToolError
@@ -90,11 +96,10 @@ class RequestForwarding(ComponentMirror):
             )
         except MCPError as error:
             if error.error.code == types.CONNECTION_CLOSED:
-                self._connection_lost("the connection closed")
-                raise UpstreamUnavailable(
-                    f"upstream {self.name!r} ({self.settings.target}) closed the connection "
-                    "during the request; plugbay is reconnecting, try again shortly"
-                ) from None
+                # The SDK's word for a response stream that ended without an answer,
+                # as well as for a transport that closed: the probe tells them apart.
+                reason = f"it closed the connection during the request ({error.error.message})"
+                raise await self._call_failed(reason) from None
             raise
         except ValidationError:
             raise UpstreamUnavailable(
@@ -172,12 +177,7 @@ class RequestForwarding(ComponentMirror):
         try:
             raw = await fast.call_tool(request_id, name, arguments, on_notification)
         except UpstreamGone as error:
-            reason = redact_text(str(error))
-            self._connection_lost(reason)
-            raise UpstreamUnavailable(
-                f"upstream {self.name!r} ({self.settings.target}) could not be reached: "
-                f"{reason}; plugbay is reconnecting"
-            ) from None
+            raise await self._call_failed(redact_text(str(error))) from None
         except anyio.get_cancelled_exc_class():
             if not fast.modern:
                 await self._cancel_upstream(request_id)
@@ -189,6 +189,43 @@ class RequestForwarding(ComponentMirror):
                 f"upstream {self.name!r} answered with a result that is not valid MCP"
             ) from None
         return self._tool_result(result)
+
+    async def _call_failed(self, reason: str) -> ToolError:
+        """The error for a call that failed on the wire, once a probe has judged the connection.
+
+        When the upstream still answers, only this call is lost (it may or may not have
+        run there); otherwise the connection is given up and the supervisor reconnects.
+        """
+        where = f"upstream {self.name!r} ({self.settings.target})"
+        if await self.probe():
+            return ToolError(
+                f"the call to {where} failed: {reason}. The upstream is still connected, "
+                "so the call may have run there; check before trying it again"
+            )
+        return UpstreamUnavailable(
+            f"{where} could not be reached: {reason}; plugbay is reconnecting"
+        )
+
+    async def probe(self) -> bool:
+        """Whether the upstream answers a health probe now; a failed probe loses the connection.
+
+        The probe is ``ping`` (``server/discover`` on 2026-07-28) through the SDK client,
+        within ``connect_timeout``.
+        """
+        client = self._client
+        if client is None or self.phase != "ready":
+            return False
+        session = client.session
+        try:
+            with anyio.fail_after(self.settings.connect_timeout):
+                if client.protocol_version in MODERN_PROTOCOL_VERSIONS:
+                    await session.send_discover(client.protocol_version)
+                else:
+                    await session.send_ping()
+        except Exception as error:
+            self._connection_lost(f"failed a health probe: {describe_error(error)}")
+            return False
+        return True
 
     async def _cancel_upstream(self, request_id: str) -> None:
         """Tell a handshake-era upstream that a fast-path call was abandoned."""
