@@ -157,7 +157,7 @@ def test_init_file_passes_config_check_once_its_variables_are_set(
         **REQUIRED_FROM_ENVIRONMENT,
     )
     assert checked.exit_code == 0, checked.output
-    assert "5 connector instance(s) (copper, filesystem, odoo, proxy, sql)" in checked.output
+    assert "connector instances: 5 (copper, filesystem, odoo, proxy, sql)" in checked.output
 
 
 def test_init_connectors_picks_some(tmp_path: Path) -> None:
@@ -169,7 +169,7 @@ def test_init_connectors_picks_some(tmp_path: Path) -> None:
     assert run("init", "--config", str(alone), "--connectors", "filesystem").exit_code == 0
     checked = run("config", "check", "--config", str(alone))
     assert checked.exit_code == 0, checked.output
-    assert "1 connector instance(s) (filesystem)" in checked.output
+    assert "connector instances: 1 (filesystem)" in checked.output
 
 
 def test_init_refuses_an_unknown_connector(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from pydantic import SecretStr
@@ -481,3 +482,96 @@ def test_main_and_python_dash_m(installed: dict[str, Any], monkeypatch, capsys) 
         runpy.run_module("plugbay", run_name="__main__")
     assert caught.value.code == 0
     assert capsys.readouterr().out.count(f"plugbay {__version__}\n") == 2
+
+
+def _commands(command: click.Command, path: str = "plugbay") -> list[tuple[str, click.Command]]:
+    found = [(path, command)]
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            found += _commands(sub, f"{path} {name}")
+    return found
+
+
+@pytest.mark.parametrize(("path", "command"), _commands(cli)[1:], ids=lambda v: str(v))
+def test_every_command_has_a_short_summary_and_an_example(
+    path: str, command: click.Command
+) -> None:
+    # An explicit short_help is shown whole in the parent's --help listing.
+    assert command.short_help, f"{path} has no short_help (its summary would be cut)"
+    assert len(command.short_help) <= 50, path
+    assert "Example" in (command.help or ""), f"{path}'s --help has no example"
+
+
+def test_a_misspelled_plugin_selection_is_named(
+    installed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLUGBAY_PLUGINS", "dsk")
+    result = run("plugins")
+    assert (
+        "warning: PLUGBAY_PLUGINS names 'dsk', which is not an installed plugin; "
+        "did you mean 'desk'?"
+    ) in result.stderr
+
+
+def test_empty_listings_say_so(installed: dict[str, Any], tmp_path: Path) -> None:
+    installed.clear()
+    (tmp_path / "plugbay.toml").write_text("[connectors]\n", encoding="utf-8")
+    assert run("tools").stdout == "no tools\n"
+    assert run("resources").stdout == "no resources\n"
+    assert run("prompts").stdout == "no prompts\n"
+    result = run("call", "anything")
+    assert result.exit_code == 2
+    assert "the server has no tools (see `plugbay check`)" in result.output
+
+
+def test_check_reports_each_instance_and_exits_1_on_a_failure(
+    installed: dict[str, Any], tmp_path: Path
+) -> None:
+    installed["sick"] = SickPlugin()
+    (tmp_path / "plugbay.toml").write_text(
+        '[connectors.a]\nplugin = "desk"\ntoken = "x"\n'
+        '[connectors.b]\nplugin = "desk"\n'
+        '[connectors.ill]\nplugin = "sick"\n',
+        encoding="utf-8",
+    )
+    result = run("check", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    rows = {row["name"]: row for row in report["results"]}
+    assert rows["a"] == {"name": "a", "kind": "instance (desk)", "status": "ready", "reason": ""}
+    assert rows["b"]["status"] == "failed"
+    assert rows["b"]["reason"].startswith("not configured: token is required")
+    assert rows["ill"]["status"] == "failed"
+    assert rows["ill"]["reason"] == "health check: ConnectionError: the backend is down"
+
+    table = run("check")
+    assert table.exit_code == 1
+    assert table.stdout.splitlines()[0].split() == ["NAME", "KIND", "STATUS", "REASON"]
+
+
+def test_check_without_a_file_skips_the_unconfigured(installed: dict[str, Any]) -> None:
+    result = run("check")
+    assert result.exit_code == 0, result.output
+    (row,) = result.stdout.splitlines()[1:]
+    assert row.split()[:4] == ["desk", "instance", "(desk)", "skipped"]
+
+
+class Sick(Connector[Settings]):
+    """Starts, but its backend does not answer."""
+
+    name = "sick"
+
+    @tool(read_only=True)
+    def ping(self) -> str:
+        """Ping."""
+        return "pong"
+
+    async def check_health(self) -> None:
+        raise ConnectionError("the backend is down")
+
+
+class SickPlugin:
+    @hookimpl
+    def register_connectors(self, register: Any) -> None:
+        register(Sick)

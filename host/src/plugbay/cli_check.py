@@ -16,7 +16,13 @@ import anyio
 import click
 
 from plugbay.assembly import Assembly
-from plugbay.cli_common import assemble_from, config_option, json_option, table
+from plugbay.cli_common import (
+    assemble_from,
+    config_option,
+    json_option,
+    selection_warnings,
+    table,
+)
 from plugbay.fail_closed import security_problems
 from plugbay.redaction import redact_text
 from plugbay.tls import tls_problems
@@ -41,6 +47,8 @@ def plugins(config_path: Path | None, as_json: bool, check: bool) -> None:
       plugbay plugins --check
     """
     assembly = assemble_from(config_path)
+    for warning in selection_warnings(assembly.registry, assembly.config.environ):
+        click.echo(warning, err=True)
     infos = list(assembly.registry.plugins.values())
     instances = (
         anyio.run(_checked_instances, assembly)
@@ -106,9 +114,14 @@ async def _checked_instances(assembly: Assembly) -> list[dict[str, Any]]:
         await assembly.stop()
 
 
-@click.group("config")
+@click.group("config", short_help="Check the configuration file.")
 def config_group() -> None:
-    """Inspect the configuration."""
+    r"""Inspect the configuration.
+
+    \b
+    Example:
+      plugbay config check
+    """
 
 
 @config_group.command("check", short_help="Check the configuration file; start nothing.")
@@ -158,7 +171,7 @@ def config_check(config_path: Path | None) -> None:
     )
 
 
-@click.command(short_help="Start every instance and report each as ready or failed.")
+@click.command(short_help="Start every instance; report what fails.")
 @config_option
 @json_option
 def check(config_path: Path | None, as_json: bool) -> None:

@@ -145,7 +145,7 @@ name_option = click.option(
 )
 
 
-@click.group("clients")
+@click.group("clients", short_help="Add plugbay to desktop MCP clients.")
 def clients_group() -> None:
     """Add plugbay to desktop MCP clients' files.
 
@@ -155,7 +155,7 @@ def clients_group() -> None:
     """
 
 
-@clients_group.command("list")
+@clients_group.command("list", short_help="Show each client's file and its servers.")
 @name_option
 @project_option
 def clients_list(name: str, project: Path | None) -> None:
@@ -182,7 +182,7 @@ def clients_list(name: str, project: Path | None) -> None:
         click.echo("  ".join([*cells, row[3]]))
 
 
-@clients_group.command("add")
+@clients_group.command("add", short_help="Add plugbay to a client's file.")
 @click.argument("client_name", metavar="[CLIENT]", required=False, type=click.Choice(list(CLIENTS)))
 @click.option(
     "--config",
@@ -251,7 +251,7 @@ def clients_add(
         click.echo(f"note: {', '.join(env)} are stored in plain text in {path}", err=True)
 
 
-@clients_group.command("remove")
+@clients_group.command("remove", short_help="Remove plugbay from a client's file.")
 @click.argument("client_name", metavar="CLIENT", type=click.Choice(list(CLIENTS)))
 @name_option
 @scope_option

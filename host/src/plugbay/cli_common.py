@@ -14,7 +14,7 @@ from plugbay.assembly import Assembly, assemble
 from plugbay.config import load_config
 from plugbay.errors import ConfigError
 from plugbay.fail_closed import SecurityHookFailed, refuse_if_insecure
-from plugbay.plugins import load_plugins
+from plugbay.plugins import BLOCK_ENV, SELECT_ENV, PluginRegistry, load_plugins
 from plugbay.redaction import keep_secrets_out_of_logs
 
 config_option = click.option(
@@ -58,8 +58,27 @@ def exit_with(error: ConfigError, *, code: int = 2) -> NoReturn:
     raise SystemExit(code) from None
 
 
+def selection_warnings(registry: PluginRegistry, environ: Mapping[str, str]) -> list[str]:
+    """A warning for each plugin the selection variables name that is not installed.
+
+    ``PLUGBAY_PLUGINS=fileystem`` would otherwise load nothing and say nothing.
+    """
+    known = list(registry.plugins)
+    warnings = []
+    for variable in (SELECT_ENV, BLOCK_ENV):
+        for name in (part.strip() for part in environ.get(variable, "").split(",")):
+            if name and name not in known:
+                warnings.append(
+                    f"warning: {variable} names {name!r}, which is not an installed plugin"
+                    f"{did_you_mean(name, known)}"
+                )
+    return warnings
+
+
 def report_plugins(assembly: Assembly) -> None:
-    """Warn on stderr of each plugin that failed to load or register."""
+    """Warn on stderr of each plugin that failed to load or register, or is misnamed."""
+    for warning in selection_warnings(assembly.registry, assembly.config.environ):
+        click.echo(warning, err=True)
     # Instances are reported by the start-up banner (plugbay.banner), once they started.
     for info in assembly.registry.plugins.values():
         if info.status == "failed":

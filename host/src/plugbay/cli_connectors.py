@@ -53,7 +53,7 @@ def unknown_connector(name: str, known: Iterable[str]) -> click.UsageError:
     )
 
 
-@click.group("connectors", invoke_without_command=True)
+@click.group("connectors", invoke_without_command=True, short_help="List the installed connectors.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option(
     "--markdown", is_flag=True, help="Print every connector's settings as a Markdown reference."
@@ -87,7 +87,7 @@ def connectors(ctx: click.Context, as_json: bool, markdown: bool) -> None:
     click.echo("\nSettings of one: plugbay connectors show NAME")
 
 
-@connectors.command("show")
+@connectors.command("show", short_help="Show a connector's settings.")
 @click.argument("name")
 @click.option(
     "--instance",

@@ -72,7 +72,7 @@ def _setting_lines(setting: SettingInfo, instance: str) -> list[str]:
     return lines
 
 
-@click.command("init")
+@click.command("init", short_help="Write a commented plugbay.toml.")
 @click.option(
     "--config",
     "config_path",

@@ -189,14 +189,19 @@ def _run(command: list[str]) -> None:
 _PASS_THROUGH = {"ignore_unknown_options": True, "help_option_names": ["--help"]}
 
 
-@click.command(context_settings=_PASS_THROUGH)
+@click.command(context_settings=_PASS_THROUGH, short_help="Install connectors (pip or uv).")
 @click.argument("arguments", nargs=-1, type=click.UNPROCESSED, metavar="NAME... [PIP OPTIONS]")
 def install(arguments: tuple[str, ...]) -> None:
-    """Install connectors into plugbay's own environment (pip, or uv where there is no pip).
+    r"""Install connectors into plugbay's own environment (pip, or uv where there is no pip).
 
     NAME is a connector (odoo means plugbay-odoo, odoo>=0.2 and odoo[test] likewise), a
     plugbay-* distribution, a path, a URL or an archive. pip's options pass through:
     -U, -e PATH, --find-links DIR, --pre, --no-deps...
+
+    \b
+    Examples:
+      plugbay install odoo copper
+      plugbay install -e plugins/sql
     """
     if not arguments:
         raise click.UsageError("name at least one connector, e.g. plugbay install odoo")
@@ -205,16 +210,20 @@ def install(arguments: tuple[str, ...]) -> None:
     _run(command + mapped)
 
 
-@click.command(context_settings=_PASS_THROUGH)
+@click.command(context_settings=_PASS_THROUGH, short_help="Uninstall connectors.")
 @click.argument("arguments", nargs=-1, type=click.UNPROCESSED, metavar="NAME... [PIP OPTIONS]")
 @click.option("--ask", is_flag=True, help="Let pip ask before it removes anything.")
 @click.option("--force", is_flag=True, help="Uninstall even plugbay itself.")
 def uninstall(arguments: tuple[str, ...], ask: bool, force: bool) -> None:
-    """Uninstall connectors from plugbay's own environment, without asking.
+    r"""Uninstall connectors from plugbay's own environment, without asking.
 
     NAME is mapped as for install (odoo means plugbay-odoo). Naming them is the
     confirmation; --ask lets pip ask. plugbay itself is refused without --force, since
-    removing it removes this command.
+    removing it removes this command. It works even when an installed plugin is broken.
+
+    \b
+    Example:
+      plugbay uninstall copper
     """
     if not arguments:
         raise click.UsageError("name at least one connector, e.g. plugbay uninstall odoo")

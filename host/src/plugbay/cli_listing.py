@@ -73,7 +73,7 @@ def tools(config_path: Path | None, as_json: bool) -> None:
     _echo_table(rows, ("TOOL", "DESCRIPTION"), "no tools")
 
 
-@click.command(short_help="List the resources and resource templates the server offers.")
+@click.command(short_help="List the resources the server offers.")
 @config_option
 @json_option
 def resources(config_path: Path | None, as_json: bool) -> None:
@@ -152,7 +152,7 @@ def unknown_tool(assembly: Assembly, tool_name: str) -> str:
     )
 
 
-@click.command(short_help="Call one tool in-process and print its result.")
+@click.command(short_help="Call one tool and print its result.")
 @config_option
 @click.argument("tool_name")
 @click.argument("pairs", nargs=-1, metavar="[KEY=VALUE]...")

@@ -132,12 +132,17 @@ def write_plugin(names: PluginNames, directory: Path) -> list[Path]:
     return written
 
 
-@click.group()
+@click.group(short_help="Start a plugin from a template.")
 def new() -> None:
-    """Start something new from a template."""
+    r"""Start something new from a template.
+
+    \b
+    Example:
+      plugbay new plugin weather
+    """
 
 
-@new.command("plugin")
+@new.command("plugin", short_help="Write a plugin project that passes its tests.")
 @click.argument("name")
 @click.option(
     "--directory",
@@ -146,7 +151,12 @@ def new() -> None:
     help="Where to write the project (default: ./plugbay-NAME). It must not exist or be empty.",
 )
 def new_plugin(name: str, directory: Path | None) -> None:
-    """Write a plugin project NAME that passes its own tests: pip install -e '.[test]', pytest."""
+    r"""Write a plugin project NAME that passes its own tests: pip install -e '.[test]', pytest.
+
+    \b
+    Example:
+      plugbay new plugin weather --directory ~/src/plugbay-weather
+    """
     names = PluginNames.parse(name)
     target = directory if directory is not None else Path(names.dist)
     written = write_plugin(names, target)
