@@ -1,19 +1,24 @@
 """Calls whose response stream the upstream ends early are resumed, not failed.
 
-The upstream (tests/peer/resumable_upstream.py) is the MCP SDK's ``MCPServer`` with an
+One upstream (tests/peer/resumable_upstream.py) is the MCP SDK's ``MCPServer`` with an
 event store: its tools end their call's event stream after announcing an event id and
 a ``retry``, as SDK servers do to make clients poll long calls. A client must come
 back with ``GET`` and ``Last-Event-ID`` for the rest; a call that cannot be resumed
-fails alone, and the upstream stays connected for every other call.
+fails alone, and the upstream stays connected for every other call. The other is
+plugbay itself with an event store, behind a relay that drops a call's connection in
+the middle of its event stream, as a network would.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +28,7 @@ import pytest
 from plugbay_testing.fakes import free_port
 
 if TYPE_CHECKING:
-    from conftest import ServeGateway
+    from conftest import PeerServer, ServeGateway
 
 UPSTREAM = Path(__file__).resolve().parent / "peer" / "resumable_upstream.py"
 START_TIMEOUT = 30.0
@@ -111,3 +116,82 @@ async def test_a_call_that_cannot_be_resumed_fails_alone(
         # One lost call does not take the upstream down: its other tools still work.
         assert gw.state("up")["upstream"] == "ready"
         assert text_of(await gw.call("up_echo", text="still up")) == "still up"
+
+
+class DroppingRelay:
+    """A TCP relay to ``port`` that drops the first connection carrying a call of ``tool``.
+
+    The connection is cut right after the first progress notification of the call's
+    event stream has passed; every other connection is relayed as it is.
+    """
+
+    def __init__(self, port: int, tool: str) -> None:
+        self.port = port
+        self.tool = tool.encode()
+        self.dropped = False
+        self.requests: list[bytes] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.port)
+        marked: list[bool] = [False]
+
+        async def upward() -> None:
+            while data := await reader.read(65536):
+                self.requests.append(data)
+                if not self.dropped and b"tools/call" in data and self.tool in data:
+                    marked[0] = True
+                up_writer.write(data)
+                await up_writer.drain()
+
+        async def downward() -> None:
+            while data := await up_reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+                if marked[0] and b"notifications/progress" in data:
+                    self.dropped = True
+                    return
+
+        tasks = [asyncio.ensure_future(upward()), asyncio.ensure_future(downward())]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.cancel()
+        for end in (writer, up_writer):
+            with contextlib.suppress(Exception):
+                end.close()
+
+
+@asynccontextmanager
+async def dropping_relay(port: int, tool: str) -> AsyncIterator[tuple[DroppingRelay, int]]:
+    relay = DroppingRelay(port, tool)
+    server = await asyncio.start_server(relay.handle, "127.0.0.1", 0)
+    try:
+        yield relay, server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+
+
+async def test_plugbay_as_the_upstream_resumes_a_dropped_stream(
+    gateway: ServeGateway, peer_server: Callable[..., PeerServer]
+) -> None:
+    upstream = peer_server("[server]\nsse_retry_ms = 100\n", PROXY_PEER_EVENT_STORE="memory")
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    async with dropping_relay(upstream.port, "peer_slow") as (relay, port):
+        settings = {"url": f"http://127.0.0.1:{port}/mcp", "protocol": "legacy"}
+        async with gateway({"up": settings}) as gw:
+            result = await gw.client.call_tool(
+                "up_peer_slow", {"steps": 4, "delay": 0.1}, progress_callback=on_progress
+            )
+            assert not result.is_error, text_of(result)
+            assert text_of(result) == "4 steps done"
+            assert gw.state("up")["upstream"] == "ready"
+    assert relay.dropped
+    assert any(
+        request.startswith(b"GET /mcp") and b"last-event-id:" in request.lower()
+        for request in relay.requests
+    )
+    # What the upstream sent while the connection was down came on the resumed stream.
+    assert progress == [1, 2, 3, 4]

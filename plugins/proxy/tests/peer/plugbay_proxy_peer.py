@@ -5,16 +5,21 @@ that plugbay. Its tools exercise what a gateway must carry: progress, log
 messages, cancellation (a cancelled ``slow`` call leaves a mark file), structured
 content, a tool name long enough to need shortening, a caller's identity, and a
 catalog that grows at run time (``grow``, through the host's dynamic components).
+With ``PROXY_PEER_EVENT_STORE=memory`` in its environment it also provides an event
+store kept in memory, so that its HTTP streams can be resumed.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import anyio
 import mcp_types as types
+from mcp.server.streamable_http import EventCallback, EventMessage, EventStore
 from pydantic import Field
 from typing_extensions import TypedDict
 
@@ -173,3 +178,38 @@ def _echo_tool(name: str) -> DynamicTool:
 def register_connectors(register: Callable[[type[Connector[Any]]], None]) -> None:
     """Register the peer connector."""
     register(PeerConnector)
+
+
+class MemoryEventStore(EventStore):
+    """Every event of the server's streams, in memory (one client session at a time)."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._events: list[tuple[str, str, types.JSONRPCMessage | None]] = []
+
+    async def store_event(self, stream_id: str, message: types.JSONRPCMessage | None) -> str:
+        """Keep an event; its id."""
+        event_id = str(next(self._ids))
+        self._events.append((event_id, stream_id, message))
+        return event_id
+
+    async def replay_events_after(
+        self, last_event_id: str, send_callback: EventCallback
+    ) -> str | None:
+        """Send the messages of ``last_event_id``'s stream that came after it."""
+        stream = next((s for e, s, _ in self._events if e == last_event_id), None)
+        if stream is None:
+            return None
+        position = next(i for i, (e, _, _) in enumerate(self._events) if e == last_event_id)
+        for event_id, stream_id, message in self._events[position + 1 :]:
+            if stream_id == stream and message is not None:
+                await send_callback(EventMessage(message, event_id))
+        return stream
+
+
+@hookimpl
+def provide_event_store(config: Any) -> EventStore | None:
+    """An in-memory event store when ``PROXY_PEER_EVENT_STORE=memory``."""
+    if os.environ.get("PROXY_PEER_EVENT_STORE") == "memory":
+        return MemoryEventStore()
+    return None
