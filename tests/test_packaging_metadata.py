@@ -127,8 +127,21 @@ def test_one_version_and_siblings_pinned_to_this_release(name: str) -> None:
             continue
         if sibling in DISTRIBUTIONS:
             assert requirement.specifier == SIBLING_RANGE, f"{name} needs {requirement}"
-            # The host never imports a plugin, and a plugin depends on no other plugin.
-            assert DISTRIBUTIONS[sibling].path.parent.name != "plugins", f"{name} -> {sibling}"
+            # A plugin depends on no other plugin. The host never imports one either
+            # (tests/test_budgets.py), but its extras may install some for the user:
+            # `pip install "plugbay[hosted]"`.
+            required = requirement in [
+                Requirement(line) for line in project.get("dependencies", [])
+            ]
+            if name != "plugbay" or required:
+                assert DISTRIBUTIONS[sibling].path.parent.name != "plugins", f"{name} -> {sibling}"
+
+
+def test_the_hosted_extra_installs_the_four_hosting_plugins() -> None:
+    extras = _project(DISTRIBUTIONS["plugbay"].path)["optional-dependencies"]
+    hosted = {canonicalize_name(Requirement(line).name) for line in extras["hosted"]}
+    assert hosted == {"plugbay-auth", "plugbay-guard", "plugbay-telemetry", "plugbay-redis"}
+    assert all(DISTRIBUTIONS[name].path.parent.name == "plugins" for name in hosted)
 
 
 @PUBLISHED
