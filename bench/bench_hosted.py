@@ -131,7 +131,10 @@ def running_servers(
                 )
                 port = base.free_port()
                 command = base.plugbay_command(port, config, options)
-                servers[name] = base.spawn(name, command, base.server_environment(), workdir, port)
+                # The hosted server's tables belong to plugbay-auth and plugbay-guard.
+                plugins = "bench_echo,auth,guard" if name == "hosted" else "bench_echo"
+                environ = base.server_environment(plugins)
+                servers[name] = base.spawn(name, command, environ, workdir, port)
             yield servers
         finally:
             base.stop_all(servers.values())
