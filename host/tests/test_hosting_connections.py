@@ -6,6 +6,7 @@ generous upper bound; nothing asserts how long anything took.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -20,6 +21,7 @@ from starlette.responses import PlainTextResponse
 
 from plugbay import Context
 from plugbay.hosting.connections import open_connections
+from plugbay.startup import bind_socket
 from plugbay.transports import http_app, uvicorn_options
 
 WAIT_LIMIT = 30.0
@@ -35,14 +37,21 @@ async def whoami(ctx: Context) -> str:
 
 
 @contextmanager
-def serving(build: Any, bundle: Any, toml: str, wrappers: Any = ()) -> Iterator[int]:
-    """The assembly served by uvicorn with plugbay's options, on a free loopback port."""
+def serving(
+    build: Any, bundle: Any, toml: str, wrappers: Any = (), sock: socket.socket | None = None
+) -> Iterator[int]:
+    """The assembly served by uvicorn with plugbay's options, on a free loopback port.
+
+    With ``sock``, uvicorn serves on that bound socket (as ``plugbay serve`` has it do);
+    else it binds one itself.
+    """
     assembly = build(bundle(tools=[whoami], wrappers=wrappers), toml=toml)
     options = {**uvicorn_options(assembly), "log_level": "warning"}
     server = uvicorn.Server(
         uvicorn.Config(http_app(assembly, stateless=True), host="127.0.0.1", port=0, **options)
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    sockets = [sock] if sock is not None else None
+    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
     thread.start()
     deadline = time.monotonic() + WAIT_LIMIT
     while not server.started:
@@ -78,6 +87,50 @@ def wait_for(predicate: Any, what: str) -> None:
 
 def healthz(port: int) -> int:
     return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=WAIT_LIMIT).status_code
+
+
+def served_end(client: socket.socket) -> socket.socket:
+    """The server's end of ``client``'s connection: the server runs in this process.
+
+    Found among this process's open descriptors as the socket whose peer is ``client``;
+    the one returned is a duplicate, to close, sharing the server's socket options.
+    """
+    wanted = client.getsockname()
+    for name in os.listdir("/dev/fd"):
+        try:
+            duplicate = os.dup(int(name))
+        except OSError:
+            continue  # the listing's own descriptor, closed by now
+        try:
+            candidate = socket.socket(fileno=duplicate)
+        except OSError:
+            os.close(duplicate)  # not a socket
+            continue
+        with suppress(OSError):  # a listening or an unconnected socket has no peer
+            if candidate.getpeername() == wanted:
+                return candidate
+        candidate.close()
+    raise AssertionError(f"no socket in this process is connected to {wanted}")
+
+
+def nodelay(sock: socket.socket) -> bool:
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/fd"), reason="needs /dev/fd to list descriptors")
+@pytest.mark.parametrize("binder", ["plugbay serve", "uvicorn"])
+def test_served_connections_send_without_waiting_for_acks(build, bundle, binder: str) -> None:
+    # plugbay serve binds its socket with protocol 0, where asyncio leaves Nagle on; a
+    # response written in pieces then waited for the client's delayed ACK at every request.
+    sock = bind_socket("127.0.0.1", 0) if binder == "plugbay serve" else None
+    with serving(build, bundle, ROOMY, sock=sock) as port, closing(connect(port)) as client:
+        client.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = b""
+        while not answer.endswith(b'{"status": "ok"}'):
+            answer += client.recv(4096)  # served: the server has accepted the connection
+        with closing(served_end(client)) as server_end:
+            assert nodelay(server_end)
+    assert answer.startswith(b"HTTP/1.1 200 ")
 
 
 def test_headers_sent_a_byte_at_a_time_get_408_and_the_connection_closes(build, bundle) -> None:

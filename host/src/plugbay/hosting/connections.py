@@ -18,13 +18,23 @@ ASGI scope (client and server address), which is why the application must see th
 scope before anything rewrites its client (``X-Forwarded-For``): plugbay applies the
 forwarded headers itself, inside, and runs uvicorn with ``proxy_headers=False``. Unix
 sockets have no such key and are not guarded.
+
+:class:`GuardedHttpProtocol` also turns Nagle's algorithm off on every TCP connection it
+serves. asyncio does so only when the listening socket was created with protocol
+``IPPROTO_TCP``; the socket ``plugbay serve`` binds itself (as any socket made with
+``socket.socket(family, SOCK_STREAM)``) says protocol ``0``, so its connections kept
+Nagle on, and a response written in several pieces (headers, then each chunk of an SSE
+stream) waited for the client's delayed ACK: about 40 ms per request on a kept-alive
+connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections import deque
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +95,23 @@ def _address(info: Any) -> Address | None:
     return None
 
 
+def _send_without_delay(transport: asyncio.BaseTransport) -> None:
+    """Turn Nagle's algorithm off on ``transport``'s socket, when it is a TCP socket.
+
+    asyncio sets ``TCP_NODELAY`` itself only on sockets whose protocol number is
+    ``IPPROTO_TCP``; a socket made with ``socket.socket(family, SOCK_STREAM)`` says ``0``
+    and is left alone, so it is set here whatever made the listening socket.
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.type != socket.SOCK_STREAM:
+        return
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return  # a Unix socket: no Nagle there
+    # The client may already have reset the connection; it is then closed anyway.
+    with suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def _scope_key(scope: Scope) -> _Key | None:
     client, server = scope.get("client"), scope.get("server")
     if client is None or server is None:
@@ -117,6 +144,7 @@ class GuardedHttpProtocol(asyncio.Protocol):
         """Count the connection (refusing it over the cap) and start its header clock."""
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        _send_without_delay(transport)
         peer = _address(transport.get_extra_info("peername"))
         local = _address(transport.get_extra_info("sockname"))
         if self._limits is None or peer is None or local is None:
