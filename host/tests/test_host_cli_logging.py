@@ -14,7 +14,13 @@ import pytest
 from plugbay import Principal
 from plugbay.call_log import log_call
 from plugbay.errors import CallRefused, ToolError
-from plugbay.logs import FORMAT_ENV, LEVEL_ENV, setup_logging, setup_logging_from_env
+from plugbay.logs import (
+    FORMAT_ENV,
+    LEVEL_ENV,
+    echo_lines,
+    setup_logging,
+    setup_logging_from_env,
+)
 from plugbay.middleware import TIMED_OUT, Call, compose
 
 pytestmark = pytest.mark.anyio
@@ -156,3 +162,18 @@ async def test_nothing_is_logged_or_timed_when_info_is_off(stderr: Callable[[], 
     setup_logging("warning", "text")
     await (await answer(types.CallToolResult(content=[])))(call())
     assert stderr() == ""
+
+
+def test_cli_lines_follow_the_format(stderr: Callable[[], str]) -> None:
+    setup_logging("info", "text")
+    echo_lines(["plugbay: serving MCP over stdio", "warning: notes failed: gone"])
+    assert stderr() == "plugbay: serving MCP over stdio\nwarning: notes failed: gone\n"
+    setup_logging("info", "json")
+    echo_lines(["plugbay: serving MCP over stdio", "warning: notes failed: gone"], "plugbay.banner")
+    first, second = (json.loads(line) for line in stderr().splitlines())
+    assert (first["level"], first["logger"], first["message"]) == (
+        "INFO",
+        "plugbay.banner",
+        "serving MCP over stdio",
+    )
+    assert (second["level"], second["message"]) == ("WARNING", "notes failed: gone")

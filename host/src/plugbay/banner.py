@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-import click
-
 from plugbay.assembly import Assembly
+from plugbay.logs import echo_lines
 from plugbay.redaction import redact_text
 
 
@@ -72,6 +71,6 @@ def banner_lines(
 def echo_banner(
     assembly: Assembly, where: str, *, started: bool = True, note: Sequence[str] = ()
 ) -> None:
-    """Write :func:`banner_lines` to standard error."""
-    for line in banner_lines(assembly, where, started=started, note=note):
-        click.echo(line, err=True)
+    """Write :func:`banner_lines` to standard error (see :func:`plugbay.logs.echo_lines`)."""
+    # In --log-format json, as log records: stderr then holds JSON only.
+    echo_lines(banner_lines(assembly, where, started=started, note=note), "plugbay.banner")

@@ -14,6 +14,7 @@ from plugbay.assembly import Assembly, assemble
 from plugbay.config import load_config
 from plugbay.errors import ConfigError
 from plugbay.fail_closed import SecurityHookFailed, refuse_if_insecure
+from plugbay.logs import echo_lines
 from plugbay.plugins import BLOCK_ENV, SELECT_ENV, PluginRegistry, load_plugins
 from plugbay.redaction import keep_secrets_out_of_logs
 
@@ -77,13 +78,15 @@ def selection_warnings(registry: PluginRegistry, environ: Mapping[str, str]) -> 
 
 def report_plugins(assembly: Assembly) -> None:
     """Warn on stderr of each plugin that failed to load or register, or is misnamed."""
-    for warning in selection_warnings(assembly.registry, assembly.config.environ):
-        click.echo(warning, err=True)
+    lines = selection_warnings(assembly.registry, assembly.config.environ)
     # Instances are reported by the start-up banner (plugbay.banner), once they started.
-    for info in assembly.registry.plugins.values():
-        if info.status == "failed":
-            for error in info.errors:
-                click.echo(f"warning: plugin {info.name} failed: {error}", err=True)
+    lines.extend(
+        f"warning: plugin {info.name} failed: {error}"
+        for info in assembly.registry.plugins.values()
+        if info.status == "failed"
+        for error in info.errors
+    )
+    echo_lines(lines)
 
 
 def refuse_if_broken(assembly: Assembly) -> None:

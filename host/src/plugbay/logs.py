@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
@@ -108,6 +108,30 @@ def setup_logging(level: str | int = "info", log_format: LogFormat = "text") -> 
     install_log_redaction()
     os.environ[LEVEL_ENV] = name.lower()
     os.environ[FORMAT_ENV] = log_format
+
+
+def echo_lines(lines: Sequence[str], logger_name: str = "plugbay") -> None:
+    """Write what the command line tells a person (the banner, warnings) to stderr.
+
+    As they are in the ``text`` format; in ``json`` as log records of ``logger_name``
+    (``warning: ...`` at WARNING, ``error: ...`` at ERROR, the rest at INFO), so that a log
+    pipeline reading stderr gets JSON only.
+    """
+    json_lines = any(
+        isinstance(handler.formatter, JsonFormatter) for handler in logging.getLogger().handlers
+    )
+    if not json_lines:
+        for line in lines:
+            print(line, file=sys.stderr, flush=True)
+        return
+    logger = logging.getLogger(logger_name)
+    for line in lines:
+        if line.startswith("warning: "):
+            logger.warning("%s", line.removeprefix("warning: "))
+        elif line.startswith("error: "):
+            logger.error("%s", line.removeprefix("error: "))
+        else:
+            logger.info("%s", line.removeprefix("plugbay: "))
 
 
 def setup_logging_from_env(environ: Mapping[str, str] | None = None) -> None:
