@@ -222,3 +222,34 @@ def test_a_binary_frame_closes_with_1003(build, bundle) -> None:
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
         assert closed.value.code == CLOSE_UNSUPPORTED_DATA
+
+
+async def test_without_the_denial_extension_a_refused_handshake_is_closed_with_1008(
+    build, bundle
+) -> None:
+    # An ASGI server that cannot send an HTTP response to a handshake gets a close,
+    # which it turns into its own refusal (uvicorn: 403).
+    assembly = build(bundle(tools=[whoami], auth=[OneKey()]))
+
+    def guarded(inner: ASGIApp) -> ASGIApp:
+        return AuthenticationMiddleware(inner, list(assembly.auth_backends))
+
+    route = websocket_route(PlugbayServer(assembly), guard=guarded, max_message_bytes=1024)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "websocket",
+        "path": WEBSOCKET_PATH,
+        "headers": [(b"host", b"127.0.0.1:8000")],
+        "client": ("127.0.0.1", 50000),
+        "subprotocols": ["mcp"],
+        "extensions": {},
+    }
+    await route.app(scope, receive, send)
+    assert sent == [{"type": "websocket.close", "code": 1008}]
