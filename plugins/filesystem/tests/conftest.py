@@ -84,6 +84,7 @@ def serve_fs() -> ServeFs:
         instance: str = "fs",
         mode: str = "auto",
         list_unavailable: bool = False,
+        message_handler: Any = None,
         **settings: Any,
     ) -> AsyncIterator[FsClient]:
         # list_unavailable lists the write tools of a read-only instance, to call them there.
@@ -97,7 +98,8 @@ def serve_fs() -> ServeFs:
         try:
             state = assembly.instances[instance]
             assert state.status == "ready", state.problems
-            async with Client(PlugbayServer(assembly).sdk, mode=mode) as client:
+            sdk = PlugbayServer(assembly).sdk
+            async with Client(sdk, mode=mode, message_handler=message_handler) as client:
                 yield FsClient(client, assembly, instance)
         finally:
             await assembly.stop()

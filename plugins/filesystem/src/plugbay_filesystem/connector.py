@@ -13,7 +13,7 @@ the directory it opened (see :mod:`plugbay_filesystem.location`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal
@@ -21,9 +21,9 @@ from typing import Annotated, Literal
 import anyio.to_thread
 from pydantic import Field
 
-from plugbay import Audio, Connector, Context, File, Image, ToolError, resource, tool
+from plugbay import Audio, Connector, Context, File, Image, ToolError, tool
 from plugbay.describing import expand_tool_names
-from plugbay_filesystem import canonical, directories, files, resources, search
+from plugbay_filesystem import canonical, directories, files, search
 from plugbay_filesystem.arguments import (
     AllowedDirectories,
     DirectoryArgument,
@@ -33,12 +33,14 @@ from plugbay_filesystem.arguments import (
 )
 from plugbay_filesystem.edits import Edit, apply_edits, fenced, unified_diff
 from plugbay_filesystem.errors import shown, writes_disabled
+from plugbay_filesystem.file_resources import FileResources
 from plugbay_filesystem.paths import Roots, file_uri, uri_path
 from plugbay_filesystem.settings import FilesystemSettings
 from plugbay_filesystem.text_tool import TextSearchTools
+from plugbay_filesystem.watching import ChangeWatcher
 
 
-class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
+class FilesystemConnector(TextSearchTools, FileResources, Connector[FilesystemSettings]):
     """Read, search and (when allowed) write files under a set of root directories.
 
     Every path is confined to the configured roots: ``..``, absolute paths elsewhere
@@ -48,10 +50,12 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
 
     name = "filesystem"
     uri_scheme = "file"
+    announces_updates = True  # clients may subscribe to files: see plugbay_filesystem.watching
 
     def __init__(self, instance: str, settings: FilesystemSettings) -> None:
         super().__init__(instance, settings)
         self._roots: Roots | None = None
+        self._watcher: ChangeWatcher | None = None
 
     async def start(self) -> None:
         """Resolve the roots; a root that is missing or not a directory fails the start."""
@@ -64,6 +68,15 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
             )
         )
         self._roots = canonical.DecidedRoots(roots, self.instance)
+        if self.settings.watch:
+            self._watcher = ChangeWatcher(roots, self.instance, self.resource_updated)
+            self._watcher.start()
+
+    async def stop(self) -> None:
+        """Stop watching the roots for changes."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            await watcher.stop()
 
     async def check_health(self) -> None:
         """Raise if a root directory has disappeared since the start."""
@@ -454,40 +467,3 @@ class FilesystemConnector(TextSearchTools, Connector[FilesystemSettings]):
             "writable": self.settings.allow_writes,
             "denied": list(self.roots.deny.patterns),
         }
-
-    # Resources -------------------------------------------------------------------
-
-    @resource("", name="roots", title="Allowed directories", mime_type="application/json")
-    def roots_resource(self) -> dict[str, object]:
-        """The allowed directories, each with the file:// URI that reads it."""
-        return {
-            "directories": [
-                {"path": str(root), "uri": self._uri(root)} for root in self.roots.directories
-            ],
-            "writable": self.settings.allow_writes,
-        }
-
-    @resource("{+path}", name="file", title="File or directory", complete={"path": "complete_path"})
-    def file_resource(self, path: str) -> resources.Contents:
-        """A file (text or blob) or a directory listing (JSON), by path.
-
-        file://<instance>/README.md names README.md in the first allowed directory. A
-        file in any allowed directory can also be named by its absolute path without
-        the leading slash (file://<instance>/home/me/notes.txt is /home/me/notes.txt):
-        the form listings use. Denied names (the deny setting) are never served.
-
-        Args:
-            path: A path relative to the first allowed directory, or an absolute path
-                inside an allowed directory without its leading slash.
-        """
-        return resources.read(
-            self.roots,
-            self.instance,
-            path,
-            max_read_bytes=self.settings.max_read_bytes,
-            max_entries=self.settings.max_entries,
-        )
-
-    async def complete_path(self, value: str, context: Mapping[str, str]) -> list[str]:
-        """Complete the ``path`` of the file resource template from the directories."""
-        return await anyio.to_thread.run_sync(resources.complete, self.roots, value)

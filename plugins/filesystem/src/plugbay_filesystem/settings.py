@@ -78,6 +78,15 @@ class FilesystemSettings(Settings):
         ),
     )
 
+    watch: bool = Field(
+        default=True,
+        description=(
+            "Watch the directories for changes and tell clients that subscribed to a file "
+            "or directory resource when it changes. Turn it off for very large trees, "
+            "where the operating system's limit on watched directories may be reached."
+        ),
+    )
+
     @field_validator("roots", "deny", "deny_extra", mode="before")
     @classmethod
     def _split_lists(cls, value: Any) -> Any:
