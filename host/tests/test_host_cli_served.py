@@ -81,7 +81,8 @@ def test_tools_lists_what_serve_offers_and_names_the_failed_instance(config: Pat
     head, _, tail = done.stdout.partition("\n\n")
     assert [line.split()[0] for line in head.splitlines()[1:]] == ["clock_now"]
     assert tail.splitlines()[0] == "failed instances (their components are not listed):"
-    row = tail.splitlines()[1].split(None, 3)
+    assert tail.splitlines()[1].split() == ["INSTANCE", "CONNECTOR", "REASON"]
+    row = tail.splitlines()[2].split(None, 3)
     assert row[:3] == ["books", "ledger", "failed:"]
     assert "failed to start: ConnectionError: unable to open database file" in row[3]
     assert "s3cret-pass" not in done.output

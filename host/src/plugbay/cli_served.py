@@ -14,6 +14,7 @@ import click
 
 from plugbay.assembly import Assembly
 from plugbay.catalog import Catalog
+from plugbay.cli_common import table
 from plugbay.instances import InstanceState
 from plugbay.redaction import redact_text
 
@@ -59,8 +60,9 @@ def echo_failures(assembly: Assembly, *, as_json: bool) -> None:
             )
         return
     click.echo("\nfailed instances (their components are not listed):")
-    for state in failed:
-        click.echo(f"{state.name:<20} {state.connector:<15} failed: {failure_reason(state)}")
+    rows = [(state.name, state.connector, f"failed: {failure_reason(state)}") for state in failed]
+    for line in table(rows, ("INSTANCE", "CONNECTOR", "REASON")):
+        click.echo(line)
 
 
 def unknown_tool_reason(assembly: Assembly, tool_name: str) -> str | None:
