@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = ROOT / "tests" / "fixtures" / "websocket" / "serve_websocket.py"
-TS_CLIENT = ROOT / "tests" / "peers" / "clients" / "websocket_client.mjs"
+TS_CLIENT = ROOT / "tests" / "peers" / "clients" / "sdk_client.mjs"
 TS_SDK = ROOT / "tests" / "peers" / "node_modules" / "@modelcontextprotocol" / "sdk"
 KEY = "ws-e2e-" + "k" * 24
 ECHO_TOML = '[connectors.echo]\nplugin = "echo"\nprefix = "ws: "\n'
@@ -108,12 +108,14 @@ def ts_client() -> Path:
     pytest.skip(message)
 
 
-def run_ts_client(script: Path, url: str) -> dict[str, Any]:
+def run_ts_client(
+    script: Path, *target: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> dict[str, Any]:
+    """Run tests/peers/clients/sdk_client.mjs (``ws URL``, ``http URL`` or ``stdio CMD...``)."""
     # Node 20 has the browser WebSocket API behind a flag; Node 22 has it on.
-    command = ["node", "--experimental-websocket", str(script), url, "echo_say"]
-    command.append(json.dumps({"text": "hello"}))
+    command = ["node", "--experimental-websocket", str(script), *target]
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=60, check=False, cwd=script.parent
+        command, capture_output=True, text=True, timeout=60, check=False, cwd=cwd, env=env
     )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
@@ -132,7 +134,7 @@ def test_the_typescript_sdk_client_works_over_websocket(
     ts_client: Path, env: dict[str, str], tmp_path: Path
 ) -> None:
     with websocket_server(tmp_path, env, key=None) as port:
-        seen = run_ts_client(ts_client, f"ws://127.0.0.1:{port}/ws")
+        seen = run_ts_client(ts_client, "ws", f"ws://127.0.0.1:{port}/ws")
     assert "error" not in seen, seen
     assert seen["server"]["name"] == "plugbay"
     assert "echo_say" in seen["tools"]
@@ -145,7 +147,7 @@ def test_the_typescript_sdk_client_works_over_websocket(
 def test_the_typescript_sdk_client_is_refused_without_a_credential(
     ts_client: Path, keyed_port: int
 ) -> None:
-    seen = run_ts_client(ts_client, f"ws://127.0.0.1:{keyed_port}/ws")
+    seen = run_ts_client(ts_client, "ws", f"ws://127.0.0.1:{keyed_port}/ws")
     assert "error" in seen
     assert "tools" not in seen
 
