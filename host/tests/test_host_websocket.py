@@ -253,3 +253,32 @@ async def test_without_the_denial_extension_a_refused_handshake_is_closed_with_1
     }
     await route.app(scope, receive, send)
     assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+async def ask_the_model(ctx: Context) -> str:
+    """Ask the client's model."""
+    sampled = await ctx.sample("Say hello", max_tokens=10)
+    return f"the model said {sampled.text}"
+
+
+def test_the_server_asks_the_client_over_the_same_connection(build, bundle) -> None:
+    app = serving_websocket(build(bundle(tools=[ask_the_model])))
+    sampling = {**INITIALIZE, "params": {**INITIALIZE["params"], "capabilities": {"sampling": {}}}}
+    call = {"name": "ask_the_model", "arguments": {}}
+    with (
+        TestClient(app, base_url=BASE) as http,
+        http.websocket_connect(URL, subprotocols=["mcp"]) as ws,
+    ):
+        initialize_with = ask(ws, sampling)
+        assert initialize_with["result"]
+        ws.send_text(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        ws.send_text(
+            json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call})
+        )
+        question = json.loads(ws.receive_text())
+        assert question["method"] == "sampling/createMessage"
+        answer = {"role": "assistant", "content": {"type": "text", "text": "hello"}, "model": "m"}
+        ws.send_text(json.dumps({"jsonrpc": "2.0", "id": question["id"], "result": answer}))
+        result = json.loads(ws.receive_text())
+        assert result["id"] == 2
+        assert result["result"]["content"] == [{"type": "text", "text": "the model said hello"}]
