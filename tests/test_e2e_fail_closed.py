@@ -499,7 +499,7 @@ def test_an_auth_table_with_plugbay_auth_failing_to_import_refuses(
         ACME_AUTH_BREAKS="import",
     )
     stderr = _refused(e2e, ["--port", str(free_port())], tmp_path, env, plugin=False)
-    assert "[auth] belongs to plugbay-auth, which is failed (`plugbay plugins` says why)" in stderr
+    assert "[auth] belongs to plugbay-auth, which failed to load (`plugbay plugins` says why)" in stderr
 
 
 @pytest.mark.xfail(

@@ -220,5 +220,5 @@ def test_the_auth_table_with_plugbay_auth_broken_refuses_to_start(
     done = e2e.run_plugbay(["serve", "--port", str(free_port())], cwd=workdir, env=env)
     output = done.stdout + done.stderr
     assert done.returncode == 2, output
-    assert "[auth] belongs to plugbay-auth, which is failed" in done.stderr
+    assert "[auth] belongs to plugbay-auth, which failed to load" in done.stderr
     assert "Uvicorn running" not in output

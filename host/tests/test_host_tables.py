@@ -98,7 +98,7 @@ def test_a_table_whose_plugin_failed_says_so() -> None:
     with pytest.raises(ConfigError) as refused:
         claim_tables(registry, _config("[cache]\nttl = 1\n"))
     (problem,) = refused.value.problems
-    assert problem.startswith(f"{WHERE}: [cache] belongs to plugbay-cache, which is failed")
+    assert problem.startswith(f"{WHERE}: [cache] belongs to plugbay-cache, which failed to load")
 
 
 def test_a_second_claim_and_bad_claims_fail_their_plugins() -> None:
@@ -144,3 +144,25 @@ def test_assembly_refuses_an_unclaimed_table() -> None:
         f"{WHERE}: [policy] belongs to plugbay-guard, which is not installed: pip install "
         "plugbay-guard"
     ]
+
+
+def test_settings_for_a_plugin_that_is_not_loaded_are_refused() -> None:
+    greeter = SimpleNamespace(register_tools=hookimpl(lambda register: None))
+    toml = '[plugins.greeter]\ngreeting = "hi"\n[plugins.keystore]\nurl = "x"\n[plugins.gone]\n'
+    registry = load_plugins(
+        {"PLUGBAY_BLOCK_PLUGINS": "keystore"}, extra={"greeter": greeter}, entry_points=False
+    )
+    registry.register(SimpleNamespace(), "keystore", status="blocked")
+    with pytest.raises(ConfigError) as refused:
+        claim_tables(registry, _config(toml))
+    problems = refused.value.problems
+    assert not any("[plugins.greeter]" in p for p in problems)
+    assert any(
+        p.startswith(f"{WHERE}: [plugins.keystore] is for the plugin 'keystore', which is blocked")
+        for p in problems
+    )
+    assert (
+        f"{WHERE}: [plugins.gone] is for the plugin 'gone', which is not installed "
+        + ("(`plugbay plugins` lists the installed ones)")
+        in problems
+    )

@@ -219,7 +219,8 @@ def register_routes(register: Callable[..., None], config: Config) -> None:
 def register_asgi_wrappers(register: Callable[..., None], config: Config) -> None:
     """Wrap the MCP endpoints (and non-public routes) in ASGI middleware of the plugin's.
 
-    Called once at assembly, for HTTP only. A wrapper is ``(app) -> app`` in ASGI
+    Called once at assembly, on every transport (so a broken wrapper stops stdio too);
+    the wrappers serve HTTP only. A wrapper is ``(app) -> app`` in ASGI
     terms; it runs for every request to the MCP endpoints and to routes registered
     without ``public=True``, after the Host and Origin checks and **before**
     authentication, so it can refuse a request before any credential is looked at

@@ -76,9 +76,10 @@ def claim_tables(registry: PluginRegistry, config: Config) -> Config:
     Raises:
         ConfigError: With every problem of every table, each with its location: a
             table no loaded plugin claims (naming the distribution to install when it
-            is a known one), and each validation error.
+            is a known one), a ``[plugins.<name>]`` table of a plugin that is not loaded,
+            and each validation error.
     """
-    problems: list[str] = []
+    problems: list[str] = plugin_table_problems(registry, config)
     claims = claimed_tables(registry, problems)
     where = str(config.source) if config.source is not None else "configuration"
     # Relative paths in these tables ([audit] output) start from the file's folder.
@@ -107,8 +108,39 @@ def unclaimed_reason(registry: PluginRegistry, name: str) -> str:
         return "is not a table of plugbay or of any loaded plugin (a misspelling?)"
     for info in registry.plugins.values():
         if info.distribution == owner and info.status in ("failed", "blocked"):
-            return (
-                f"belongs to {owner}, which is {info.status} (`plugbay plugins` says why); "
-                "the server does not run without what the table configures"
-            )
+            return f"belongs to {owner}, {_STATES[info.status]}"
     return f"belongs to {owner}, which is not installed: pip install {owner}"
+
+
+_STATES = {
+    "failed": (
+        "which failed to load (`plugbay plugins` says why); the server does not run "
+        "without what the table configures"
+    ),
+    "blocked": (
+        "which is blocked (PLUGBAY_PLUGINS, PLUGBAY_BLOCK_PLUGINS); the server does not "
+        "run without what the table configures: remove the table to serve without it"
+    ),
+}
+
+
+def plugin_table_problems(registry: PluginRegistry, config: Config) -> list[str]:
+    """A ``[plugins.<name>]`` table whose plugin is not loaded: the same rule as top-level tables.
+
+    Settings for a plugin that is missing, blocked or broken would otherwise be ignored,
+    and the server would run without what they configure.
+    """
+    where = str(config.source) if config.source is not None else "configuration"
+    problems = []
+    for name in config.plugins:
+        info = registry.plugins.get(name)
+        if info is None:
+            problems.append(
+                f"{where}: [plugins.{name}] is for the plugin {name!r}, which is not installed "
+                "(`plugbay plugins` lists the installed ones)"
+            )
+        elif info.status in _STATES:
+            problems.append(
+                f"{where}: [plugins.{name}] is for the plugin {name!r}, {_STATES[info.status]}"
+            )
+    return problems
