@@ -185,14 +185,6 @@ def test_the_python_websockets_client_with_and_without_a_key(keyed_port: int) ->
     assert foreign.value.response.status_code == 421
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "plugbay.hosting.connections.GuardedHttpProtocol never hears a WebSocket connection "
-        "end (uvicorn hands the transport to its WebSocket protocol), so each one keeps a "
-        "[server] max_connections slot forever"
-    ),
-)
 def test_closed_websocket_connections_free_their_connection_slot(
     env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -60,6 +60,9 @@ class ServerConfig(BaseModel):
     stateless: bool = False
     json_response: bool = False
     legacy_sse: bool = True
+    websocket: bool = True
+    """Serve MCP over WebSocket at ``/ws`` (subprotocol ``mcp``), behind the same
+    authentication and checks as ``path``."""
     call_timeout: float | None = Field(default=120.0, gt=0)
     sync_workers: int = Field(default=8, ge=1)
     """Worker threads per connector instance for its sync tools, resources and prompts;

@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route, request_response
+from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -49,6 +49,7 @@ from plugbay.plugins import load_plugins
 from plugbay.redaction import keep_secrets_out_of_logs
 from plugbay.retrying import retrying
 from plugbay.server import PlugbayServer
+from plugbay.websocket import websocket_route
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ def http_app(
     streamable = guarded(
         RequestIdGuard(StreamableHTTPASGIApp(manager), max_body=settings.max_request_body_bytes)
     )
-    routes: list[Route | Mount] = [
+    routes: list[BaseRoute] = [
         Route(settings.path, endpoint=streamable, methods=["GET", "POST", "DELETE"]),
         Route("/healthz", endpoint=_healthz, methods=["GET"]),
         Route("/readyz", endpoint=readiness.endpoint, methods=["GET"]),
@@ -189,6 +190,14 @@ def http_app(
 
         routes.append(Route(SSE_PATH, endpoint=guarded(handle_sse), methods=["GET"]))
         routes.append(Mount(SSE_MESSAGES_PATH, app=guarded(sse.handle_post_message)))
+    if settings.websocket:
+        # MCP over WebSocket (subprotocol mcp): the handshake passes the guards as a GET
+        # would; the guards themselves let non-HTTP scopes through, so they are not enough.
+        routes.append(
+            websocket_route(
+                server, guard=guarded, max_message_bytes=settings.max_request_body_bytes
+            )
+        )
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -247,6 +256,8 @@ def uvicorn_options(assembly: Assembly) -> dict[str, Any]:
         "log_level": "info",
         "lifespan": "on",
         "timeout_graceful_shutdown": _shutdown_timeout(assembly),
+        # Oversized WebSocket frames are refused before uvicorn buffers them.
+        "ws_max_size": assembly.config.server.max_request_body_bytes,
     }
 
 

@@ -216,6 +216,18 @@ class GuardedHttpProtocol(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self._limits.header_timeout, self._expire)
 
+    def upgrade_ended(self) -> None:
+        """A WebSocket on this connection has ended: forget the connection.
+
+        After the upgrade uvicorn hands the connection to its WebSocket protocol, so
+        :meth:`connection_lost` never reaches this guard; without this the connection
+        would hold a ``max_connections`` slot for ever.
+        """
+        self._active -= 1
+        self._disarm()
+        if self._key is not None and _open.get(self._key) is self:
+            del _open[self._key]
+
     def _disarm(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -269,7 +281,10 @@ class ConnectionGuard:
             await self.app(scope, receive, send)
         finally:
             if connection is not None:
-                connection.request_ended()
+                if scope["type"] == "websocket":
+                    connection.upgrade_ended()
+                else:
+                    connection.request_ended()
 
     async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
         """A ``receive`` that replays the body read in time, or ``None`` once refused."""
