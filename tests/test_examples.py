@@ -36,7 +36,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 PEERS_BIN = ROOT / "tests" / "peers" / "node_modules" / ".bin"
-PLUGINS = ["filesystem", "sql", "proxy", "copper", "odoo"]
+PLUGINS = ["filesystem", "sql", "proxy", "copper", "odoo", "auth", "guard"]
 COPPER_KEY = "copper-fake-api-key-0123456789"
 ODOO_KEY = "5f1d0c3b9a8e7d6c5b4a39281706f5e4d3c2b1a0"
 

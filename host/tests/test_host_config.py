@@ -266,3 +266,15 @@ def test_a_file_with_problems_names_itself(clean_env: Path) -> None:
         load_config(path, environ={})
     assert len(caught.value.problems) == 2
     assert all(p.startswith(f"{path}: ") for p in caught.value.problems)
+
+
+def test_settings_that_moved_to_plugins_say_where() -> None:
+    document = {"server": {"event_store": "redis://127.0.0.1", "event_store_ttl": 5}}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(document, environ={})
+    assert caught.value.problems == [
+        "configuration: [server] event_store: moved in 0.2: install plugbay-redis and set "
+        "[redis] url (see its README)",
+        "configuration: [server] event_store_ttl: moved in 0.2: install plugbay-redis and set "
+        "[redis] ttl (see its README)",
+    ]

@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any, get_origin
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from plugbay.errors import ConfigError
 from plugbay.network import split_authority
@@ -79,7 +87,10 @@ class ServerConfig(BaseModel):
     workers: int = Field(default=1, ge=1)
     """Worker processes for HTTP; more than one implies stateless mode."""
     event_store: None = Field(default=None, exclude=True, repr=False)
-    """Moved in 0.2 to plugbay-redis's ``[redis]`` table; named here for a clear error."""
+    """Moved in 0.2 to plugbay-redis's ``[redis]`` table; named here for a clear error
+    (as are ``event_store_ttl`` and ``event_store_max_events``)."""
+    event_store_ttl: None = Field(default=None, exclude=True, repr=False)
+    event_store_max_events: None = Field(default=None, exclude=True, repr=False)
     sse_retry_ms: int | None = Field(default=None, ge=0)
     """The reconnection delay suggested to clients in resumable SSE streams."""
     relay_lane: None = Field(default=None, exclude=True, repr=False)
@@ -141,10 +152,15 @@ class ServerConfig(BaseModel):
     def _relay_lane_was_removed(cls, value: object) -> None:
         raise ValueError("relay_lane was removed in 0.2; delete this setting")
 
-    @field_validator("event_store", mode="before")
+    @field_validator("event_store", "event_store_ttl", "event_store_max_events", mode="before")
     @classmethod
-    def _event_store_moved(cls, value: object) -> None:
-        raise ValueError("moved in 0.2: install plugbay-redis and set [redis] url (see its README)")
+    def _event_store_moved(cls, value: object, info: ValidationInfo) -> None:
+        key = {"event_store": "url", "event_store_ttl": "ttl"}.get(
+            str(info.field_name), "max_events"
+        )
+        raise ValueError(
+            f"moved in 0.2: install plugbay-redis and set [redis] {key} (see its README)"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 When uvicorn is asked to stop (SIGTERM, Ctrl-C) it stops accepting connections and
 waits for the open ones. Its SSE helper would end every event stream at once, which
 cuts off a tool call whose answer travels on one; instead the streams are held open
-until the calls in flight have finished (or ``[limits] shutdown_grace`` has passed),
+until the calls in flight have finished (or ``[server] shutdown_grace`` has passed),
 then released so uvicorn can finish. A second Ctrl-C still stops at once.
 """
 
