@@ -101,6 +101,10 @@ class UpstreamConnection(RequestForwarding):
             cast(Any, self._transport(lost)),
             mode=self.settings.protocol,
             logging_callback=self._on_log,
+            # An upstream's questions go to the caller whose call asked (asking.py).
+            sampling_callback=self._on_sampling,
+            elicitation_callback=self._on_elicitation,
+            list_roots_callback=self._on_list_roots,
             log_level=self.settings.log_level,
             message_handler=self._on_message,
             client_info=types.Implementation(name="plugbay-proxy", version=_VERSION),

@@ -31,7 +31,7 @@ import ssl
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,6 +58,15 @@ RESUME_ATTEMPTS = 3
 """Reconnections in a row that bring nothing new before a call is given up."""
 
 OnNotification = Callable[[str, Mapping[str, Any]], Awaitable[None]]
+RELAYED_CAPABILITIES: Mapping[str, Any] = {
+    "sampling": {},
+    "elicitation": {"form": {}, "url": {}},
+    "roots": {"listChanged": True},
+}
+"""What the proxy can ask its callers' clients, as the SDK client declares it too; a
+caller whose client cannot answer gets the upstream's error."""
+OnRequest = Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
+"""Answers a request the upstream sent on a call's stream: the JSON-RPC response to post."""
 
 
 class FastPathUnsupported(Exception):
@@ -112,6 +121,16 @@ class HttpTarget:
 def _uses_proxy(scheme: str, host: str) -> bool:
     proxies = urllib.request.getproxies()
     return scheme in proxies and not urllib.request.proxy_bypass(host)
+
+
+@dataclass
+class _Call:
+    """One call in progress: its id, where what the upstream sends goes, where it stands."""
+
+    request_id: str
+    on_notification: OnNotification
+    on_request: OnRequest | None
+    cursor: Cursor = field(default_factory=Cursor)
 
 
 def tool_needs_sdk(tool: types.Tool) -> bool:
@@ -189,8 +208,17 @@ class HttpToolCaller:
         name: str,
         arguments: Mapping[str, Any],
         on_notification: OnNotification,
+        on_request: OnRequest | None = None,
+        *,
+        input_responses: Mapping[str, Any] | None = None,
+        request_state: str | None = None,
     ) -> dict[str, Any]:
         """Send ``tools/call`` and return the raw result; notifications go to ``on_notification``.
+
+        Requests the upstream sends on the call's stream (2025-11-25 sampling,
+        elicitation, roots) are answered by ``on_request`` (refused without one).
+        ``input_responses`` and ``request_state`` answer a 2026-07-28 upstream's
+        ``input_required`` result of the previous round.
 
         Raises:
             MCPError: The upstream answered with a JSON-RPC error.
@@ -203,32 +231,29 @@ class HttpToolCaller:
             "arguments": dict(arguments),
             "_meta": {"progressToken": request_id},
         }
+        if input_responses is not None:
+            params["inputResponses"] = dict(input_responses)
+        if request_state is not None:
+            params["requestState"] = request_state
         extra = ""
         if self.modern:
             meta = params["_meta"]
             meta["io.modelcontextprotocol/protocolVersion"] = self.protocol_version
             meta["io.modelcontextprotocol/clientInfo"] = self._client_info
-            meta["io.modelcontextprotocol/clientCapabilities"] = {}
+            meta["io.modelcontextprotocol/clientCapabilities"] = RELAYED_CAPABILITIES
             if self._log_level is not None:
                 meta["io.modelcontextprotocol/logLevel"] = self._log_level
             extra = f"mcp-method: tools/call\r\nmcp-name: {encode_header_value(name)}\r\n"
         body = pydantic_core.to_json(
             {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
         )
-        cursor = Cursor()
-        result = await self._post(body, extra, request_id, on_notification, cursor)
+        call = _Call(request_id, on_notification, on_request)
+        result = await self._post(body, extra, call)
         if result is None:
-            result = await self._resume(request_id, on_notification, cursor)
+            result = await self._resume(call)
         return result
 
-    async def _post(
-        self,
-        body: bytes,
-        extra: str,
-        request_id: str,
-        on_notification: OnNotification,
-        cursor: Cursor,
-    ) -> dict[str, Any] | None:
+    async def _post(self, body: bytes, extra: str, call: _Call) -> dict[str, Any] | None:
         """Send the request; its result, or ``None`` when its event stream ended early."""
         for attempt in (1, 2):
             connection = await self._connection()
@@ -239,7 +264,7 @@ class HttpToolCaller:
             )
             try:
                 connection.writer.write(head.encode("latin-1") + body)
-                return await self._exchange(connection, request_id, on_notification, cursor)
+                return await self._exchange(connection, call)
             except ClosedBeforeAnswer:
                 connection.close()
                 # A kept-alive connection the server had closed: nothing was processed,
@@ -251,9 +276,7 @@ class HttpToolCaller:
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _resume(
-        self, request_id: str, on_notification: OnNotification, cursor: Cursor
-    ) -> dict[str, Any]:
+    async def _resume(self, call: _Call) -> dict[str, Any]:
         """Reconnect to a call's interrupted event stream until its result arrives.
 
         Each attempt waits the server's ``retry`` (or :data:`DEFAULT_RETRY`), then asks
@@ -262,6 +285,7 @@ class HttpToolCaller:
         """
         failures = 0
         problem = "it sent nothing new"
+        cursor = call.cursor
         while True:
             if self.modern or cursor.last_event_id is None:
                 # Nothing to resume from (2026-07-28 streams cannot be resumed at all).
@@ -273,7 +297,7 @@ class HttpToolCaller:
                 )
             await asyncio.sleep(cursor.retry if cursor.retry is not None else DEFAULT_RETRY)
             seen = cursor.last_event_id
-            logger.debug("resuming the event stream of %s after event %s", request_id, seen)
+            logger.debug("resuming the event stream of %s after event %s", call.request_id, seen)
             try:
                 connection = await self._open()
             except UpstreamGone as error:
@@ -282,9 +306,7 @@ class HttpToolCaller:
             head = f"GET {self.target.path} HTTP/1.1\r\n{self._resume_head}last-event-id: {seen}"
             try:
                 connection.writer.write(f"{head}\r\n\r\n".encode("latin-1"))
-                result = await self._exchange(
-                    connection, request_id, on_notification, cursor, resumed=True
-                )
+                result = await self._exchange(connection, call, resumed=True)
             except _ResumeRefused as refused:
                 # A client error (the session ended, GET not offered, no such event) is
                 # final; a server error or a rate limit may pass.
@@ -343,13 +365,7 @@ class HttpToolCaller:
             connection.close()
 
     async def _exchange(
-        self,
-        connection: _Connection,
-        request_id: str,
-        on_notification: OnNotification,
-        cursor: Cursor,
-        *,
-        resumed: bool = False,
+        self, connection: _Connection, call: _Call, *, resumed: bool = False
     ) -> dict[str, Any] | None:
         """Read the answer to the request just written; ``None`` if its stream ended early.
 
@@ -369,17 +385,17 @@ class HttpToolCaller:
                 return await self._refusal(status, content_type, refusal)
             if content_type.startswith("application/json") and not resumed:
                 message = pydantic_core.from_json(await body_reader.read_all())
-                result: dict[str, Any] | None = self._result_of(message, request_id)
+                result: dict[str, Any] | None = self._result_of(message, call.request_id)
             elif content_type.startswith("text/event-stream"):
                 streaming = True
-                result = await self._from_events(body_reader, request_id, on_notification, cursor)
+                result = await self._from_events(body_reader, call)
                 if result is not None and not resumed:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(body_reader.drain(), DRAIN_TIMEOUT)
             else:
                 raise MCPError(types.INTERNAL_ERROR, f"the upstream answered with {content_type!r}")
         except (ConnectionError, asyncio.IncompleteReadError, OSError) as error:
-            if streaming and cursor.last_event_id is not None and not self.modern:
+            if streaming and call.cursor.last_event_id is not None and not self.modern:
                 connection.close()
                 return None  # dropped mid-stream after an id: resumable
             raise UpstreamGone(f"{type(error).__name__}: {error}") from None
@@ -418,13 +434,51 @@ class HttpToolCaller:
         result: dict[str, Any] = message["result"]
         return result
 
-    async def _from_events(
-        self, body: Body, request_id: str, on_notification: OnNotification, cursor: Cursor
-    ) -> dict[str, Any] | None:
-        """Notifications go to ``on_notification``; the result, or ``None`` at the end."""
-        while (message := await next_message(body, cursor)) is not None:
+    async def _from_events(self, body: Body, call: _Call) -> dict[str, Any] | None:
+        """Notifications and requests are handled as they come; the result, or ``None``."""
+        while (message := await next_message(body, call.cursor)) is not None:
             if "method" in message and "id" not in message:
-                await on_notification(message["method"], message.get("params") or {})
+                await call.on_notification(message["method"], message.get("params") or {})
+            elif "method" in message:
+                await self._respond(await self._answer(call, message))
             elif "id" in message and ("result" in message or "error" in message):
-                return self._result_of(message, request_id)
+                return self._result_of(message, call.request_id)
         return None
+
+    async def _answer(self, call: _Call, message: Mapping[str, Any]) -> Mapping[str, Any]:
+        if call.on_request is not None:
+            return await call.on_request(message)
+        return {
+            "jsonrpc": "2.0",
+            "id": message["id"],
+            "error": {"code": types.METHOD_NOT_FOUND, "message": "not relayed by plugbay"},
+        }
+
+    async def _respond(self, response: Mapping[str, Any]) -> None:
+        """Post the answer to an upstream's request, on another connection than the call's.
+
+        Raises:
+            UpstreamGone: It could not be delivered (the call would then wait forever).
+        """
+        body = pydantic_core.to_json(response)
+        connection = await self._connection()
+        head = (
+            f"POST {self.target.path} HTTP/1.1\r\n{self._head}content-length: {len(body)}\r\n\r\n"
+        )
+        try:
+            connection.writer.write(head.encode("latin-1") + body)
+            status, headers = await response_head(connection.reader)
+            reply = Body(connection.reader, headers)
+            await reply.read_all()
+        except (ClosedBeforeAnswer, ConnectionError, asyncio.IncompleteReadError, OSError) as error:
+            connection.close()
+            raise UpstreamGone(f"could not answer the upstream's request: {error!r}") from None
+        except BaseException:
+            connection.close()
+            raise
+        if reply.complete and headers.get("connection", "").lower() != "close":
+            self._release(connection)
+        else:
+            connection.close()
+        if status not in (200, 202):
+            raise UpstreamGone(f"the upstream refused the answer to its request (HTTP {status})")

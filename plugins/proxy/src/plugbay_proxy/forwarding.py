@@ -27,9 +27,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from plugbay import Context, ToolError
 from plugbay.redaction import redact_text
+from plugbay_proxy.asking import MAX_INPUT_ROUNDS, UpstreamQuestions, Waiting, wire
 from plugbay_proxy.errors import UpstreamUnavailable, describe_error
 from plugbay_proxy.fastpath import FastPathUnsupported, HttpToolCaller, UpstreamGone
-from plugbay_proxy.mirror import ComponentMirror
 from plugbay_proxy.state import CLOSE_TIMEOUT
 
 # The logger the upstream has always used, so that operators' logging settings still apply.
@@ -37,6 +37,12 @@ logger = logging.getLogger("plugbay_proxy.upstream")
 
 _CALL_RESULT: TypeAdapter[types.CallToolResult | types.InputRequiredResult] = TypeAdapter(
     types.CallToolResult | types.InputRequiredResult
+)
+_READ_RESULT: TypeAdapter[types.ReadResourceResult | types.InputRequiredResult] = TypeAdapter(
+    types.ReadResourceResult | types.InputRequiredResult
+)
+_PROMPT_RESULT: TypeAdapter[types.GetPromptResult | types.InputRequiredResult] = TypeAdapter(
+    types.GetPromptResult | types.InputRequiredResult
 )
 _PYTHON_LEVELS = {
     "debug": logging.DEBUG,
@@ -50,7 +56,7 @@ _PYTHON_LEVELS = {
 }
 
 
-class RequestForwarding(ComponentMirror):
+class RequestForwarding(UpstreamQuestions):
     """Sends callers' requests upstream and brings back their results, progress and logs."""
 
     # -- log messages from the upstream --------------------------------------------
@@ -88,12 +94,19 @@ class RequestForwarding(ComponentMirror):
         """Send one request upstream, translating connection failures."""
         client = self._ready_client()
         progress = context.report_progress if context is not None else None
+        waiting = Waiting()
         if context is not None:
             self._in_flight.add(context)
+            self._waiting[context] = waiting
         try:
-            return await client.session.send_request(
-                request, result_type, progress_callback=progress
-            )
+            with waiting.scope:
+                result = await client.session.send_request(
+                    request, result_type, progress_callback=progress
+                )
+            if waiting.ending is not None:
+                # An upstream's question must first go to this 2026-07-28 caller.
+                raise waiting.ending
+            return result
         except MCPError as error:
             if error.error.code == types.CONNECTION_CLOSED:
                 # The SDK's word for a response stream that ended without an answer,
@@ -114,6 +127,27 @@ class RequestForwarding(ComponentMirror):
         finally:
             if context is not None:
                 self._in_flight.discard(context)
+                self._waiting.pop(context, None)
+
+    async def _interactive(self, make: Any, result_type: Any, context: Context) -> Any:
+        """Send ``make(responses, state)`` until the result is not a question (2026-07-28).
+
+        A 2026-07-28 upstream answers with ``input_required`` when it needs the
+        caller's client first; the caller is asked, and the request goes again with
+        the answers and the upstream's ``requestState``.
+        """
+        responses: dict[str, Any] | None = None
+        state: str | None = None
+        for _ in range(MAX_INPUT_ROUNDS):
+            result = await self._request(make(responses, state), result_type, context)
+            if not isinstance(result, types.InputRequiredResult):
+                return result
+            responses = dict(await self._answers(context, result.input_requests or {}))
+            state = result.request_state
+        raise ToolError(
+            f"upstream {self.name!r} asked for input {MAX_INPUT_ROUNDS} times in one "
+            "request; plugbay gave up"
+        )
 
     async def call_tool(
         self, name: str, arguments: Mapping[str, Any], context: Context
@@ -135,18 +169,18 @@ class RequestForwarding(ComponentMirror):
                     error,
                 )
                 self._fast = None
-        request = types.CallToolRequest(
-            params=types.CallToolRequestParams(name=name, arguments=dict(arguments))
-        )
-        result = await self._request(request, _CALL_RESULT, context)
-        return self._tool_result(result)
 
-    def _tool_result(self, result: Any) -> types.CallToolResult:
-        if isinstance(result, types.InputRequiredResult):
-            raise ToolError(
-                f"upstream {self.name!r} asked for input from the user (elicitation or "
-                "sampling) during the call, which plugbay does not relay"
+        def request(responses: dict[str, Any] | None, state: str | None) -> Any:
+            return types.CallToolRequest(
+                params=types.CallToolRequestParams(
+                    name=name,
+                    arguments=dict(arguments),
+                    input_responses=responses,
+                    request_state=state,
+                )
             )
+
+        result = await self._interactive(request, _CALL_RESULT, context)
         return cast(types.CallToolResult, result)
 
     async def _fast_call(
@@ -174,21 +208,61 @@ class RequestForwarding(ComponentMirror):
             elif method.endswith("/list_changed"):
                 self._request_relisting()
 
+        async def on_request(message: Mapping[str, Any]) -> dict[str, Any]:
+            return await self._answer_message(context, message)
+
+        responses: dict[str, Any] | None = None
+        state: str | None = None
+        for _ in range(MAX_INPUT_ROUNDS):
+            result = await self._fast_round(
+                fast, request_id, name, arguments, on_notification, on_request, responses, state
+            )
+            if not isinstance(result, types.InputRequiredResult):
+                return result
+            answers = await self._answers(context, result.input_requests or {})
+            responses = {key: wire(answer) for key, answer in answers.items()}
+            state = result.request_state
+            request_id = fast.request_id()
+        raise ToolError(
+            f"upstream {self.name!r} asked for input {MAX_INPUT_ROUNDS} times in one call; "
+            "plugbay gave up"
+        )
+
+    async def _fast_round(
+        self,
+        fast: HttpToolCaller,
+        request_id: str,
+        name: str,
+        arguments: Mapping[str, Any],
+        on_notification: Any,
+        on_request: Any,
+        responses: dict[str, Any] | None,
+        state: str | None,
+    ) -> types.CallToolResult | types.InputRequiredResult:
         try:
-            raw = await fast.call_tool(request_id, name, arguments, on_notification)
+            raw = await fast.call_tool(
+                request_id,
+                name,
+                arguments,
+                on_notification,
+                on_request,
+                input_responses=responses,
+                request_state=state,
+            )
         except UpstreamGone as error:
             raise await self._call_failed(redact_text(str(error))) from None
-        except anyio.get_cancelled_exc_class():
-            if not fast.modern:
+        except BaseException as error:
+            # Cancelled, or ended to ask a 2026-07-28 caller first: the upstream call
+            # is abandoned (a 2026-07-28 upstream learns it from the closed connection).
+            if not isinstance(error, Exception) and not fast.modern:
                 await self._cancel_upstream(request_id)
             raise
         try:
-            result = _CALL_RESULT.validate_python(raw, by_name=False)
+            return _CALL_RESULT.validate_python(raw, by_name=False)
         except ValidationError:
             raise UpstreamUnavailable(
                 f"upstream {self.name!r} answered with a result that is not valid MCP"
             ) from None
-        return self._tool_result(result)
 
     async def _call_failed(self, reason: str) -> ToolError:
         """The error for a call that failed on the wire, once a probe has judged the connection.
@@ -245,20 +319,33 @@ class RequestForwarding(ComponentMirror):
 
     async def read_resource(self, uri: str, context: Context) -> types.ReadResourceResult:
         """Read an upstream resource."""
-        request = types.ReadResourceRequest(params=types.ReadResourceRequestParams(uri=uri))
-        result: types.ReadResourceResult = await self._request(
-            request, types.ReadResourceResult, context
-        )
+
+        def request(responses: dict[str, Any] | None, state: str | None) -> Any:
+            return types.ReadResourceRequest(
+                params=types.ReadResourceRequestParams(
+                    uri=uri, input_responses=responses, request_state=state
+                )
+            )
+
+        result: types.ReadResourceResult = await self._interactive(request, _READ_RESULT, context)
         return result
 
     async def get_prompt(
         self, name: str, arguments: Mapping[str, str], context: Context
     ) -> types.GetPromptResult:
         """Render an upstream prompt."""
-        request = types.GetPromptRequest(
-            params=types.GetPromptRequestParams(name=name, arguments=dict(arguments) or None)
-        )
-        result: types.GetPromptResult = await self._request(request, types.GetPromptResult, context)
+
+        def request(responses: dict[str, Any] | None, state: str | None) -> Any:
+            return types.GetPromptRequest(
+                params=types.GetPromptRequestParams(
+                    name=name,
+                    arguments=dict(arguments) or None,
+                    input_responses=responses,
+                    request_state=state,
+                )
+            )
+
+        result: types.GetPromptResult = await self._interactive(request, _PROMPT_RESULT, context)
         return result
 
     async def complete(

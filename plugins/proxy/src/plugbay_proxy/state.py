@@ -77,6 +77,8 @@ class UpstreamState:
         self._first_attempt = anyio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[Context] = set()
+        self._waiting: dict[Context, Any] = {}
+        """The SDK path's callers, which an upstream's question may end (see asking.py)."""
         self._log = logging.getLogger(f"plugbay_proxy.upstream.{name}")
 
     def state(self) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 A plugbay subprocess serves it over stdio or HTTP, and the proxy under test mounts
 that plugbay. Its tools exercise what a gateway must carry: progress, log
 messages, cancellation (a cancelled ``slow`` call leaves a mark file), structured
-content, a tool name long enough to need shortening, a caller's identity, and a
-catalog that grows at run time (``grow``, through the host's dynamic components).
+content, questions to the client (sampling, elicitation, roots), a tool name long
+enough to need shortening, a caller's identity, and a catalog that grows at run time
+(``grow``, through the host's dynamic components).
 With ``PROXY_PEER_EVENT_STORE=memory`` in its environment it also provides an event
 store kept in memory, so that its HTTP streams can be resumed.
 """
@@ -20,7 +21,7 @@ from typing import Any
 import anyio
 import mcp_types as types
 from mcp.server.streamable_http import EventCallback, EventMessage, EventStore
-from pydantic import Field
+from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from plugbay import (
@@ -42,6 +43,12 @@ class Sum(TypedDict):
     """The sum of two numbers."""
 
     total: int
+
+
+class Visitor(BaseModel):
+    """Who is there."""
+
+    name: str = Field(description="Your name.")
 
 
 class PeerSettings(Settings):
@@ -96,6 +103,31 @@ class PeerConnector(Connector[PeerSettings]):
             (Path(self.settings.marks) / f"{label}.cancelled").write_text("cancelled")
             raise
         return f"{steps} steps done"
+
+    @tool(read_only=True, destructive=False, idempotent=True, open_world=False)
+    async def ask_model(self, prompt: str, ctx: Context) -> str:
+        """Ask the client's model (sampling) and say what it answered.
+
+        Args:
+            prompt: What to ask.
+        """
+        sampled = await ctx.sample(prompt, max_tokens=50)
+        return f"{sampled.model} said: {sampled.text}"
+
+    @tool(read_only=True, destructive=False, idempotent=True, open_world=False)
+    async def ask_user(self, ctx: Context) -> str:
+        """Ask the client's user for a name (elicitation) and greet it."""
+        answer = await ctx.elicit("Who is there?", Visitor)
+        if answer.data is None:
+            return f"the user chose {answer.action}"
+        return f"hello {answer.data.name}"
+
+    @tool(read_only=True, destructive=False, idempotent=True, open_world=False)
+    async def client_roots(self, ctx: Context) -> str:
+        """List the client's roots."""
+        answer = await ctx.ask_client(types.ListRootsRequest())
+        assert isinstance(answer, types.ListRootsResult)
+        return ", ".join(f"{root.name}={root.uri}" for root in answer.roots)
 
     @tool(read_only=True, destructive=False, idempotent=True, open_world=False)
     async def whoami(self, ctx: Context) -> str:
