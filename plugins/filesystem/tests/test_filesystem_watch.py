@@ -2,7 +2,9 @@
 
 The connector watches its roots (``watchfiles``) and announces each change; the host
 passes an announcement on to the sessions subscribed to that URI, in either era.
-Changes are made from outside, as another program would.
+Changes are made from outside, as another program would. Where plugbay tells
+connectors which URIs clients subscribed to (not yet: the last test makes the host's
+calls itself), only the places subscribed to are watched.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import pytest
 from mcp.shared.exceptions import MCPDeprecationWarning
 from watchfiles import Change
 
+from plugbay_filesystem import watching
 from plugbay_filesystem.deny import DenyList
 from plugbay_filesystem.paths import Roots
-from plugbay_filesystem.watching import changed_uris
+from plugbay_filesystem.watching import changed_uris, subscribed_path
 
 if TYPE_CHECKING:
     from conftest import ServeFs
@@ -144,3 +147,46 @@ async def test_watching_can_be_turned_off(serve_fs: ServeFs, tmp_path: Path) -> 
         connector = fs.assembly.instances["fs"].obj
         assert connector is not None
         assert connector._watcher is None  # type: ignore[attr-defined]
+
+
+async def test_with_the_hosts_word_only_subscribed_places_are_watched(
+    serve_fs: ServeFs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(watching, "HOST_TELLS_SUBSCRIPTIONS", True)
+    root = tmp_path.resolve()
+    (root / "docs").mkdir()
+    (root / "docs" / "a.md").write_text("a")
+    heard: list[Any] = []
+
+    async def record(message: Any) -> None:
+        heard.append(message)
+
+    async with serve_fs(root, mode="legacy", message_handler=record) as fs:
+        connector = fs.assembly.instances["fs"].obj
+        watcher = connector._watcher  # type: ignore[union-attr]
+        assert watcher.directories() == set()
+        uri = "file://fs/docs/a.md"
+        await subscribe(fs.client, uri)
+        await connector.resource_subscribed(uri)  # type: ignore[union-attr]  # the host's call
+        assert watcher.directories() == {root / "docs"}
+        (root / "docs" / "a.md").write_text("b")
+        await wait_for(lambda: uri in updated(heard))
+        await connector.resource_unsubscribed(uri)  # type: ignore[union-attr]
+        assert watcher.directories() == set()
+
+
+def test_subscribed_paths_are_the_real_paths_the_uris_name(tmp_path: Path) -> None:
+    root = tmp_path.resolve()
+    (root / "docs").mkdir()
+    (root / "docs" / "a.md").write_text("a")
+    (root / ".env").write_text("SECRET=1")
+    (root / "link").symlink_to(root / "docs")
+    roots = Roots([root], deny=DenyList([".env*"]))
+    target = root / "docs" / "a.md"
+    assert subscribed_path(roots, "fs", "file://fs/docs/a.md") == target
+    assert subscribed_path(roots, "fs", f"file://fs/{str(target).lstrip('/')}") == target
+    assert subscribed_path(roots, "fs", "file://fs/link/a.md") == target
+    assert subscribed_path(roots, "fs", "file://fs/") is None  # the roots resource
+    assert subscribed_path(roots, "fs", "file://fs/.env") is None  # denied
+    assert subscribed_path(roots, "fs", "file://fs/../outside") is None
+    assert subscribed_path(roots, "other", "file://fs/docs/a.md") is None

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from plugbay import Audio, Connector, Context, File, Image, ToolError, tool
 from plugbay.describing import expand_tool_names
-from plugbay_filesystem import canonical, directories, files, search
+from plugbay_filesystem import canonical, directories, files, search, watching
 from plugbay_filesystem.arguments import (
     AllowedDirectories,
     DirectoryArgument,
@@ -69,14 +69,28 @@ class FilesystemConnector(TextSearchTools, FileResources, Connector[FilesystemSe
         )
         self._roots = canonical.DecidedRoots(roots, self.instance)
         if self.settings.watch:
-            self._watcher = ChangeWatcher(roots, self.instance, self.resource_updated)
-            self._watcher.start()
+            whole_roots = not watching.HOST_TELLS_SUBSCRIPTIONS
+            watcher = ChangeWatcher(
+                roots, self.instance, self.resource_updated, whole_roots=whole_roots
+            )
+            await watcher.start()
+            self._watcher = watcher
 
     async def stop(self) -> None:
         """Stop watching the roots for changes."""
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             await watcher.stop()
+
+    async def resource_subscribed(self, uri: str) -> None:
+        """The first client subscribed to ``uri``: watch the file or directory it names."""
+        if self._watcher is not None:
+            await self._watcher.watch(uri)
+
+    async def resource_unsubscribed(self, uri: str) -> None:
+        """The last client left ``uri``: stop watching for it."""
+        if self._watcher is not None:
+            await self._watcher.unwatch(uri)
 
     async def check_health(self) -> None:
         """Raise if a root directory has disappeared since the start."""
