@@ -35,7 +35,7 @@ from mcp.client.session import ClientRequestContext
 from pydantic import TypeAdapter, ValidationError
 
 from plugbay import Context, ToolError
-from plugbay_proxy.mirror import ComponentMirror
+from plugbay_proxy.subscriptions import ResourceSubscriptions
 
 logger = logging.getLogger("plugbay_proxy.upstream")
 
@@ -66,7 +66,7 @@ def wire(model: Any) -> dict[str, Any]:
     return dumped
 
 
-class UpstreamQuestions(ComponentMirror):
+class UpstreamQuestions(ResourceSubscriptions):
     """Passes an upstream's sampling, elicitation and roots requests to the right caller."""
 
     async def _ask(self, context: Context, question: Question) -> Answer | types.ErrorData:

@@ -144,6 +144,7 @@ class UpstreamConnection(RequestForwarding):
                 )
                 await self._on_listing(listing)
                 self._first_attempt.set()
+                await self._resubscribe(client)
                 await self._watch(client, lost, modern=modern)
                 self._client = None
                 await self._close_fast_caller()
@@ -192,11 +193,7 @@ class UpstreamConnection(RequestForwarding):
             group.start_soon(self._relister, client, receive, lost)
             if self.settings.ping_interval > 0:
                 group.start_soon(self._pinger)
-            capabilities = self._capabilities
-            if modern and any(
-                getattr(capability, "list_changed", False)
-                for capability in (capabilities.tools, capabilities.resources, capabilities.prompts)
-            ):
+            if modern and self.listens():
                 group.start_soon(self._listener, client, lost)
             await lost.wait()
             group.cancel_scope.cancel()

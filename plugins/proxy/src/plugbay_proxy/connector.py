@@ -33,6 +33,12 @@ from plugbay_proxy.upstream import Listing, Upstream, UpstreamUnavailable
 
 ResourceContents = types.TextResourceContents | types.BlobResourceContents
 
+HOST_TELLS_SUBSCRIPTIONS = hasattr(Connector, "resource_subscribed")
+"""Whether this plugbay tells connectors when clients subscribe to their resources.
+
+Without it the proxy cannot know when to subscribe upstream, so it does not offer
+subscriptions at all rather than accept ones that would never hear anything."""
+
 
 class ProxyConnector(Connector[ProxySettings]):
     """Mount an upstream MCP server (a stdio command or a streamable HTTP URL) as an instance.
@@ -47,10 +53,12 @@ class ProxyConnector(Connector[ProxySettings]):
 
     name = "proxy"
     uri_scheme = "mcp-proxy"
+    announces_updates = HOST_TELLS_SUBSCRIPTIONS
 
     def __init__(self, instance: str, settings: ProxySettings) -> None:
         super().__init__(instance, settings)
         self.upstream = Upstream(instance, settings, self._listing_changed)
+        self.upstream.on_resource_updated(self._upstream_resource_updated)
         self.uris = UriMap(instance)
         self.filter = Filter(tuple(settings.allow), tuple(settings.deny))
         self._components = Components()
@@ -99,6 +107,23 @@ class ProxyConnector(Connector[ProxySettings]):
                 )
             uris.append(await self.canonical_uri(uri))
         return uris
+
+    # -- resource subscriptions ------------------------------------------------------
+
+    async def resource_subscribed(self, uri: str) -> None:
+        """The first client subscribed to ``uri``: subscribe upstream (see subscriptions.py)."""
+        upstream_uri = self.uris.upstream(uri)
+        if upstream_uri is not None:
+            await self.upstream.subscribe(upstream_uri)
+
+    async def resource_unsubscribed(self, uri: str) -> None:
+        """The last client left ``uri``: stop the upstream subscription."""
+        upstream_uri = self.uris.upstream(uri)
+        if upstream_uri is not None:
+            await self.upstream.unsubscribe(upstream_uri)
+
+    async def _upstream_resource_updated(self, upstream_uri: str) -> None:
+        await self.resource_updated(self.uris.expose(upstream_uri))
 
     async def components(self) -> Components:
         """The upstream's components as of its last listing, filtered and renamed."""

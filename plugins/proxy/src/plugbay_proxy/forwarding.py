@@ -207,6 +207,8 @@ class RequestForwarding(UpstreamQuestions):
                 await self._deliver_log(log, [context])
             elif method.endswith("/list_changed"):
                 self._request_relisting()
+            elif method == "notifications/resources/updated" and "uri" in params:
+                await self._relay_update(str(params["uri"]))
 
         async def on_request(message: Mapping[str, Any]) -> dict[str, Any]:
             return await self._answer_message(context, message)

@@ -3,7 +3,8 @@
 The proxy serves what the upstream offers from its last :class:`~plugbay_proxy.state.Listing`,
 so clients keep seeing the tools through an outage. A fresh listing is taken after each
 connection and whenever the upstream says a list changed (a ``list_changed``
-notification, or an event on a 2026-07-28 ``subscriptions/listen`` stream).
+notification, or an event on a 2026-07-28 ``subscriptions/listen`` stream, which
+:mod:`plugbay_proxy.subscriptions` keeps open).
 """
 
 from __future__ import annotations
@@ -35,26 +36,6 @@ T = TypeVar("T")
 
 class ComponentMirror(UpstreamState):
     """Keeps :attr:`listing` in step with what the upstream offers."""
-
-    async def _listener(self, client: Client, lost: anyio.Event) -> None:
-        """Hear 2026-07-28 list changes on a ``subscriptions/listen`` stream."""
-        capabilities = self._capabilities
-        try:
-            async with client.listen(
-                tools_list_changed=bool(capabilities.tools and capabilities.tools.list_changed),
-                resources_list_changed=bool(
-                    capabilities.resources and capabilities.resources.list_changed
-                ),
-                prompts_list_changed=bool(
-                    capabilities.prompts and capabilities.prompts.list_changed
-                ),
-            ) as subscription:
-                async for _event in subscription:
-                    self._request_relisting()
-        except Exception as error:
-            # The stream ends with the connection; an upstream that cannot listen at all
-            # is not lost, its lists just will not refresh by themselves.
-            logger.info("upstream %s: list-change stream ended: %s", self.name, error)
 
     def _request_relisting(self) -> None:
         if self._relist is None:

@@ -78,6 +78,12 @@ class UpstreamState:
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[Context] = set()
         self._waiting: dict[Context, Any] = {}
+        self._subscribed: set[str] = set()
+        """Upstream URIs clients here subscribed to (see subscriptions.py)."""
+        self._on_updated: Callable[[str], Awaitable[None]] | None = None
+        self._listen_changed: anyio.Event | None = None
+        self._listening: frozenset[str] = frozenset()
+        """The URIs the open 2026-07-28 listen stream was acknowledged for."""
         """The SDK path's callers, which an upstream's question may end (see asking.py)."""
         self._log = logging.getLogger(f"plugbay_proxy.upstream.{name}")
 

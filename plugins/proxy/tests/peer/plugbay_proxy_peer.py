@@ -61,6 +61,7 @@ class PeerConnector(Connector[PeerSettings]):
     """Tools that exercise a gateway: progress, logs, cancellation and a growing catalog."""
 
     name = "peer"
+    announces_updates = True
 
     def __init__(self, instance: str, settings: PeerSettings) -> None:
         super().__init__(instance, settings)
@@ -154,6 +155,16 @@ class PeerConnector(Connector[PeerSettings]):
             self.extra.append(name)
             await self.components_changed()
         return f"added {name}"
+
+    @tool(read_only=False, destructive=False, idempotent=True, open_world=False)
+    async def touch_note(self, name: str) -> str:
+        """Tell the clients that subscribed to a note that it changed.
+
+        Args:
+            name: The note's name.
+        """
+        await self.resource_updated(f"notes/{name}")
+        return f"touched {name}"
 
     @resource("readme", mime_type="text/plain")
     def readme(self) -> str:
