@@ -20,6 +20,7 @@ import pytest
 from mcp.shared.exceptions import MCPDeprecationWarning
 
 from plugbay_proxy import ProxyConnector
+from plugbay_proxy.connector import HOST_TELLS_SUBSCRIPTIONS
 
 if TYPE_CHECKING:
     from conftest import PeerServer, ServeGateway
@@ -72,7 +73,7 @@ async def test_updates_upstream_reach_the_subscribed_client(
         assert isinstance(connector, ProxyConnector)
         upstream = connector.upstream
         assert upstream.subscribes()
-        await connector.resource_subscribed(NOTE)  # what the host will do
+        await connector.resource_subscribed(NOTE)  # what the host will do (it is idempotent)
         if protocol == "2026-07-28":
             # The listen stream is opened again for the new URI; wait for its ack.
             await wait_for(lambda: UPSTREAM_NOTE in upstream._listening)
@@ -88,10 +89,10 @@ async def test_updates_upstream_reach_the_subscribed_client(
             await wait_for(lambda: UPSTREAM_NOTE not in upstream._listening)
 
 
-async def test_without_the_hosts_word_nothing_is_offered(
+async def test_subscriptions_are_offered_only_where_the_host_tells_of_subscribers(
     gateway: ServeGateway, stdio_peer: dict[str, Any]
 ) -> None:
     async with gateway({"up": stdio_peer}, mode="legacy") as gw:
         capabilities = gw.client.server_capabilities
         assert capabilities.resources is not None
-        assert not capabilities.resources.subscribe
+        assert bool(capabilities.resources.subscribe) == HOST_TELLS_SUBSCRIPTIONS
