@@ -13,6 +13,7 @@ from typing import Any
 
 import anyio
 
+from plugbay.call_log import log_call
 from plugbay.errors import ToolError
 from plugbay.hookspecs import hookimpl
 from plugbay.middleware import TIMED_OUT, Call, CallNext
@@ -64,4 +65,5 @@ def register_middleware(register: Callable[..., None]) -> None:
     is the tool's own, else the connector instance's ``call_timeout``, else ``[server]
     call_timeout``.
     """
+    register(log_call, stage="observe")  # one INFO line per call (plugbay.call_log)
     register(enforce_timeout, stage="run")
