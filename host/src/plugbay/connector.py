@@ -143,6 +143,15 @@ class Connector(Generic[SettingsT]):
             uri = f"{self.uri_scheme or self.name}://{self.instance}/{uri.lstrip('/')}"
         await listener(uri)
 
+    async def resource_subscribed(self, uri: str) -> None:
+        """The resource ``uri`` got its first subscriber (of any session or era): watch it.
+
+        Awaited before the subscription is answered, in order per URI; failures are logged.
+        """
+
+    async def resource_unsubscribed(self, uri: str) -> None:
+        """The last subscriber of ``uri`` left (or its session or listen stream ended)."""
+
     async def canonical_uri(self, uri: str) -> str:
         """The one spelling of the resource ``uri`` names, which a policy decides on.
 

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+import anyio
 import mcp_types as types
 from mcp.server import ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
@@ -23,7 +24,7 @@ from plugbay import __version__
 from plugbay.asking import answer_or_question
 from plugbay.assembly import Assembly
 from plugbay.canonical import readable_values
-from plugbay.catalog import Catalog, PromptEntry, ResourceEntry, ToolEntry
+from plugbay.catalog import Catalog, Owner, PromptEntry, ResourceEntry, ToolEntry
 from plugbay.describing import expand_tool_names
 from plugbay.errors import (
     ToolError,
@@ -35,7 +36,7 @@ from plugbay.fail_closed import refuse_if_insecure
 from plugbay.messages import PRINCIPAL_SCOPE_KEY, MessageChain, principal_of
 from plugbay.middleware import Call, CallKind
 from plugbay.notifications import ListChanges, ListChangingServer, ListKind
-from plugbay.sessions import set_logging_level, subscribe, unsubscribe
+from plugbay.sessions import Subscribers, set_logging_level, subscribe, unsubscribe
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ class PlugbayServer:
         self.assembly = assembly
         self.page_size = assembly.config.server.page_size
         self.list_changes = ListChanges()
+        self.subscribers = Subscribers()
         self.sdk = ListChangingServer(
             assembly.config.server.name,
             version=__version__,
@@ -305,26 +307,23 @@ class PlugbayServer:
             return contents
         return types.ReadResourceResult(contents=contents)
 
-    def _watchable(self, ctx: ServerRequestContext[Any, Any], uri: str) -> bool:
-        """Whether a resource serves ``uri`` and the caller may see it, so may watch it."""
-        found = self.assembly.catalog.find_resource(uri)
-        if found is None:
-            return False
-        visible = self._visible(ctx)
-        if visible is None:
-            return True
-        entry = found[0]
+    def _watchable(self, ctx: ServerRequestContext[Any, Any], uri: str) -> Owner | None:
+        """Who serves ``uri``, if anything does and the caller may see it, so may watch it."""
+        if (found := self.assembly.catalog.find_resource(uri)) is None:
+            return None
+        visible, entry = self._visible(ctx), found[0]
         name = _template_of(entry) if entry.template is not None else uri
-        return visible("resource", name, entry.owner.instance)
+        allowed = visible is None or visible("resource", name, entry.owner.instance)
+        return entry.owner if allowed else None
 
     async def subscribe_resource(
         self, ctx: ServerRequestContext[Any, Any], params: types.SubscribeRequestParams
     ) -> types.EmptyResult:
         """``resources/subscribe`` (2025-11-25): hear when a readable resource changes."""
         uri = str(params.uri)
-        if not self._watchable(ctx, uri):
+        if (owner := self._watchable(ctx, uri)) is None:
             raise MCPError(RESOURCE_NOT_FOUND, f"Resource not found: {uri}", data={"uri": uri})
-        subscribe(ctx.session, uri)
+        await subscribe(ctx.session, uri, owner.connector, self.subscribers)
         return types.EmptyResult()
 
     async def listen(
@@ -332,23 +331,31 @@ class PlugbayServer:
     ) -> types.SubscriptionsListenResult:
         """``subscriptions/listen`` (2026-07-28): the SDK's stream, for what the caller may see.
 
-        A resource subscription the caller could not make in 2025-11-25 (nothing serves
-        the URI, or the caller may not see it) is left out of what is honored.
+        A resource subscription the caller could not make in 2025-11-25 (nothing serves the
+        URI, or it may not see it) is not honored; the stream subscribes to the others.
         """
         wanted = params.notifications.resource_subscriptions
+        owners = {
+            uri: owner.connector for uri in wanted or () if (owner := self._watchable(ctx, uri))
+        }
         if wanted:
-            honored = [uri for uri in wanted if self._watchable(ctx, uri)]
             notifications = params.notifications.model_copy(
-                update={"resource_subscriptions": honored}
+                update={"resource_subscriptions": list(owners)}
             )
             params = params.model_copy(update={"notifications": notifications})
-        return await self.list_changes.listen_handler(ctx, params)
+        try:
+            await self.subscribers.add(owners)  # before the ack: the watch is in place
+            return await self.list_changes.listen_handler(ctx, params)
+        finally:
+            # A client's disconnect cancels the stream; connectors get 10 s to hear of it.
+            with anyio.move_on_after(10, shield=True):
+                await self.subscribers.remove(owners)
 
     async def unsubscribe_resource(
         self, ctx: ServerRequestContext[Any, Any], params: types.UnsubscribeRequestParams
     ) -> types.EmptyResult:
         """``resources/unsubscribe`` (2025-11-25)."""
-        unsubscribe(ctx.session, str(params.uri))
+        await unsubscribe(ctx.session, str(params.uri), self.subscribers)
         return types.EmptyResult()
 
     async def list_prompts(

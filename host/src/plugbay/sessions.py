@@ -8,12 +8,18 @@ and go with it. A 2026-07-28 client carries such choices on every request instea
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final, get_args
 
+import anyio
 import mcp_types as types
 from mcp.server import ServerRequestContext
 from mcp.server.connection import Connection
 from mcp_types import LoggingLevel
+
+from plugbay.redaction import redact_text
 
 LOG_LEVELS: Final[tuple[LoggingLevel, ...]] = get_args(LoggingLevel)
 """The MCP log levels, least severe first (the RFC 5424 order)."""
@@ -60,18 +66,72 @@ def log_wanted(session: Any, level: LoggingLevel) -> bool:
     return minimum is None or _RANK.get(level, len(LOG_LEVELS)) >= _RANK[minimum]
 
 
-def subscribe(session: Any, uri: str) -> None:
-    """Remember that the client of ``session`` wants to hear when ``uri`` changes."""
+@dataclass(eq=False)
+class _Watched:
+    owner: Any  # the connector serving the URI, or None
+    count: int = 0
+    told: bool = False  # whether the owner was last told the URI is subscribed
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+
+@dataclass
+class Subscribers:
+    """Subscribers of each resource URI, across sessions and both eras, told to its connector.
+
+    It hears ``resource_subscribed`` for the first and ``resource_unsubscribed`` after the
+    last, in order. Counts change before any await: a cancelled caller leaves none wrong.
+    """
+
+    _watched: dict[str, _Watched] = field(default_factory=dict)
+
+    async def add(self, owners: Mapping[str, Any]) -> None:
+        """One more subscriber of each URI (mapped to the connector that serves it)."""
+        for uri, owner in owners.items():
+            self._watched.setdefault(uri, _Watched(owner)).count += 1
+        await self._settle(owners)
+
+    async def remove(self, uris: Iterable[str]) -> None:
+        """One subscriber fewer of each of ``uris``."""
+        known = [uri for uri in dict.fromkeys(uris) if uri in self._watched]
+        for uri in known:
+            self._watched[uri].count -= 1
+        await self._settle(known)
+
+    async def _settle(self, uris: Iterable[str]) -> None:
+        for uri in uris:
+            if (watched := self._watched.get(uri)) is None:
+                continue
+            async with watched.lock:
+                told, watched.told = watched.told, watched.count > 0
+                if told != watched.told and watched.owner is not None:
+                    method = "resource_subscribed" if watched.told else "resource_unsubscribed"
+                    try:
+                        await getattr(watched.owner, method)(uri)
+                    except Exception as error:  # the connector's, never the subscriber's
+                        text = redact_text(f"{type(error).__name__}: {error}")
+                        logging.getLogger(__name__).warning("%s(%s) failed: %s", method, uri, text)
+                if not watched.count and self._watched.get(uri) is watched:
+                    del self._watched[uri]
+
+
+async def subscribe(session: Any, uri: str, owner: Any, subscribers: Subscribers) -> None:
+    """Count the client of ``session`` among the subscribers of ``uri`` until it leaves."""
     connection = connection_of(session)
-    if connection is not None:
-        connection.state.setdefault(SUBSCRIPTIONS_KEY, set()).add(uri)
+    if connection is None or uri in connection.state.get(SUBSCRIPTIONS_KEY, ()):
+        return
+    if SUBSCRIPTIONS_KEY not in connection.state:
+        uris = connection.state[SUBSCRIPTIONS_KEY] = set()
+        connection.exit_stack.push_async_callback(subscribers.remove, uris)
+    connection.state[SUBSCRIPTIONS_KEY].add(uri)
+    await subscribers.add({uri: owner})
 
 
-def unsubscribe(session: Any, uri: str) -> None:
+async def unsubscribe(session: Any, uri: str, subscribers: Subscribers) -> None:
     """Forget a subscription of the client of ``session``; unknown ones are ignored."""
     connection = connection_of(session)
-    if connection is not None:
-        connection.state.get(SUBSCRIPTIONS_KEY, set()).discard(uri)
+    if connection is not None and uri in connection.state.get(SUBSCRIPTIONS_KEY, ()):
+        connection.state[SUBSCRIPTIONS_KEY].discard(uri)
+        await subscribers.remove([uri])
 
 
 def subscribed(connection: Connection, uri: str) -> bool:
