@@ -2,9 +2,8 @@
 
 The connector watches its roots (``watchfiles``) and announces each change; the host
 passes an announcement on to the sessions subscribed to that URI, in either era.
-Changes are made from outside, as another program would. Where plugbay tells
-connectors which URIs clients subscribed to (not yet: the last test makes the host's
-calls itself), only the places subscribed to are watched.
+Changes are made from outside, as another program would. plugbay tells connectors
+which URIs clients subscribed to, so only the places subscribed to are watched.
 """
 
 from __future__ import annotations
@@ -150,9 +149,9 @@ async def test_watching_can_be_turned_off(serve_fs: ServeFs, tmp_path: Path) -> 
 
 
 async def test_with_the_hosts_word_only_subscribed_places_are_watched(
-    serve_fs: ServeFs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    serve_fs: ServeFs, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(watching, "HOST_TELLS_SUBSCRIPTIONS", True)
+    assert watching.HOST_TELLS_SUBSCRIPTIONS
     root = tmp_path.resolve()
     (root / "docs").mkdir()
     (root / "docs" / "a.md").write_text("a")
@@ -166,12 +165,13 @@ async def test_with_the_hosts_word_only_subscribed_places_are_watched(
         watcher = connector._watcher  # type: ignore[union-attr]
         assert watcher.directories() == set()
         uri = "file://fs/docs/a.md"
-        await subscribe(fs.client, uri)
-        await connector.resource_subscribed(uri)  # type: ignore[union-attr]  # the host's call
+        await subscribe(fs.client, uri)  # the host tells the connector before answering
         assert watcher.directories() == {root / "docs"}
         (root / "docs" / "a.md").write_text("b")
         await wait_for(lambda: uri in updated(heard))
-        await connector.resource_unsubscribed(uri)  # type: ignore[union-attr]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            await fs.client.unsubscribe_resource(uri)
         assert watcher.directories() == set()
 
 

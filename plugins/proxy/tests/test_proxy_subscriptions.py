@@ -1,11 +1,10 @@
 """Resource subscriptions through the proxy: the upstream is subscribed while a client is.
 
 The upstream is another plugbay whose ``touch_note`` tool announces that a note
-changed. plugbay does not yet tell connectors when clients subscribe (the proxy then
-offers no subscriptions: ``HOST_TELLS_SUBSCRIPTIONS``), so these tests turn the offer
-on and make the host's two calls themselves (``resource_subscribed`` when the first
-client subscribes, ``resource_unsubscribed`` when the last leaves); everything else,
-from the client's ``resources/subscribe`` to the update it hears, is the real path.
+changed. The host tells the proxy when the first client subscribes
+(``resource_subscribed``) and when the last leaves (``resource_unsubscribed``);
+everything, from the client's ``resources/subscribe`` to the update it hears and the
+upstream unsubscribed again, is the real path.
 """
 
 from __future__ import annotations
@@ -44,19 +43,12 @@ def updated(notifications: list[Any]) -> list[str]:
     ]
 
 
-@pytest.fixture
-def offering(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Offer subscriptions, as the proxy will once plugbay tells it about subscribers."""
-    monkeypatch.setattr(ProxyConnector, "announces_updates", True)
-
-
 @pytest.mark.parametrize("protocol", ["legacy", "2026-07-28"])
 @pytest.mark.parametrize("transport", ["stdio", "http"])
 async def test_updates_upstream_reach_the_subscribed_client(
     gateway: ServeGateway,
     stdio_peer: dict[str, Any],
     peer_server: Callable[..., PeerServer],
-    offering: None,
     protocol: str,
     transport: str,
 ) -> None:
@@ -73,7 +65,7 @@ async def test_updates_upstream_reach_the_subscribed_client(
         assert isinstance(connector, ProxyConnector)
         upstream = connector.upstream
         assert upstream.subscribes()
-        await connector.resource_subscribed(NOTE)  # what the host will do (it is idempotent)
+        assert upstream._subscribed == {UPSTREAM_NOTE}  # the host told the proxy
         if protocol == "2026-07-28":
             # The listen stream is opened again for the new URI; wait for its ack.
             await wait_for(lambda: UPSTREAM_NOTE in upstream._listening)
@@ -83,7 +75,9 @@ async def test_updates_upstream_reach_the_subscribed_client(
         await wait_for(lambda: NOTE in updated(heard))
         assert set(updated(heard)) == {NOTE}
 
-        await connector.resource_unsubscribed(NOTE)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            await gw.client.unsubscribe_resource(NOTE)
         assert not upstream._subscribed
         if protocol == "2026-07-28":
             await wait_for(lambda: UPSTREAM_NOTE not in upstream._listening)
