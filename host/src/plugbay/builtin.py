@@ -1,6 +1,7 @@
 """The host's own behaviour, registered through the same hooks as any plugin.
 
-Only what every server needs is here: the per-call timeout. Authentication, access
+Only what every server needs is here: the per-call timeout and the one log line per
+call (:mod:`plugbay.call_log`). Authentication, access
 policy, limits, the audit log, telemetry and the Redis event store are plugins of their
 own (plugbay-auth, plugbay-guard, plugbay-telemetry, plugbay-redis) on public hooks.
 """
@@ -57,12 +58,13 @@ async def enforce_timeout(call: Call, call_next: CallNext) -> Any:
 
 @hookimpl(tryfirst=True)
 def register_middleware(register: Callable[..., None]) -> None:
-    """The per-call timeout: the outermost layer of the ``run`` stage.
+    """The call log (``observe``) and the per-call timeout (outermost in ``run``).
 
-    ``tryfirst``, so other plugins' ``run`` middleware runs inside it and is timed with
-    the call; ``observe`` and ``admit`` layers (telemetry, audit, policy, limits) are
-    outside it, so a call waiting for admission does not use up its time. The timeout
-    is the tool's own, else the connector instance's ``call_timeout``, else ``[server]
+    ``tryfirst``, so the log line is the outermost ``observe`` layer (it sees every
+    outcome, refusals included) and other plugins' ``run`` middleware runs inside the
+    timeout and is timed with the call; ``admit`` layers (policy, limits) are outside
+    it, so a call waiting for admission does not use up its time. The timeout is the
+    tool's own, else the connector instance's ``call_timeout``, else ``[server]
     call_timeout``.
     """
     register(log_call, stage="observe")  # one INFO line per call (plugbay.call_log)

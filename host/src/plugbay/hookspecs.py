@@ -7,7 +7,7 @@ keep it. Every hook may also take ``config``, the server configuration; as with 
 pluggy hook, an implementation lists only the arguments it uses.
 
 Hooks run once, when the server is assembled (``register_config_tables`` when the
-configuration is read, ``register_commands`` when the command line starts), never
+configuration is read, ``register_commands`` when the command line needs them), never
 while a request is being served. The host calls each plugin's implementation on its
 own, so a plugin whose hook raises is reported and the others still load; except for
 the security hooks (``register_auth``, ``register_middleware``,
@@ -291,8 +291,10 @@ def provide_event_store(config: Config) -> EventStore | None:
 def register_commands(register: Callable[..., None]) -> None:
     """Add commands to the ``plugbay`` command line (``plugbay keys``, ``plugbay cache``).
 
-    Called when the command line starts, before any configuration is read (so it takes
-    no ``config``; a command that needs it reads it itself). A command whose name a
+    Called when the command line needs the plugins' commands (``plugbay --help``, or a
+    name that is not a core command), before any configuration is read (so it takes no
+    ``config``; a command that needs it reads it itself); core commands never load
+    plugins for it, so a broken plugin cannot stop ``plugbay uninstall``. A command whose name a
     core command or an earlier plugin has is left out with a warning naming the plugin;
     a plugin that fails to load does not stop the other commands.
 

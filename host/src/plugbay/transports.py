@@ -8,7 +8,6 @@ import math
 import os
 import signal
 import socket
-import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
@@ -44,6 +43,7 @@ from plugbay.hosting.http_auth import AuthenticationMiddleware
 from plugbay.hosting.readiness import DetailViewers, Readiness
 from plugbay.hosting.request_ids import RequestIdGuard
 from plugbay.hosting.shutdown import GracefulShutdown
+from plugbay.logs import setup_logging_from_env
 from plugbay.network import is_loopback
 from plugbay.plugins import load_plugins
 from plugbay.redaction import keep_secrets_out_of_logs
@@ -62,8 +62,6 @@ STATELESS_ENV = "PLUGBAY_STATELESS"
 """For :func:`create_app`: ``1`` or ``0`` overrides ``[server] stateless``."""
 JSON_RESPONSE_ENV = "PLUGBAY_JSON_RESPONSE"
 """For :func:`create_app`: ``1`` or ``0`` overrides ``[server] json_response``."""
-LOG_LEVEL_ENV = "PLUGBAY_LOG_LEVEL"
-"""For :func:`create_app`: the log level of a worker process (default ``INFO``)."""
 
 
 Started = Callable[[Assembly], None]
@@ -253,7 +251,8 @@ def uvicorn_options(assembly: Assembly) -> dict[str, Any]:
     return {
         "http": GuardedHttpProtocol,
         "proxy_headers": False,  # applied in the application, from trusted_proxies only
-        "log_level": "info",
+        # uvicorn's lines (the access log too) go through plugbay's handler and format.
+        "log_config": None,
         "lifespan": "on",
         "timeout_graceful_shutdown": _shutdown_timeout(assembly),
         # Oversized WebSocket frames are refused before uvicorn buffers them.
@@ -354,14 +353,10 @@ def create_app() -> Starlette:
     ``.env`` file and the environment, then :data:`HOST_ENV`, :data:`STATELESS_ENV`
     and :data:`JSON_RESPONSE_ENV` override ``[server]``.
     """
-    root = logging.getLogger()
-    if not root.handlers:
-        # A spawned worker starts with bare logging: uvicorn configures only its own.
-        logging.basicConfig(
-            stream=sys.stderr,
-            level=os.environ.get(LOG_LEVEL_ENV, "INFO").upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+    if not logging.getLogger().handlers:
+        # A spawned worker starts with bare logging: it takes the level and format the
+        # command line chose (PLUGBAY_LOG_LEVEL, PLUGBAY_LOG_FORMAT).
+        setup_logging_from_env()
     try:
         config = load_config()
         assembly = assemble(load_plugins(config.environ), config)
@@ -402,7 +397,6 @@ def run_http_workers(
     os.environ[STATELESS_ENV] = "1"
     if json_response is not None:
         os.environ[JSON_RESPONSE_ENV] = "1" if json_response else "0"
-    os.environ[LOG_LEVEL_ENV] = logging.getLevelName(logging.getLogger().getEffectiveLevel())
     uvicorn.run(
         APP_FACTORY,
         factory=True,
