@@ -35,7 +35,15 @@ def render() -> str:
     environ = {SELECT_ENV: ",".join(names)}
     registry = load_plugins(environ)
     infos = describe_connectors(registry, Config(environ=environ))
-    missing = sorted(set(names) - {info.plugin for info in infos})
+    # Plugins that offer connectors must each show one; server features (auth, guard,
+    # telemetry, redis) offer none and are not on this page.
+    offering = {
+        name
+        for name in names
+        if "register_connectors" in getattr(registry.plugins.get(name), "hooks", [])
+        or getattr(registry.plugins.get(name), "status", "failed") != "loaded"
+    }
+    missing = sorted(offering - {info.plugin for info in infos})
     if missing:
         raise SystemExit(f"these plugins registered no connector (installed?): {missing}")
 
