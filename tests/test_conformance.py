@@ -90,7 +90,6 @@ PROXY_URIS = (
     "the proxy moves upstream resource URIs under its instance (test://static-text "
     "becomes test://test/static-text), so the URIs the scenario names are not served"
 )
-PROXY_ASKING = "the proxy does not yet relay an upstream's sampling and elicitation requests"
 
 EXPECTED_FAILURES: dict[str, dict[str, str]] = {
     "stateful": {},
@@ -101,7 +100,6 @@ EXPECTED_FAILURES: dict[str, dict[str, str]] = {
         **dict.fromkeys(ASKING, NO_WAY_BACK_JSON),
     },
     "proxy": {
-        **dict.fromkeys(ASKING, PROXY_ASKING),
         **dict.fromkeys(
             (
                 "resources-read-text",
