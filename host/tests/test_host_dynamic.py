@@ -362,7 +362,7 @@ def test_plugins_check_starts_reports_and_stops(tmp_path: Any, monkeypatch: Any)
     config = tmp_path / "plugbay.toml"
     config.write_text('[connectors.r]\nplugin = "relay"\n')
     monkeypatch.setattr(
-        "plugbay.cli.load_plugins",
+        "plugbay.cli_common.load_plugins",
         lambda environ: load_plugins({}, extra={"relay": RelayPlugin()}, entry_points=False),
     )
     runner = CliRunner()
@@ -395,7 +395,7 @@ def test_plugins_check_reports_a_failing_health_check(tmp_path: Any, monkeypatch
     config = tmp_path / "plugbay.toml"
     config.write_text('[connectors.r]\nplugin = "relay"\n')
     monkeypatch.setattr(
-        "plugbay.cli.load_plugins",
+        "plugbay.cli_common.load_plugins",
         lambda environ: load_plugins({}, extra={"relay": DownPlugin()}, entry_points=False),
     )
     done = CliRunner().invoke(cli, ["plugins", "--check", "--json", "--config", str(config)])
@@ -425,7 +425,7 @@ def test_listings_start_instances_with_run_time_components(tmp_path: Any, monkey
             register(Recorded)
 
     monkeypatch.setattr(
-        "plugbay.cli.load_plugins",
+        "plugbay.cli_common.load_plugins",
         lambda environ: load_plugins({}, extra={"relay": Plugin()}, entry_points=False),
     )
     runner = CliRunner()
@@ -433,7 +433,12 @@ def test_listings_start_instances_with_run_time_components(tmp_path: Any, monkey
     resources = runner.invoke(cli, ["resources", "--json", "--config", str(config)])
     prompts = runner.invoke(cli, ["prompts", "--config", str(config)])
     assert tools.exit_code == 0, tools.output
-    assert [line.split()[0] for line in tools.output.splitlines()] == ["r_static", "r_shout"]
+    # A header line, then one line per tool.
+    assert [line.split()[0] for line in tools.output.splitlines()] == [
+        "TOOL",
+        "r_static",
+        "r_shout",
+    ]
     uris = [item.get("uri") or item.get("uriTemplate") for item in json.loads(resources.output)]
     assert uris == ["relay://r/readme", "relay://r/items/{item}"]
     assert prompts.output.split()[0] == "r_brief"
@@ -459,7 +464,7 @@ def test_listings_say_which_instances_did_not_start(tmp_path: Any, monkeypatch: 
     config = tmp_path / "plugbay.toml"
     config.write_text('[connectors.r]\nplugin = "relay"\n')
     monkeypatch.setattr(
-        "plugbay.cli.load_plugins",
+        "plugbay.cli_common.load_plugins",
         lambda environ: load_plugins({}, extra={"relay": Plugin()}, entry_points=False),
     )
     done = CliRunner().invoke(cli, ["tools", "--json", "--config", str(config)])
