@@ -441,7 +441,7 @@ def test_listings_start_instances_with_run_time_components(tmp_path: Any, monkey
     ]
     uris = [item.get("uri") or item.get("uriTemplate") for item in json.loads(resources.output)]
     assert uris == ["relay://r/readme", "relay://r/items/{item}"]
-    assert prompts.output.split()[0] == "r_brief"
+    assert prompts.output.splitlines()[1].split()[0] == "r_brief"  # under the header
     # Each listing started the instance and stopped it again.
     assert len(started) == 3
     assert all(instance.state is None for instance in started)
