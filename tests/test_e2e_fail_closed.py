@@ -499,14 +499,12 @@ def test_an_auth_table_with_plugbay_auth_failing_to_import_refuses(
         ACME_AUTH_BREAKS="import",
     )
     stderr = _refused(e2e, ["--port", str(free_port())], tmp_path, env, plugin=False)
-    assert "[auth] belongs to plugbay-auth, which failed to load (`plugbay plugins` says why)" in stderr
+    assert (
+        "[auth] belongs to plugbay-auth, which failed to load (`plugbay plugins` says why)"
+        in stderr
+    )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plugbay plugins stops at the unclaimed [auth] table (exit 2) instead of "
-    "showing why plugbay-auth failed, which the refusal tells the operator to run",
-)
 def test_plugbay_plugins_says_why_plugbay_auth_failed_with_its_table_present(
     e2e: Any, site: Path, broken_auth_site: Path, tmp_path: Path
 ) -> None:
@@ -522,6 +520,8 @@ def test_plugbay_plugins_says_why_plugbay_auth_failed_with_its_table_present(
     done = e2e.run_plugbay(["plugins"], cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "No module named 'plugbay_auth.keystore'" in done.stdout
+    assert "error: the configuration is refused: " in done.stderr
+    assert "[auth] belongs to plugbay-auth, which failed to load" in done.stderr
 
 
 def test_an_auth_table_with_plugbay_auth_whose_register_auth_raises_refuses(

@@ -17,6 +17,7 @@ import click
 
 from plugbay.assembly import Assembly
 from plugbay.cli_common import (
+    assemble_for_listing,
     assemble_from,
     config_option,
     json_option,
@@ -46,17 +47,28 @@ def plugins(config_path: Path | None, as_json: bool, check: bool) -> None:
     Example:
       plugbay plugins --check
     """
-    assembly = assemble_from(config_path)
-    for warning in selection_warnings(assembly.registry, assembly.config.environ):
-        click.echo(warning, err=True)
-    infos = list(assembly.registry.plugins.values())
-    instances = (
-        anyio.run(_checked_instances, assembly)
-        if check
-        else [state.as_dict() for state in assembly.instances.values()]
-    )
+    registry, assembly, refused = assemble_for_listing(config_path)
+    if assembly is not None:
+        for warning in selection_warnings(registry, assembly.config.environ):
+            click.echo(warning, err=True)
+    for problem in refused:
+        # The plugins are listed all the same: they say why a table's plugin failed.
+        click.echo(f"error: the configuration is refused: {problem}", err=True)
+    infos = list(registry.plugins.values())
+    instances: list[dict[str, Any]] = []
+    if assembly is not None:
+        instances = (
+            anyio.run(_checked_instances, assembly)
+            if check
+            else [state.as_dict() for state in assembly.instances.values()]
+        )
     if as_json:
-        document = {"plugins": [info.as_dict() for info in infos], "instances": instances}
+        document: dict[str, Any] = {
+            "plugins": [info.as_dict() for info in infos],
+            "instances": instances,
+        }
+        if refused:
+            document["refused"] = refused
         click.echo(json.dumps(document, indent=2))
         return
     rows = [

@@ -52,6 +52,28 @@ def assemble_from(
     return assembly
 
 
+def assemble_for_listing(
+    config_path: Path | None,
+) -> tuple[PluginRegistry, Assembly | None, list[str]]:
+    """The plugins, and the assembly unless the configuration is refused (with why).
+
+    For ``plugbay plugins``, which must still show every plugin and its errors when a
+    table is refused because its plugin failed: that is where the operator is sent to
+    find out why. A file that cannot be read at all still ends the command (exit 2).
+    """
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        exit_with(error)
+    registry = load_plugins(config.environ)
+    try:
+        assembly = assemble(registry, config)
+    except ConfigError as error:
+        return registry, None, error.problems
+    keep_secrets_out_of_logs(assembly)
+    return registry, assembly, []
+
+
 def exit_with(error: ConfigError, *, code: int = 2) -> NoReturn:
     """Print each of ``error``'s problems as ``error: ...`` on stderr and exit with ``code``."""
     for problem in error.problems:
