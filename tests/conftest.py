@@ -371,7 +371,7 @@ def hosted_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def oauth() -> Any:
-    """The local OAuth issuer (JWKS, introspection on 127.0.0.1): plugins/auth/tests/oauth_issuer.py.
+    """The local OAuth issuer (JWKS, introspection on loopback): plugins/auth/tests/oauth_issuer.py.
 
     ``oauth.Issuer()`` makes one; ``add_key()``, then ``start()`` it and ``stop()`` it after.
     """
