@@ -267,10 +267,10 @@ async def test_middleware_runs_in_pluggy_order_first_outermost(build, bundle) ->
             "second": bundle(middleware=[layer("c")]),
         }
     )
-    # The built-in layers are tryfirst, so outermost; then the plugin registered last
+    # The built-in call log is the outermost observe layer and the built-in timeout the
+    # outermost run layer (tryfirst); then, in the run stage, the plugin registered last
     # ("second") before the earlier one, each plugin's own layers in its order.
-    builtin_timeout = assembly.middleware[0]
-    assert builtin_timeout.__name__ == "enforce_timeout"
+    assert [layer.__name__ for layer in assembly.middleware[:2]] == ["log_call", "enforce_timeout"]
     assert _text(await _call(assembly, "record", {})) == "ok"
     assert events == ["c in", "a in", "b in", "tool", "b out", "a out", "c out"]
 

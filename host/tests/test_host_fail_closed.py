@@ -224,7 +224,12 @@ async def test_tryfirst_middleware_is_outermost_and_trylast_innermost() -> None:
         }
     )
     # "first" is tryfirst and registered after the built-ins (tryfirst too): outermost.
-    assert assembly.middleware[1].__name__ == "enforce_timeout"
+    # The built-in call log is alone in observe; in run, "first" wraps the timeout.
+    assert [layer.__name__ for layer in assembly.middleware[:3]] == [
+        "log_call",
+        "middleware",
+        "enforce_timeout",
+    ]
     entry = assembly.catalog.tools["record"]
     result = await entry.handle(Call(kind="tool", name="record", arguments={}))
     assert result is not None

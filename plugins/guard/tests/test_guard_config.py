@@ -22,7 +22,8 @@ def test_without_the_tables_the_guard_adds_nothing(build, extras) -> None:
     assert assembly.visibility == []
     assert assembly.extensions.asgi_wrappers == []
     assert [getattr(layer, "__module__", "") for layer in assembly.middleware] == [
-        "plugbay.builtin"  # the host's own per-call timeout, nothing of the guard's
+        "plugbay.call_log",  # the host's own call log and per-call timeout,
+        "plugbay.builtin",  # nothing of the guard's
     ]
 
 
@@ -112,4 +113,8 @@ def test_the_installed_guard_is_found_by_its_entry_point() -> None:
     )
     info = assembly.registry.plugins["guard"]
     assert (info.status, info.distribution) == ("loaded", "plugbay-guard")
-    assert type(assembly.middleware[0]).__name__ == "Policy"
+    assert [type(layer).__name__ for layer in assembly.middleware] == [
+        "function",  # the host's call log (observe)
+        "Policy",  # admit
+        "function",  # the host's per-call timeout (run)
+    ]

@@ -72,9 +72,13 @@ async def telemetry_running(
         installed.shutdown()
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def register_middleware(register: Callable[..., None], config: Config) -> None:
-    """Spans and metrics for every call, outermost (``observe``): it sees every outcome."""
+    """Spans and metrics for every call, outermost (``observe``): it sees every outcome.
+
+    ``tryfirst``, so it wraps the other ``observe`` layers too (the host's call log,
+    plugbay-guard's audit log): their lines then carry the call's trace id.
+    """
     if telemetry_settings(config) is None:
         return
     from plugbay_telemetry.calls import CallTelemetry
