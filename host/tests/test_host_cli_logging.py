@@ -81,6 +81,20 @@ def test_json_lines_carry_the_fields(stderr: Callable[[], str]) -> None:
     assert document["k"] == 1
 
 
+def test_json_tracebacks_keep_secrets_out(stderr: Callable[[], str]) -> None:
+    from plugbay.redaction import install_log_redaction
+
+    install_log_redaction()
+    setup_logging("info", "json")
+    try:
+        raise ValueError("cannot reach https://bob:hunter2-secret@db.example/")
+    except ValueError:
+        logging.getLogger("plugbay.test").exception("the database failed")
+    document = json.loads(stderr())
+    assert "hunter2-secret" not in document["exception"]
+    assert "https://[redacted]@db.example/" in document["exception"]
+
+
 def test_a_second_setup_replaces_the_handler_and_passes_on_to_workers(
     stderr: Callable[[], str],
 ) -> None:

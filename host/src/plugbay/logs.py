@@ -53,7 +53,8 @@ class JsonFormatter(logging.Formatter):
             if (value := getattr(record, key, None)) is not None:
                 document[key] = value
         if record.exc_info:
-            document["exception"] = self.formatException(record.exc_info)
+            # exc_text is the traceback plugbay.redaction cleaned; exc_info has the secrets.
+            document["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(document, ensure_ascii=False, default=str)
 
 
@@ -79,9 +80,7 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def formatter(log_format: LogFormat) -> logging.Formatter:
     """The formatter of ``log_format``."""
-    if log_format == "json":
-        return JsonFormatter()
-    return logging.Formatter(TEXT_FORMAT)
+    return JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
 
 
 def setup_logging(level: str | int = "info", log_format: LogFormat = "text") -> None:
