@@ -21,7 +21,7 @@ HOST_SOURCE = ROOT / "host" / "src"
 MAX_MODULE_LINES = 500
 HOST_LINE_BUDGET = 4_800
 """The design's budget for host/src (../shared/DESIGN.md)."""
-HOST_LINE_CEILING = 12_729
+HOST_LINE_CEILING = 12_723
 """What host/src may hold today. It is over the design's budget: auth, guard, telemetry and
 Redis left the host (about 3,500 lines), but the protocol, security and operator features
 added since the budget was set live in the host too. This ceiling only comes down, as

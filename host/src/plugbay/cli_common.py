@@ -33,9 +33,25 @@ def assemble_from(
 ) -> Assembly:
     """Read the configuration, load the plugins and assemble the server (nothing started).
 
-    A configuration that cannot be read ends the command with ``exit_code``, every
-    problem on its own line. ``server`` overrides ``[server]`` values (``serve
-    --workers 2``), so plugins see what will be served.
+    A configuration that cannot be read or is refused (a table no plugin claims, or one
+    its model refuses) ends the command with ``exit_code``, every problem on its own
+    line. ``server`` overrides ``[server]`` values (``serve --workers 2``), so plugins
+    see what will be served.
+    """
+    _, assembly, refused = assemble_for_listing(config_path, exit_code=exit_code, server=server)
+    if assembly is None:
+        exit_with(ConfigError(refused), code=exit_code)
+    return assembly
+
+
+def assemble_for_listing(
+    config_path: Path | None, *, exit_code: int = 2, server: Mapping[str, Any] | None = None
+) -> tuple[PluginRegistry, Assembly | None, list[str]]:
+    """The plugins, and the assembly unless the configuration is refused (with why).
+
+    For ``plugbay plugins``, which must still show every plugin and its errors when a
+    table is refused because its plugin failed: that is where the operator is sent to
+    find out why. A file that cannot be read at all ends the command (``exit_code``).
     """
     try:
         config = load_config(config_path)
@@ -43,28 +59,6 @@ def assemble_from(
         exit_with(error, code=exit_code)
     if server:
         config = dataclasses.replace(config, server=config.server.model_copy(update=dict(server)))
-    registry = load_plugins(config.environ)
-    try:
-        assembly = assemble(registry, config)
-    except ConfigError as error:  # a table no plugin claims, or one its model refuses
-        exit_with(error, code=exit_code)
-    keep_secrets_out_of_logs(assembly)
-    return assembly
-
-
-def assemble_for_listing(
-    config_path: Path | None,
-) -> tuple[PluginRegistry, Assembly | None, list[str]]:
-    """The plugins, and the assembly unless the configuration is refused (with why).
-
-    For ``plugbay plugins``, which must still show every plugin and its errors when a
-    table is refused because its plugin failed: that is where the operator is sent to
-    find out why. A file that cannot be read at all still ends the command (exit 2).
-    """
-    try:
-        config = load_config(config_path)
-    except ConfigError as error:
-        exit_with(error)
     registry = load_plugins(config.environ)
     try:
         assembly = assemble(registry, config)
